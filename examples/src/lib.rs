@@ -1,0 +1,2 @@
+//! Runnable tools built on the dualtor crates (unpublished); see `src/bin/`.
+#![forbid(unsafe_code)]
