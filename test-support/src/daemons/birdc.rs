@@ -1,0 +1,1 @@
+//! Parsers for `birdc` output (BIRD 2.0.12).

@@ -1,0 +1,109 @@
+//! Deciding whether a lab test can run, and recording that it did.
+
+use std::io::Write;
+use std::sync::{Mutex, MutexGuard};
+
+use crate::exec::which;
+
+/// Something a lab test needs from the machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Need {
+    /// Effective UID 0 and a working `ip netns`.
+    Root,
+    /// BIRD 2 (`bird`, `birdc`).
+    Bird,
+    /// FRR (`/usr/lib/frr/{zebra,bgpd,bfdd,staticd}`, `vtysh`).
+    Frr,
+    /// GoBGP (`gobgpd`, `gobgp`).
+    Gobgp,
+    /// `tshark`.
+    Tshark,
+    /// `nft` (silent-loss faults).
+    Nft,
+}
+
+impl Need {
+    /// `None` when satisfied, else why not.
+    fn missing(self) -> Option<String> {
+        let bins: &[&str] = match self {
+            Need::Root => {
+                if !nix::unistd::geteuid().is_root() {
+                    return Some("not running as root".into());
+                }
+                let ok = which("ip").is_some_and(|ip| {
+                    std::process::Command::new(ip)
+                        .args(["netns", "list"])
+                        .output()
+                        .is_ok_and(|o| o.status.success())
+                });
+                return (!ok).then(|| "`ip netns` is not usable".into());
+            }
+            Need::Bird => &["bird", "birdc"],
+            Need::Frr => &["zebra", "bgpd", "bfdd", "staticd", "vtysh"],
+            Need::Gobgp => &["gobgpd", "gobgp"],
+            Need::Tshark => &["tshark"],
+            Need::Nft => &["nft"],
+        };
+        let missing: Vec<&str> = bins
+            .iter()
+            .copied()
+            .filter(|b| which(b).is_none())
+            .collect();
+        (!missing.is_empty()).then(|| format!("{} not installed", missing.join(", ")))
+    }
+}
+
+static LAB_LOCK: Mutex<()> = Mutex::new(());
+
+/// Proof that a lab test may run; keep it alive for the whole test.
+///
+/// It also holds a process-wide lock, so lab tests of one test binary run one at a time
+/// even without `--test-threads=1`.
+#[derive(Debug)]
+pub struct LabGuard {
+    test: String,
+    _serial: MutexGuard<'static, ()>,
+}
+
+impl LabGuard {
+    /// The test's name as given to [`lab`].
+    pub fn test_name(&self) -> &str {
+        &self.test
+    }
+}
+
+/// Checks `needs` for the test `test`.
+///
+/// Missing something: prints `SKIP <test>: <reason>` to stderr and returns `None`, or
+/// panics with that message when `DUALTOR_REQUIRE_LAB=1` (as in CI). Otherwise takes the
+/// lab lock, prints `LAB-RAN <test>` to stderr, appends `<test>` as a line to the file
+/// named by `DUALTOR_LAB_LOG` if set, and returns the guard.
+pub fn lab(test: &str, needs: &[Need]) -> Option<LabGuard> {
+    let reasons: Vec<String> = needs.iter().filter_map(|n| n.missing()).collect();
+    if !reasons.is_empty() {
+        let msg = format!("SKIP {test}: {}", reasons.join("; "));
+        if std::env::var("DUALTOR_REQUIRE_LAB").is_ok_and(|v| v == "1") {
+            panic!("{msg} (DUALTOR_REQUIRE_LAB=1)");
+        }
+        eprintln!("{msg}");
+        return None;
+    }
+    // A test that panicked while holding the lock poisoned it; the lab itself is fine.
+    let serial = LAB_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+    eprintln!("LAB-RAN {test}");
+    if let Some(path) = std::env::var_os("DUALTOR_LAB_LOG") {
+        let appended = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| writeln!(f, "{test}"));
+        if let Err(e) = appended {
+            eprintln!("warning: cannot append to DUALTOR_LAB_LOG {path:?}: {e}");
+        }
+    }
+    Some(LabGuard {
+        test: test.to_owned(),
+        _serial: serial,
+    })
+}
