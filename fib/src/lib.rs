@@ -1,8 +1,10 @@
-//! The Linux FIB programmer of a dual-ToR node.
-//!
-//! `fib` will own everything between the route engine and the kernel:
-//! route and nexthop-object messages (built by pure functions), the
-//! rtnetlink socket, batching and acknowledgements, link/address/nexthop
-//! monitoring, and desired-state reconciliation that never touches a route
-//! it did not create.
-#![forbid(unsafe_code)]
+//! The Linux FIB programmer of a dual-ToR node (docs: see the end of this file).
+#![deny(unsafe_code)]
+
+pub mod decode;
+pub mod error;
+pub mod message;
+pub mod types;
+
+pub use error::{BuildError, DecodeError, Error, KernelError};
+pub use types::{Family, GroupId, Nexthop, NexthopGroup, Protocol, Resilient, Target, Weighted};
