@@ -39,3 +39,6 @@ pub use error::{Error, Result};
 pub use exec::which;
 pub use lab::{LabGuard, Need, lab};
 pub use netns::{Netns, Veth, veth};
+pub mod routes;
+pub mod topology;
+pub use topology::{NodeKind, Topology, TopologySpec, TorKind};

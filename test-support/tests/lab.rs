@@ -42,3 +42,17 @@ fn core_contract_smoke() -> R {
     assert!(g.cli(&["global"])?.contains("65003"));
     Ok(())
 }
+
+#[test]
+fn guide_topology_bird_converges() -> R {
+    use std::time::Duration;
+    use test_support::{Topology, TopologySpec};
+    let Some(_lab) = lab("guide_topology_bird_converges", &[Need::Root, Need::Bird]) else {
+        return Ok(());
+    };
+    let t = Topology::build(TopologySpec::default())?;
+    let took = t.wait_converged(Duration::from_secs(20))?;
+    eprintln!("converged in {took:?}");
+    eprintln!("{}", t.node(1, 1).sh("ip route")?);
+    Ok(())
+}

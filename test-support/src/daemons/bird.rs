@@ -37,6 +37,11 @@ impl Bird {
         Ok(b)
     }
 
+    /// Starts BIRD with [`config::to_bird`](super::config::to_bird)`(router)`.
+    pub fn start(ns: &Netns, router: &super::config::Router) -> Result<Bird> {
+        Bird::start_raw(ns, &super::config::to_bird(router))
+    }
+
     fn spawn(&mut self) -> Result<()> {
         let d = self.dir.path();
         let mut cmd = netns_cmd(&self.ns, "bird");

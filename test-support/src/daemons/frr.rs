@@ -73,6 +73,16 @@ impl Frr {
         Ok(f)
     }
 
+    /// Starts zebra, bgpd, bfdd and staticd with
+    /// [`config::to_frr`](super::config::to_frr)`(router)`.
+    pub fn start(ns: &Netns, router: &super::config::Router) -> Result<Frr> {
+        Frr::start_raw(
+            ns,
+            &["bgpd", "bfdd", "staticd"],
+            &super::config::to_frr(router),
+        )
+    }
+
     fn run_dir(&self) -> PathBuf {
         PathBuf::from(format!("/var/run/frr/{}", self.pathspace))
     }

@@ -38,6 +38,17 @@ impl Gobgp {
         Ok(g)
     }
 
+    /// Starts gobgpd with [`config::to_gobgp`](super::config::to_gobgp)`(router)` and
+    /// originates `router.originate` with `gobgp global rib add <prefix>` (next hop
+    /// 0.0.0.0, i.e. self).
+    pub fn start(ns: &Netns, router: &super::config::Router) -> Result<Gobgp> {
+        let g = Gobgp::start_raw(ns, &super::config::to_gobgp(router))?;
+        for p in &router.originate {
+            g.cli(&["global", "rib", "add", &p.to_string(), "-a", "ipv4"])?;
+        }
+        Ok(g)
+    }
+
     fn spawn(&mut self) -> Result<()> {
         let d = self.dir.path();
         let mut cmd = netns_cmd(&self.ns, "gobgpd");

@@ -31,15 +31,27 @@ use nix::unistd::Pid;
 
 use crate::error::{Error, Result};
 
-/// One daemon process started by a runner.
+/// A child process started by the harness (a daemon, or a node command of the
+/// topology): stdout and stderr go to a log file; stopped (SIGTERM, then SIGKILL after
+/// 2 s) on Drop.
 #[derive(Debug)]
-pub(crate) struct Process {
+pub struct Process {
     name: String,
     child: Option<Child>,
     log: PathBuf,
+    _own_dir: Option<tempfile::TempDir>,
 }
 
 impl Process {
+    /// Spawns `cmd` (typically from [`Netns::cmd`](crate::Netns::cmd)) with its output
+    /// in `<tempdir>/<name>.out`.
+    pub fn spawn_logged(name: &str, cmd: Command) -> Result<Process> {
+        let dir = tempdir("proc-")?;
+        let mut p = Process::spawn(name, cmd, dir.path())?;
+        p._own_dir = Some(dir);
+        Ok(p)
+    }
+
     /// Spawns `cmd` with stdout and stderr appended to `<dir>/<name>.out`.
     pub(crate) fn spawn(name: &str, mut cmd: Command, dir: &Path) -> Result<Process> {
         let log = dir.join(format!("{name}.out"));
@@ -60,15 +72,17 @@ impl Process {
             name: name.to_owned(),
             child: Some(child),
             log,
+            _own_dir: None,
         })
     }
 
-    pub(crate) fn pid(&self) -> Option<u32> {
+    /// The PID while running.
+    pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
     }
 
     /// `Err` carrying the output tail if the process has exited.
-    pub(crate) fn check_alive(&mut self) -> Result<()> {
+    pub fn check_alive(&mut self) -> Result<()> {
         if let Some(c) = self.child.as_mut()
             && let Ok(Some(status)) = c.try_wait()
         {
@@ -83,7 +97,7 @@ impl Process {
     }
 
     /// The last 2 KiB of the process's stdout/stderr.
-    pub(crate) fn output_tail(&self) -> String {
+    pub fn output_tail(&self) -> String {
         let s = std::fs::read_to_string(&self.log).unwrap_or_default();
         let start = s.len().saturating_sub(2048);
         let start = (start..s.len())
@@ -93,7 +107,7 @@ impl Process {
     }
 
     /// SIGKILL and reap.
-    pub(crate) fn kill(&mut self) {
+    pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = kill(Pid::from_raw(c.id() as i32), Signal::SIGKILL);
             let _ = c.wait();
@@ -101,7 +115,7 @@ impl Process {
     }
 
     /// SIGTERM, wait up to 2 s, then SIGKILL; reaps.
-    pub(crate) fn stop(&mut self) {
+    pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = kill(Pid::from_raw(c.id() as i32), Signal::SIGTERM);
             let deadline = Instant::now() + Duration::from_secs(2);

@@ -1,0 +1,309 @@
+//! The kernel routing table of a namespace as data (`ip -j route`, `ip -j nexthop`).
+
+use std::fmt;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::netns::Netns;
+
+/// One path of a route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Path {
+    /// `via` address; `None` for a device route (`nexthop dev eth0`).
+    pub gateway: Option<IpAddr>,
+    /// Output device.
+    pub dev: Option<String>,
+    /// ECMP weight (`ip` prints it for multipath routes; 1 when absent).
+    pub weight: u32,
+    /// Flags such as `onlink`, `linkdown`, `dead`.
+    pub flags: Vec<String>,
+}
+
+impl Path {
+    /// A path `via gateway dev dev`, weight 1, no flags: what tests compare against.
+    pub fn via(gateway: &str, dev: &str) -> Path {
+        Path {
+            gateway: Some(gateway.parse().expect("literal gateway address")),
+            dev: Some(dev.to_owned()),
+            weight: 1,
+            flags: Vec::new(),
+        }
+    }
+
+    /// A device-only path (`nexthop dev eth0`), weight 1, no flags.
+    pub fn dev(dev: &str) -> Path {
+        Path {
+            gateway: None,
+            dev: Some(dev.to_owned()),
+            weight: 1,
+            flags: Vec::new(),
+        }
+    }
+}
+
+/// One kernel route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// Destination (`default` is `0.0.0.0/0`; host routes get /32 or /128).
+    pub dst: IpNet,
+    /// Route type (`unicast`, `local`, `blackhole`, `broadcast`, …).
+    pub kind: String,
+    /// Table name or number (`main` when `ip` omits it).
+    pub table: String,
+    /// Originating protocol (`kernel`, `boot`, `static`, `bird`, `zebra`, …, or a
+    /// number).
+    pub protocol: String,
+    /// Scope (`universe` when absent, `link`, `host`).
+    pub scope: String,
+    /// Preferred source address.
+    pub prefsrc: Option<IpAddr>,
+    /// Metric (priority).
+    pub metric: u32,
+    /// Nexthop object ID, for routes that use one (`ip nexthop`).
+    pub nhid: Option<u32>,
+    /// The paths: one for a single-path route, several for ECMP, none for blackholes.
+    pub paths: Vec<Path>,
+}
+
+impl Route {
+    /// More than one path.
+    pub fn is_ecmp(&self) -> bool {
+        self.paths.len() > 1
+    }
+
+    /// The paths sorted by (dev, gateway), for order-insensitive comparison.
+    pub fn sorted_paths(&self) -> Vec<Path> {
+        let mut p = self.paths.clone();
+        p.sort_by(|a, b| (&a.dev, a.gateway).cmp(&(&b.dev, b.gateway)));
+        p
+    }
+
+    /// Whether the route's paths are exactly `expected` (ignoring order, weights and
+    /// flags).
+    pub fn has_paths(&self, expected: &[Path]) -> bool {
+        let key = |p: &Path| (p.dev.clone(), p.gateway);
+        let mut a: Vec<_> = self.paths.iter().map(key).collect();
+        let mut b: Vec<_> = expected.iter().map(key).collect();
+        a.sort();
+        b.sort();
+        a == b
+    }
+}
+
+/// Renders the route the way the guide shows it:
+/// `172.31.20.4/32 via 172.31.12.250 dev eth1` on one line, or the destination
+/// followed by one `   nexthop via … dev …` line per path.
+impl fmt::Display for Route {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.kind != "unicast" {
+            write!(f, "{} ", self.kind)?;
+        }
+        write!(f, "{}", self.dst)?;
+        let path = |f: &mut fmt::Formatter<'_>, p: &Path| -> fmt::Result {
+            if let Some(g) = p.gateway {
+                write!(f, " via {g}")?;
+            }
+            if let Some(d) = &p.dev {
+                write!(f, " dev {d}")?;
+            }
+            Ok(())
+        };
+        match self.paths.as_slice() {
+            [] => {}
+            [one] => path(f, one)?,
+            many => {
+                for p in many {
+                    write!(f, "\n   nexthop")?;
+                    path(f, p)?;
+                }
+            }
+        }
+        if self.protocol != "boot" && self.protocol != "kernel" && self.paths.len() <= 1 {
+            write!(f, " proto {}", self.protocol)?;
+        } else if self.scope == "link" && self.paths.len() <= 1 {
+            write!(f, " scope link")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Deserialize)]
+struct JsonPath {
+    gateway: Option<IpAddr>,
+    dev: Option<String>,
+    weight: Option<u32>,
+    #[serde(default)]
+    flags: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct JsonRoute {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    dst: String,
+    table: Option<String>,
+    protocol: Option<serde_json::Value>,
+    scope: Option<String>,
+    prefsrc: Option<IpAddr>,
+    metric: Option<u32>,
+    nhid: Option<u32>,
+    gateway: Option<IpAddr>,
+    dev: Option<String>,
+    #[serde(default)]
+    flags: Vec<String>,
+    #[serde(default)]
+    nexthops: Vec<JsonPath>,
+}
+
+fn parse_dst(dst: &str) -> Result<IpNet> {
+    let err = || Error::Parse {
+        what: "route dst",
+        detail: dst.to_owned(),
+    };
+    if dst == "default" {
+        return Ok("0.0.0.0/0".parse().expect("literal"));
+    }
+    if dst.contains('/') {
+        return dst.parse().map_err(|_| err());
+    }
+    let a: IpAddr = dst.parse().map_err(|_| err())?;
+    Ok(IpNet::from(a))
+}
+
+/// Parses the output of `ip -j route show [table all]` (iproute2 6.x).
+pub fn parse_ip_route_json(json: &str) -> Result<Vec<Route>> {
+    let raw: Vec<JsonRoute> = serde_json::from_str(json).map_err(|e| Error::Parse {
+        what: "ip -j route",
+        detail: e.to_string(),
+    })?;
+    raw.into_iter()
+        .map(|r| {
+            let paths = if r.nexthops.is_empty() {
+                if r.gateway.is_some() || r.dev.is_some() {
+                    vec![Path {
+                        gateway: r.gateway,
+                        dev: r.dev,
+                        weight: 1,
+                        flags: r.flags,
+                    }]
+                } else {
+                    Vec::new()
+                }
+            } else {
+                r.nexthops
+                    .into_iter()
+                    .map(|n| Path {
+                        gateway: n.gateway,
+                        dev: n.dev,
+                        weight: n.weight.unwrap_or(1),
+                        flags: n.flags,
+                    })
+                    .collect()
+            };
+            let protocol = match r.protocol {
+                None => "boot".to_owned(),
+                Some(serde_json::Value::String(s)) => s,
+                Some(v) => v.to_string(),
+            };
+            Ok(Route {
+                dst: parse_dst(&r.dst)?,
+                kind: r.kind.unwrap_or_else(|| "unicast".into()),
+                table: r.table.unwrap_or_else(|| "main".into()),
+                protocol,
+                scope: r.scope.unwrap_or_else(|| "universe".into()),
+                prefsrc: r.prefsrc,
+                metric: r.metric.unwrap_or(0),
+                nhid: r.nhid,
+                paths,
+            })
+        })
+        .collect()
+}
+
+/// A nexthop object (`ip nexthop`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Nexthop {
+    /// Its ID (`nhid` in routes).
+    pub id: u32,
+    /// Gateway of a single nexthop.
+    pub gateway: Option<IpAddr>,
+    /// Device of a single nexthop.
+    pub dev: Option<String>,
+    /// Members of a group: (id, weight).
+    #[serde(default, deserialize_with = "group")]
+    pub group: Vec<(u32, u32)>,
+    /// Blackhole nexthop.
+    #[serde(default, deserialize_with = "present")]
+    pub blackhole: bool,
+    /// Flags.
+    #[serde(default)]
+    pub flags: Vec<String>,
+}
+
+fn group<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<(u32, u32)>, D::Error> {
+    #[derive(Deserialize)]
+    struct M {
+        id: u32,
+        weight: Option<u32>,
+    }
+    let v: Vec<M> = Deserialize::deserialize(d)?;
+    Ok(v.into_iter()
+        .map(|m| (m.id, m.weight.unwrap_or(1)))
+        .collect())
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    let _: serde_json::Value = Deserialize::deserialize(d)?;
+    Ok(true)
+}
+
+/// Parses the output of `ip -j nexthop show`.
+pub fn parse_ip_nexthop_json(json: &str) -> Result<Vec<Nexthop>> {
+    serde_json::from_str(json).map_err(|e| Error::Parse {
+        what: "ip -j nexthop",
+        detail: e.to_string(),
+    })
+}
+
+impl Netns {
+    /// Every IPv4 and IPv6 route of every table (`ip -j route show table all` plus
+    /// `ip -6`).
+    pub fn routes_all(&self) -> Result<Vec<Route>> {
+        let mut v = parse_ip_route_json(&self.ip(&["-j", "-4", "route", "show", "table", "all"])?)?;
+        v.extend(parse_ip_route_json(
+            &self.ip(&["-j", "-6", "route", "show", "table", "all"])?,
+        )?);
+        Ok(v)
+    }
+
+    /// The IPv4 routes of the main table (`ip -j route show`).
+    pub fn routes(&self) -> Result<Vec<Route>> {
+        parse_ip_route_json(&self.ip(&["-j", "-4", "route", "show"])?)
+    }
+
+    /// The main-table route for exactly `dst` (e.g. `"172.31.20.1/32"`), if any; when
+    /// several routes share the prefix (different metrics), the preferred one.
+    pub fn route(&self, dst: &str) -> Result<Option<Route>> {
+        let want: IpNet = dst.parse().map_err(|_| Error::Parse {
+            what: "prefix",
+            detail: dst.to_owned(),
+        })?;
+        Ok(self
+            .routes()?
+            .into_iter()
+            .filter(|r| r.dst == want)
+            .min_by_key(|r| r.metric))
+    }
+
+    /// The nexthop objects (`ip -j nexthop show`).
+    pub fn nexthops(&self) -> Result<Vec<Nexthop>> {
+        let out = self.ip(&["-j", "nexthop", "show"])?;
+        if out.trim().is_empty() {
+            return Ok(Vec::new());
+        }
+        parse_ip_nexthop_json(&out)
+    }
+}
