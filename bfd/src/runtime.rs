@@ -1,0 +1,1 @@
+//! RFC 5881 runtime (tokio).
