@@ -54,6 +54,12 @@ impl Need {
     }
 }
 
+/// Why the machine cannot run a lab needing `needs` (empty when it can). Does not
+/// skip, panic or record anything: for tools such as `lab-selfcheck`.
+pub fn missing(needs: &[Need]) -> Vec<String> {
+    needs.iter().filter_map(|n| n.missing()).collect()
+}
+
 static LAB_LOCK: Mutex<()> = Mutex::new(());
 
 /// Proof that a lab test may run; keep it alive for the whole test.
@@ -80,7 +86,7 @@ impl LabGuard {
 /// lab lock, prints `LAB-RAN <test>` to stderr, appends `<test>` as a line to the file
 /// named by `DUALTOR_LAB_LOG` if set, and returns the guard.
 pub fn lab(test: &str, needs: &[Need]) -> Option<LabGuard> {
-    let reasons: Vec<String> = needs.iter().filter_map(|n| n.missing()).collect();
+    let reasons = missing(needs);
     if !reasons.is_empty() {
         let msg = format!("SKIP {test}: {}", reasons.join("; "));
         if std::env::var("DUALTOR_REQUIRE_LAB").is_ok_and(|v| v == "1") {

@@ -37,7 +37,7 @@ mod netns;
 
 pub use error::{Error, Result};
 pub use exec::which;
-pub use lab::{LabGuard, Need, lab};
+pub use lab::{LabGuard, Need, lab, missing};
 pub use netns::{Netns, Veth, veth};
 pub mod routes;
 pub mod topology;
