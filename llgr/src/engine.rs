@@ -1,0 +1,1562 @@
+//! The engine: Adj-RIBs-In stored as shared path sets, GR/LLGR lifecycle, selection,
+//! next-hop groups and Adj-RIBs-Out.
+//!
+//! # Storage
+//! Every prefix points to a *path set*: the interned, sorted list of its candidate paths
+//! (peer, path id, session epoch, attributes). All Adj-RIBs-In together are the prefix
+//! table plus the path sets, so prefixes with the same candidates share one path set, and
+//! best-path selection runs once per path set, not once per prefix. A path set's selection
+//! result is a next-hop group, interned by content and shared by path sets.
+//!
+//! Staleness is not stored per route: a path is stale when its epoch is not the current
+//! session epoch of its peer, and long-lived stale when its family is in the LLGR phase.
+//! So a session going down, entering LLGR or coming back changes a few path sets and,
+//! through them, a few groups (prefix-independent convergence), not a million routes.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::hash::{Hash, Hasher};
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ipnet::IpNet;
+
+use crate::attrs::{
+    Attrs, Interner, LLGR_STALE, LargeCommunity, NO_ADVERTISE, NO_EXPORT, NO_EXPORT_SUBCONFED,
+    NO_LLGR, Origin, PathAttrs,
+};
+use crate::output::{
+    Event, FibChange, GroupId, NextHop, Rejection, RibOutChange, Stats, SweepReason,
+};
+use crate::peer::{
+    DownReason, ExportPolicy, Family, GatewayMode, NextHopMode, PathId, Peer, PeerId, Prefix,
+    SessionParams,
+};
+use crate::select::{self, View};
+use crate::timer::{Timer, TimerTable};
+
+/// Engine-wide configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Our AS.
+    pub local_as: u32,
+    /// Our BGP identifier.
+    pub router_id: Ipv4Addr,
+    /// Route-reflection cluster ID (RFC 4456 §7); `None` = the router ID.
+    pub cluster_id: Option<u32>,
+    /// Our own addresses: a received next hop equal to one of them is rejected.
+    pub local_addresses: Vec<IpAddr>,
+    /// Maximum next hops per ECMP set (BIRD `merge paths ... limit`), default 16.
+    pub ecmp_limit: usize,
+    /// Compare MED between routes from different neighbouring ASes.
+    pub always_compare_med: bool,
+    /// LOCAL_PREF of routes that carry none (eBGP routes), default 100.
+    pub default_local_pref: u32,
+    /// Local bounds on the peer's Restart Time (BIRD 2 `min/max graceful restart time`).
+    /// Applied to non-zero values only: 0 means the peer asked for no GR phase.
+    pub restart_time_bounds: (Duration, Duration),
+    /// Local bounds on the peer's long-lived stale time (`min/max long lived stale time`).
+    /// Applied to non-zero values only.
+    pub llgr_stale_time_bounds: (Duration, Duration),
+    /// RFC 4724 §4.2 optional upper bound on keeping stale routes after re-establishment
+    /// while End-of-RIB has not arrived (GR phase only; the LLGR stale timer keeps running).
+    pub stale_upper_bound: Option<Duration>,
+}
+
+impl Config {
+    /// Defaults: ECMP limit 16, no MED always-compare, LOCAL_PREF 100, no clamping beyond
+    /// the wire limits (4095 s and 2^24-1 s), no upper bound.
+    pub fn new(local_as: u32, router_id: Ipv4Addr) -> Self {
+        Config {
+            local_as,
+            router_id,
+            cluster_id: None,
+            local_addresses: Vec::new(),
+            ecmp_limit: 16,
+            always_compare_med: false,
+            default_local_pref: 100,
+            restart_time_bounds: (Duration::ZERO, Duration::from_secs(4095)),
+            llgr_stale_time_bounds: (Duration::ZERO, Duration::from_secs(0xFF_FFFF)),
+            stale_upper_bound: None,
+        }
+    }
+}
+
+/// A locally originated route (loopback, pod block, service range).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LocalRoute {
+    /// Install a `blackhole` route for it (Calico pod blocks); otherwise it is only advertised.
+    pub blackhole: bool,
+    /// Communities attached per origination policy (Calico `communities`).
+    pub communities: Vec<u32>,
+    /// Large communities attached per origination policy.
+    pub large_communities: Vec<LargeCommunity>,
+}
+
+/// A route the caller resolves next hops through (Recursive gateway mode), fed from the
+/// kernel routing table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IgpRoute {
+    /// Metric, the IGP cost of RFC 4271 §9.1.2.2 (e).
+    pub metric: u32,
+    /// Next hops: gateway (None for a device route) and interface index.
+    pub nexthops: Vec<(Option<IpAddr>, u32)>,
+}
+
+/// One path of a prefix, as reported by [`Engine::paths`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathInfo {
+    /// The peer, `None` for a locally originated route.
+    pub peer: Option<PeerId>,
+    /// ADD-PATH identifier.
+    pub path_id: PathId,
+    /// Attributes as received.
+    pub attrs: Attrs,
+    /// Stale (RFC 4724).
+    pub stale: bool,
+    /// Long-lived stale: depreferenced (RFC 9494).
+    pub llgr_stale: bool,
+}
+
+const LOCAL: u32 = u32::MAX;
+const DIRTY_FIB: u8 = 1;
+const DIRTY_EXPORT: u8 = 2;
+
+/// One candidate path in a path set. For `peer == LOCAL`, `self_nh` means "blackhole".
+#[derive(Debug, Clone)]
+struct Cand {
+    peer: u32,
+    path_id: u32,
+    epoch: u32,
+    self_nh: bool,
+    attrs: Attrs,
+}
+
+impl PartialEq for Cand {
+    fn eq(&self, o: &Self) -> bool {
+        self.peer == o.peer
+            && self.path_id == o.path_id
+            && self.epoch == o.epoch
+            && self.self_nh == o.self_nh
+            && Arc::ptr_eq(&self.attrs, &o.attrs)
+    }
+}
+impl Eq for Cand {}
+impl Hash for Cand {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        self.peer.hash(h);
+        self.path_id.hash(h);
+        self.epoch.hash(h);
+        self.self_nh.hash(h);
+        (Arc::as_ptr(&self.attrs) as usize).hash(h);
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct BestKey {
+    idx: usize,
+    llgr_stale: bool,
+}
+
+#[derive(Debug)]
+struct PathSet {
+    cands: Arc<[Cand]>,
+    family: Family,
+    members: Vec<Prefix>,
+    group: Option<GroupId>,
+    best: Option<BestKey>,
+    canonical: bool,
+    has_local: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    set: u32,
+    pos: u32,
+    dirty: u8,
+}
+
+#[derive(Debug)]
+struct Group {
+    nexthops: Arc<[NextHop]>,
+    users: u32,
+    announced: bool,
+    dirty: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Phase {
+    #[default]
+    None,
+    Gr,
+    Llgr,
+}
+
+#[derive(Debug, Default, Clone)]
+struct FamState {
+    fresh: Option<u32>,
+    phase: Phase,
+    llst: Duration,
+    eor: bool,
+    routes: u64,
+}
+
+#[derive(Debug)]
+struct PeerState {
+    cfg: Peer,
+    router_id: Ipv4Addr,
+    session: Option<SessionParams>,
+    last_session: Option<SessionParams>,
+    epoch: u32,
+    fam: [FamState; 2],
+    timers: TimerTable,
+    routes: u64,
+    limit_reported: bool,
+    adj_out: HashMap<Prefix, Attrs>,
+}
+
+struct Eval {
+    content: Vec<NextHop>,
+    best: Option<BestKey>,
+}
+
+/// The route-preference engine. See the crate docs for the call protocol.
+#[derive(Debug)]
+pub struct Engine {
+    cfg: Config,
+    now: Option<Instant>,
+    peers: Vec<Option<PeerState>>,
+    table: HashMap<Prefix, Entry>,
+    sets: Vec<Option<PathSet>>,
+    free_sets: Vec<u32>,
+    set_index: HashMap<Arc<[Cand]>, u32>,
+    peer_sets: HashMap<u32, HashSet<u32>>,
+    groups: HashMap<GroupId, Group>,
+    group_index: HashMap<Arc<[NextHop]>, GroupId>,
+    next_group: u64,
+    interner: Interner,
+    connected: HashMap<u32, Vec<IpNet>>,
+    igp: HashMap<IpNet, IgpRoute>,
+    transit_up: usize,
+    fib_dirty: Vec<Prefix>,
+    group_dirty: Vec<GroupId>,
+    group_removed: Vec<GroupId>,
+    export_dirty: Vec<Prefix>,
+    rib_out: Vec<RibOutChange>,
+    events: VecDeque<Event>,
+    stats: Stats,
+    scratch: Vec<Cand>,
+}
+
+fn clamp_nonzero(d: Duration, (lo, hi): (Duration, Duration)) -> Duration {
+    if d.is_zero() { d } else { d.clamp(lo, hi.max(lo)) }
+}
+
+fn is_host(p: &Prefix) -> bool {
+    p.prefix_len() == p.max_prefix_len()
+}
+
+impl Engine {
+    /// A new engine with no peers and no routes.
+    pub fn new(cfg: Config) -> Self {
+        Engine {
+            cfg,
+            now: None,
+            peers: Vec::new(),
+            table: HashMap::new(),
+            sets: Vec::new(),
+            free_sets: Vec::new(),
+            set_index: HashMap::new(),
+            peer_sets: HashMap::new(),
+            groups: HashMap::new(),
+            group_index: HashMap::new(),
+            next_group: 1,
+            interner: Interner::default(),
+            connected: HashMap::new(),
+            igp: HashMap::new(),
+            transit_up: 0,
+            fib_dirty: Vec::new(),
+            group_dirty: Vec::new(),
+            group_removed: Vec::new(),
+            export_dirty: Vec::new(),
+            rib_out: Vec::new(),
+            events: VecDeque::new(),
+            stats: Stats::default(),
+            scratch: Vec::new(),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    // ===== peers =====
+
+    /// Add a peer; its session starts down.
+    pub fn add_peer(&mut self, peer: Peer) -> PeerId {
+        let st = PeerState {
+            router_id: peer.router_id,
+            cfg: peer,
+            session: None,
+            last_session: None,
+            epoch: 0,
+            fam: Default::default(),
+            timers: TimerTable::default(),
+            routes: 0,
+            limit_reported: false,
+            adj_out: HashMap::new(),
+        };
+        if let Some(i) = self.peers.iter().position(Option::is_none) {
+            self.peers[i] = Some(st);
+            PeerId(i as u32)
+        } else {
+            self.peers.push(Some(st));
+            PeerId(self.peers.len() as u32 - 1)
+        }
+    }
+
+    /// Remove a peer: its session is closed administratively and all its routes, stale or
+    /// not, are deleted. Unknown peers are counted and ignored.
+    pub fn remove_peer(&mut self, now: Instant, peer: PeerId) {
+        if self.peer(peer).is_none() {
+            self.stats.unknown_peer += 1;
+            return;
+        }
+        if self.peer(peer).is_some_and(|p| p.session.is_some()) {
+            self.handle_session_down(now, peer, DownReason::Administrative);
+        }
+        for f in Family::ALL {
+            self.remove_cands(peer.0, f, |_| true);
+        }
+        self.peer_sets.remove(&peer.0);
+        self.peers[peer.0 as usize] = None;
+    }
+
+    /// The configuration of a peer.
+    pub fn peer_config(&self, peer: PeerId) -> Option<&Peer> {
+        self.peer(peer).map(|p| &p.cfg)
+    }
+
+    /// Replace the connected subnets of a peer's session interface (re-resolves).
+    pub fn set_peer_connected(&mut self, peer: PeerId, connected: Vec<IpNet>) {
+        let Some(p) = self.peer_mut(peer) else {
+            self.stats.unknown_peer += 1;
+            return;
+        };
+        p.cfg.connected = connected;
+        let ids = self.sets_of(peer.0, None);
+        self.recompute(ids);
+    }
+
+    fn peer(&self, p: PeerId) -> Option<&PeerState> {
+        self.peers.get(p.0 as usize).and_then(Option::as_ref)
+    }
+
+    fn peer_mut(&mut self, p: PeerId) -> Option<&mut PeerState> {
+        self.peers.get_mut(p.0 as usize).and_then(Option::as_mut)
+    }
+
+    fn tick(&mut self, now: Instant) -> Instant {
+        match self.now {
+            Some(last) if now < last => {
+                self.stats.time_went_backwards += 1;
+                last
+            }
+            _ => {
+                self.now = Some(now);
+                now
+            }
+        }
+    }
+
+    // ===== next-hop resolution inputs =====
+
+    /// Replace the connected subnets of an interface (for Recursive resolution).
+    pub fn set_connected(&mut self, interface: u32, subnets: Vec<IpNet>) {
+        if subnets.is_empty() {
+            self.connected.remove(&interface);
+        } else {
+            self.connected.insert(interface, subnets);
+        }
+        self.recompute_all();
+    }
+
+    /// Add, replace (`Some`) or remove (`None`) a route next hops may resolve through.
+    pub fn set_igp_route(&mut self, prefix: IpNet, route: Option<IgpRoute>) {
+        match route {
+            Some(r) => self.igp.insert(prefix.trunc(), r),
+            None => self.igp.remove(&prefix.trunc()),
+        };
+        self.recompute_all();
+    }
+
+    fn recompute_all(&mut self) {
+        let ids: Vec<u32> = (0..self.sets.len() as u32)
+            .filter(|i| self.sets[*i as usize].as_ref().is_some_and(|s| !s.has_local))
+            .collect();
+        self.recompute(ids);
+    }
+
+    // ===== session events =====
+
+    /// The session with `peer` reached Established with these negotiated parameters.
+    ///
+    /// RFC 4724 §4.2 / RFC 9494 §4.2: the restart timer stops; stale routes of a family
+    /// whose GR (or, in the LLGR phase, LLGR) capability is missing, lacks the family or has
+    /// F=0 are deleted at once; the others stay stale until End-of-RIB.
+    pub fn handle_session_up(&mut self, now: Instant, peer: PeerId, params: SessionParams) {
+        let now = self.tick(now);
+        let ub = self.cfg.stale_upper_bound;
+        let Some(p) = self.peer_mut(peer) else {
+            self.stats.unknown_peer += 1;
+            return;
+        };
+        if p.session.is_some() {
+            self.stats.session_up_twice += 1;
+            return;
+        }
+        p.epoch = p.epoch.wrapping_add(1);
+        if let Some(id) = params.router_id {
+            p.router_id = id;
+        }
+        p.limit_reported = false;
+        p.timers.stop(Timer::GrRestart);
+        let llgr_local = p.cfg.llgr;
+        let mut lost = Vec::new();
+        for f in Family::ALL {
+            let fs = &mut p.fam[f.idx()];
+            fs.fresh = Some(p.epoch);
+            fs.eor = false;
+            let keep = match fs.phase {
+                Phase::None => continue,
+                //= https://www.rfc-editor.org/rfc/rfc4724#section-4.2
+                //# If the Graceful Restart Capability is not received ... or the F bit is
+                //# not set for an AFI/SAFI, the stale routes MUST be deleted.
+                Phase::Gr => params.gr_family(f).is_some_and(|g| g.forwarding),
+                // RFC 9494 §4.2 (checklist 28): GR+LLGR, the family in capability 71, F=1.
+                Phase::Llgr => {
+                    llgr_local && params.llgr_family(f).is_some_and(|g| g.forwarding)
+                }
+            };
+            if !keep {
+                lost.push(f);
+            } else if fs.phase == Phase::Gr
+                && let Some(ub) = ub
+            {
+                p.timers.set(Timer::EorWait(f), now + ub);
+            }
+        }
+        if p.cfg.export == ExportPolicy::Transit {
+            self.transit_up += 1;
+        }
+        let p = self.peer_mut(peer).expect("checked");
+        p.session = Some(params);
+        for f in lost {
+            self.sweep(peer, f, SweepReason::CapabilityLost);
+        }
+        self.export_full(peer.0);
+    }
+
+    /// The session with `peer` went down. Whether the routes are kept as stale follows
+    /// RFC 4724 §4 and RFC 8538 (see [`DownReason::graceful`]).
+    pub fn handle_session_down(&mut self, now: Instant, peer: PeerId, reason: DownReason) {
+        let now = self.tick(now);
+        let Some(p) = self.peer_mut(peer) else {
+            self.stats.unknown_peer += 1;
+            return;
+        };
+        let Some(params) = p.session.take() else {
+            self.stats.session_down_twice += 1;
+            return;
+        };
+        p.adj_out.clear();
+        let transit = p.cfg.export == ExportPolicy::Transit;
+        let n = params.gr.as_ref().is_some_and(|g| g.notification) && p.cfg.notification_gr;
+        let graceful = params.gr.is_some() && reason.graceful(n);
+        let last_epoch = p.epoch;
+        let llgr_local = p.cfg.llgr;
+        p.last_session = Some(params.clone());
+        self.rib_out.retain(|c| c.peer != peer);
+        if transit {
+            self.transit_up -= 1;
+        }
+        let (rtb, llb) = (self.cfg.restart_time_bounds, self.cfg.llgr_stale_time_bounds);
+        let mut gr_fams = Vec::new();
+        let mut llgr_fams = Vec::new();
+        let mut max_rt = Duration::ZERO;
+        for f in Family::ALL {
+            let p = self.peer_mut(peer).expect("checked");
+            let fs = &mut p.fam[f.idx()];
+            fs.fresh = None;
+            p.timers.stop(Timer::EorWait(f));
+            if !graceful {
+                p.timers.stop(Timer::LlgrStale(f));
+                fs.phase = Phase::None;
+                let n = self.remove_cands(peer.0, f, |_| true);
+                if n > 0 {
+                    self.events.push_back(Event::RoutesFlushed { peer, family: f, routes: n });
+                }
+                continue;
+            }
+            let phase = fs.phase;
+            match phase {
+                //= https://www.rfc-editor.org/rfc/rfc9494#section-4.2
+                //# previously stale routes MUST NOT be deleted before their LLST expires
+                // (checklist 31): the LLGR phase and its timer continue unchanged; routes
+                // of the session that just ended join it, minus those carrying NO_LLGR.
+                Phase::Llgr => {
+                    let n = self.remove_cands(peer.0, f, |c| c.attrs.has_community(NO_LLGR));
+                    if n > 0 {
+                        self.events.push_back(Event::StaleSwept {
+                            peer,
+                            family: f,
+                            reason: SweepReason::NoLlgr,
+                            routes: n,
+                        });
+                    }
+                    continue;
+                }
+                //= https://www.rfc-editor.org/rfc/rfc4724#section-4.2
+                //# If there are any stale routes from a previous restart, they MUST be deleted.
+                Phase::Gr => {
+                    let n = self.remove_cands(peer.0, f, |c| c.epoch != last_epoch);
+                    self.events.push_back(Event::StaleSwept {
+                        peer,
+                        family: f,
+                        reason: SweepReason::ConsecutiveRestart,
+                        routes: n,
+                    });
+                }
+                Phase::None => {}
+            }
+            let rt = clamp_nonzero(params.restart_time(f), rtb);
+            let llst = if llgr_local {
+                params
+                    .llgr_family(f)
+                    .map(|x| clamp_nonzero(Duration::from_secs(u64::from(x.stale_time)), llb))
+                    .unwrap_or_default()
+            } else {
+                Duration::ZERO
+            };
+            let p = self.peer_mut(peer).expect("checked");
+            let fs = &mut p.fam[f.idx()];
+            fs.llst = llst;
+            if rt.is_zero() && llst.is_zero() {
+                // RFC 9494 §4.2 (checklist 14): both zero is plain RFC 4271 behaviour.
+                fs.phase = Phase::None;
+                let n = self.remove_cands(peer.0, f, |_| true);
+                if n > 0 {
+                    self.events.push_back(Event::RoutesFlushed { peer, family: f, routes: n });
+                }
+            } else if !rt.is_zero() {
+                fs.phase = Phase::Gr;
+                max_rt = max_rt.max(rt);
+                gr_fams.push(f);
+            } else {
+                // RFC 9494 §4.2 (checklist 14): restart time 0 goes straight to LLGR.
+                llgr_fams.push(f);
+            }
+        }
+        if !gr_fams.is_empty() {
+            let p = self.peer_mut(peer).expect("checked");
+            p.timers.set(Timer::GrRestart, now + max_rt);
+            let stale_routes = gr_fams.iter().map(|f| p.fam[f.idx()].routes).sum();
+            self.events.push_back(Event::EnteredGr {
+                peer,
+                families: gr_fams,
+                restart_time: max_rt,
+                stale_routes,
+            });
+        }
+        for f in llgr_fams {
+            self.enter_llgr(now, peer, f);
+        }
+        // Staleness is derived from the epoch: re-evaluate the peer's path sets once.
+        let ids = self.sets_of(peer.0, None);
+        self.recompute(ids);
+    }
+
+    /// RFC 9494 §4.2: enter the long-lived stale phase for one family.
+    fn enter_llgr(&mut self, now: Instant, peer: PeerId, f: Family) {
+        let Some(p) = self.peer_mut(peer) else { return };
+        let fs = &mut p.fam[f.idx()];
+        fs.phase = Phase::Llgr;
+        let llst = fs.llst;
+        p.timers.set(Timer::LlgrStale(f), now + llst);
+        let fresh = fs.fresh;
+        //= https://www.rfc-editor.org/rfc/rfc9494#section-4.2
+        //# stale routes carrying NO_LLGR MUST be deleted
+        let n = self.remove_cands(peer.0, f, |c| {
+            Some(c.epoch) != fresh && c.attrs.has_community(NO_LLGR)
+        });
+        if n > 0 {
+            self.events.push_back(Event::StaleSwept {
+                peer,
+                family: f,
+                reason: SweepReason::NoLlgr,
+                routes: n,
+            });
+        }
+        let stale_routes = self.count_stale(peer.0, f);
+        self.events.push_back(Event::EnteredLlgr { peer, family: f, stale_time: llst, stale_routes });
+        let ids = self.sets_of(peer.0, Some(f));
+        self.recompute(ids);
+    }
+
+    fn count_stale(&self, peer: u32, f: Family) -> u64 {
+        let fresh = self.peers[peer as usize].as_ref().and_then(|p| p.fam[f.idx()].fresh);
+        self.sets_of(peer, Some(f))
+            .iter()
+            .filter_map(|i| self.sets[*i as usize].as_ref())
+            .map(|s| {
+                let n = s.cands.iter().filter(|c| c.peer == peer && Some(c.epoch) != fresh).count();
+                n as u64 * s.members.len() as u64
+            })
+            .sum()
+    }
+
+    /// Delete the stale routes of a family and leave the stale phase.
+    fn sweep(&mut self, peer: PeerId, f: Family, reason: SweepReason) {
+        let Some(p) = self.peer_mut(peer) else { return };
+        p.fam[f.idx()].phase = Phase::None;
+        p.timers.stop(Timer::LlgrStale(f));
+        p.timers.stop(Timer::EorWait(f));
+        let fresh = p.fam[f.idx()].fresh;
+        let n = self.remove_cands(peer.0, f, |c| Some(c.epoch) != fresh);
+        self.events.push_back(Event::StaleSwept { peer, family: f, reason, routes: n });
+    }
+
+    /// End-of-RIB for a family (RFC 4724 §2): routes still stale are deleted.
+    pub fn handle_end_of_rib(&mut self, now: Instant, peer: PeerId, family: Family) {
+        self.tick(now);
+        let Some(p) = self.peer_mut(peer) else {
+            self.stats.unknown_peer += 1;
+            return;
+        };
+        if p.session.is_none() {
+            self.stats.peer_not_up += 1;
+            return;
+        }
+        let fs = &mut p.fam[family.idx()];
+        if fs.eor {
+            self.stats.end_of_rib_twice += 1;
+            return;
+        }
+        fs.eor = true;
+        if fs.phase != Phase::None {
+            //= https://www.rfc-editor.org/rfc/rfc4724#section-4.2
+            //# the Receiving Speaker MUST immediately remove all the stale routes from the
+            //# peer that it is retaining for that address family.
+            self.sweep(peer, family, SweepReason::EndOfRib);
+        }
+    }
+
+    /// Process expired timers. Call when [`Engine::poll_timeout`] is reached (or later).
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let now = self.tick(now);
+        for i in 0..self.peers.len() {
+            let peer = PeerId(i as u32);
+            for t in Timer::ALL {
+                let Some(p) = self.peer_mut(peer) else { break };
+                if p.timers.get(t).is_none_or(|d| d > now) {
+                    continue;
+                }
+                p.timers.stop(t);
+                match t {
+                    Timer::GrRestart => {
+                        //= https://www.rfc-editor.org/rfc/rfc9494#section-4.2
+                        //# [on Restart Time expiry] for each AFI/SAFI with LLST > 0 the
+                        //# LLST timer starts; the other stale routes are deleted.
+                        for f in Family::ALL {
+                            let p = self.peer_mut(peer).expect("exists");
+                            let fs = &p.fam[f.idx()];
+                            if fs.phase != Phase::Gr || fs.fresh.is_some() {
+                                continue;
+                            }
+                            if fs.llst.is_zero() {
+                                self.sweep(peer, f, SweepReason::RestartTimeExpired);
+                            } else {
+                                self.enter_llgr(now, peer, f);
+                            }
+                        }
+                    }
+                    Timer::LlgrStale(f) => self.sweep(peer, f, SweepReason::LlgrStaleTimeExpired),
+                    Timer::EorWait(f) => self.sweep(peer, f, SweepReason::UpperBound),
+                }
+            }
+        }
+    }
+
+    /// The next deadline at which [`Engine::handle_timeout`] must be called.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.peers.iter().flatten().filter_map(|p| p.timers.next()).min()
+    }
+
+    /// The deadline of one timer of a peer.
+    pub fn timer(&self, peer: PeerId, timer: Timer) -> Option<Instant> {
+        self.peer(peer)?.timers.get(timer)
+    }
+
+    // ===== UPDATEs =====
+
+    /// A decoded UPDATE: `withdrawn` first, then `announced` with `attrs` (RFC 4271 §9).
+    ///
+    /// Import checks (RFC 4271 §9.1.2, RFC 4456 §8) reject the announcement as a whole; a
+    /// rejected announcement withdraws what the peer had for those prefixes.
+    pub fn handle_update(
+        &mut self,
+        now: Instant,
+        peer: PeerId,
+        announced: &[(Prefix, PathId)],
+        attrs: PathAttrs,
+        withdrawn: &[(Prefix, PathId)],
+    ) {
+        self.tick(now);
+        let Some(p) = self.peer(peer) else {
+            self.stats.unknown_peer += 1;
+            return;
+        };
+        if p.session.is_none() {
+            self.stats.peer_not_up += 1;
+            return;
+        }
+        for (pfx, id) in withdrawn {
+            if !self.upsert(pfx.trunc(), peer.0, id.0, None) {
+                self.stats.unknown_withdraw += 1;
+            }
+        }
+        if announced.is_empty() {
+            return;
+        }
+        if let Err(r) = self.import_check(peer, &attrs) {
+            self.stats.reject(r, announced.len() as u64);
+            for (pfx, id) in announced {
+                self.upsert(pfx.trunc(), peer.0, id.0, None);
+            }
+            return;
+        }
+        let attrs = self.interner.intern(attrs);
+        let epoch = self.peer(peer).expect("checked").epoch;
+        for (pfx, id) in announced {
+            let pfx = pfx.trunc();
+            let self_nh = is_host(&pfx) && attrs.next_hop == Some(pfx.addr());
+            let c = Cand { peer: peer.0, path_id: id.0, epoch, self_nh, attrs: attrs.clone() };
+            self.upsert(pfx, peer.0, id.0, Some(c));
+        }
+    }
+
+    /// RFC 7606 treat-as-withdraw: the routes are withdrawn; unknown ones are not errors.
+    pub fn handle_treat_as_withdraw(&mut self, now: Instant, peer: PeerId, routes: &[(Prefix, PathId)]) {
+        self.tick(now);
+        if self.peer(peer).is_none() {
+            self.stats.unknown_peer += 1;
+            return;
+        }
+        for (pfx, id) in routes {
+            self.upsert(pfx.trunc(), peer.0, id.0, None);
+        }
+    }
+
+    fn import_check(&self, peer: PeerId, a: &PathAttrs) -> Result<(), Rejection> {
+        let p = self.peer(peer).expect("checked");
+        //= https://www.rfc-editor.org/rfc/rfc4271#section-9.1.2
+        //# If the AS_PATH attribute of a BGP route contains an AS loop, the BGP route
+        //# should be excluded from the Phase 2 decision function.
+        if a.as_count(self.cfg.local_as) > usize::from(p.cfg.allowed_local_as) {
+            return Err(Rejection::AsPathLoop);
+        }
+        // RFC 4456 §8: ORIGINATOR_ID equal to our own ID, or our CLUSTER_ID in CLUSTER_LIST.
+        if a.originator_id == Some(self.cfg.router_id) {
+            return Err(Rejection::OriginatorIdIsUs);
+        }
+        let cluster = self.cfg.cluster_id.unwrap_or(u32::from(self.cfg.router_id));
+        if a.cluster_list.contains(&cluster) {
+            return Err(Rejection::ClusterLoop);
+        }
+        let Some(nh) = a.next_hop else { return Err(Rejection::MissingNextHop) };
+        // RFC 4271 §5.1.3 / §6.3: a next hop that is one of our own addresses.
+        let session_local = p.session.as_ref().and_then(|s| s.local_address);
+        if self.cfg.local_addresses.contains(&nh) || session_local == Some(nh) {
+            return Err(Rejection::NextHopIsUs);
+        }
+        Ok(())
+    }
+
+    // ===== local origination =====
+
+    /// Originate (or replace) a local route. A locally originated route always wins over
+    /// learned ones for the same prefix (they are kept, and used again once it is withdrawn).
+    pub fn originate(&mut self, prefix: Prefix, route: LocalRoute) {
+        let prefix = prefix.trunc();
+        let attrs = self.interner.intern(PathAttrs {
+            origin: Origin::Igp,
+            communities: route.communities,
+            large_communities: route.large_communities,
+            ..Default::default()
+        });
+        let c = Cand { peer: LOCAL, path_id: 0, epoch: 0, self_nh: route.blackhole, attrs };
+        self.upsert(prefix, LOCAL, 0, Some(c));
+    }
+
+    /// Withdraw a locally originated route; returns whether there was one.
+    pub fn withdraw_local(&mut self, prefix: Prefix) -> bool {
+        self.upsert(prefix.trunc(), LOCAL, 0, None)
+    }
+
+    // ===== path sets =====
+
+    /// Replace, add (`new = Some`) or remove the path `(peer, path_id)` of a prefix.
+    /// Returns false when removing a path that does not exist or a route was refused.
+    fn upsert(&mut self, prefix: Prefix, peer: u32, path_id: u32, new: Option<Cand>) -> bool {
+        let family = Family::of(&prefix);
+        let old = self.table.get(&prefix).map(|e| e.set);
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        let mut found = false;
+        if let Some(s) = old {
+            for c in self.sets[s as usize].as_ref().expect("live").cands.iter() {
+                if c.peer == peer && c.path_id == path_id {
+                    found = true;
+                } else {
+                    scratch.push(c.clone());
+                }
+            }
+        }
+        if !found && new.is_none() {
+            self.scratch = scratch;
+            return false;
+        }
+        if !found && new.is_some() && peer != LOCAL {
+            let p = self.peers[peer as usize].as_mut().expect("checked");
+            if let Some(limit) = p.cfg.prefix_limit
+                && p.routes >= u64::from(limit)
+            {
+                self.stats.reject(Rejection::PrefixLimit, 1);
+                if !p.limit_reported {
+                    p.limit_reported = true;
+                    self.events
+                        .push_back(Event::PrefixLimitExceeded { peer: PeerId(peer), limit });
+                }
+                self.scratch = scratch;
+                return false;
+            }
+        }
+        let adding = new.is_some();
+        if let Some(c) = new {
+            let at = scratch.partition_point(|x| (x.peer, x.path_id) < (c.peer, c.path_id));
+            scratch.insert(at, c);
+        }
+        if let Some(s) = old
+            && *self.sets[s as usize].as_ref().expect("live").cands == *scratch
+        {
+            self.scratch = scratch;
+            return true;
+        }
+        if peer != LOCAL && found != adding {
+            let p = self.peers[peer as usize].as_mut().expect("checked");
+            let fs = &mut p.fam[family.idx()];
+            if adding {
+                p.routes += 1;
+                fs.routes += 1;
+            } else {
+                p.routes -= 1;
+                fs.routes -= 1;
+            }
+        }
+        let new_set = if scratch.is_empty() { None } else { Some(self.intern_set(&scratch, family)) };
+        self.scratch = scratch;
+        let (old_group, old_best) = match old {
+            Some(s) => {
+                let s = self.sets[s as usize].as_ref().expect("live");
+                (s.group, s.best.map(|b| self.best_ident(s, b)))
+            }
+            None => (None, None),
+        };
+        let (new_group, new_best, exportable) = match new_set {
+            Some(s) => {
+                let st = self.sets[s as usize].as_ref().expect("live");
+                (st.group, st.best.map(|b| self.best_ident(st, b)), st.has_local)
+            }
+            None => (None, None, false),
+        };
+        let old_local = old.is_some_and(|s| self.sets[s as usize].as_ref().expect("live").has_local);
+        if old_group != new_group || new_set.is_none() {
+            self.mark(prefix, DIRTY_FIB);
+        }
+        if old_best != new_best && (exportable || old_local || self.transit_up > 0) {
+            self.mark(prefix, DIRTY_EXPORT);
+        }
+        if let Some(s) = old {
+            self.leave_set(prefix, s);
+        }
+        match new_set {
+            Some(s) => {
+                let members = &mut self.sets[s as usize].as_mut().expect("live").members;
+                let pos = members.len() as u32;
+                members.push(prefix);
+                let e = self.table.entry(prefix).or_insert(Entry { set: s, pos, dirty: 0 });
+                e.set = s;
+                e.pos = pos;
+            }
+            None => {
+                self.table.remove(&prefix);
+            }
+        }
+        true
+    }
+
+    /// Identity of a best path for export-change detection.
+    fn best_ident(&self, s: &PathSet, b: BestKey) -> (u32, u32, usize, bool) {
+        let c = &s.cands[b.idx];
+        (c.peer, c.path_id, Arc::as_ptr(&c.attrs) as usize, b.llgr_stale)
+    }
+
+    fn mark(&mut self, prefix: Prefix, bit: u8) {
+        if let Some(e) = self.table.get_mut(&prefix) {
+            if e.dirty & bit != 0 {
+                return;
+            }
+            e.dirty |= bit;
+        }
+        if bit == DIRTY_FIB {
+            self.fib_dirty.push(prefix);
+        } else {
+            self.export_dirty.push(prefix);
+        }
+    }
+
+    /// Remove a prefix from a path set's member list (the table entry stays).
+    fn leave_set(&mut self, prefix: Prefix, s: u32) {
+        let Some(pos) = self.table.get(&prefix).map(|e| e.pos as usize) else { return };
+        let set = self.sets[s as usize].as_mut().expect("live");
+        set.members.swap_remove(pos);
+        if let Some(moved) = set.members.get(pos).copied() {
+            if let Some(e) = self.table.get_mut(&moved) {
+                e.pos = pos as u32;
+            }
+        }
+        if set.members.is_empty() {
+            self.free_set(s);
+        }
+    }
+
+    fn intern_set(&mut self, cands: &[Cand], family: Family) -> u32 {
+        if let Some(&id) = self.set_index.get(cands) {
+            return id;
+        }
+        let ev = self.evaluate(cands, family);
+        let group = self.acquire_group(ev.content);
+        let arc: Arc<[Cand]> = Arc::from(cands);
+        let set = PathSet {
+            cands: arc.clone(),
+            family,
+            members: Vec::new(),
+            group,
+            best: ev.best,
+            canonical: true,
+            has_local: cands.iter().any(|c| c.peer == LOCAL),
+        };
+        let id = match self.free_sets.pop() {
+            Some(id) => {
+                self.sets[id as usize] = Some(set);
+                id
+            }
+            None => {
+                self.sets.push(Some(set));
+                self.sets.len() as u32 - 1
+            }
+        };
+        self.set_index.insert(arc, id);
+        for c in cands {
+            self.peer_sets.entry(c.peer).or_default().insert(id);
+        }
+        id
+    }
+
+    fn free_set(&mut self, id: u32) {
+        let Some(set) = self.sets[id as usize].take() else { return };
+        self.release_group(set.group);
+        if set.canonical && self.set_index.get(&*set.cands) == Some(&id) {
+            self.set_index.remove(&*set.cands);
+        }
+        for c in set.cands.iter() {
+            if let Some(ps) = self.peer_sets.get_mut(&c.peer) {
+                ps.remove(&id);
+            }
+        }
+        self.free_sets.push(id);
+    }
+
+    fn sets_of(&self, peer: u32, family: Option<Family>) -> Vec<u32> {
+        let Some(ids) = self.peer_sets.get(&peer) else { return Vec::new() };
+        ids.iter()
+            .copied()
+            .filter(|i| {
+                family.is_none_or(|f| self.sets[*i as usize].as_ref().is_some_and(|s| s.family == f))
+            })
+            .collect()
+    }
+
+    /// Remove the paths of `peer` in `family` that match `pred`, per path set; returns the
+    /// number of routes (prefix, path) removed.
+    fn remove_cands(&mut self, peer: u32, family: Family, pred: impl Fn(&Cand) -> bool) -> u64 {
+        let mut removed = 0u64;
+        let mut changed = Vec::new();
+        for id in self.sets_of(peer, Some(family)) {
+            let set = self.sets[id as usize].as_ref().expect("live");
+            let keep: Vec<Cand> =
+                set.cands.iter().filter(|c| !(c.peer == peer && pred(c))).cloned().collect();
+            let n = (set.cands.len() - keep.len()) as u64;
+            if n == 0 {
+                continue;
+            }
+            let routes = n * set.members.len() as u64;
+            removed += routes;
+            if keep.is_empty() {
+                let set = self.sets[id as usize].as_mut().expect("live");
+                let members = std::mem::take(&mut set.members);
+                let exportable = set.has_local || self.transit_up > 0;
+                for m in members {
+                    self.mark(m, DIRTY_FIB);
+                    if exportable {
+                        self.mark(m, DIRTY_EXPORT);
+                    }
+                    self.table.remove(&m);
+                }
+                self.free_set(id);
+            } else {
+                let still = keep.iter().any(|c| c.peer == peer);
+                let keep: Arc<[Cand]> = keep.into();
+                let set = self.sets[id as usize].as_mut().expect("live");
+                let old = std::mem::replace(&mut set.cands, keep.clone());
+                // Keep the best-path index pointing at the same path (or none if removed).
+                let old_best = set.best.map(|b| (old[b.idx].clone(), b.llgr_stale));
+                set.best = old_best.and_then(|(c, llgr_stale)| {
+                    keep.iter().position(|k| *k == c).map(|idx| BestKey { idx, llgr_stale })
+                });
+                let was_canonical = set.canonical;
+                set.canonical = false;
+                if was_canonical && self.set_index.get(&*old) == Some(&id) {
+                    self.set_index.remove(&*old);
+                }
+                if !self.set_index.contains_key(&*keep) {
+                    self.set_index.insert(keep, id);
+                    self.sets[id as usize].as_mut().expect("live").canonical = true;
+                }
+                if !still && let Some(ps) = self.peer_sets.get_mut(&peer) {
+                    ps.remove(&id);
+                }
+                changed.push(id);
+            }
+        }
+        if peer != LOCAL
+            && let Some(p) = self.peers[peer as usize].as_mut()
+        {
+            p.routes -= removed;
+            p.fam[family.idx()].routes -= removed;
+        }
+        self.recompute(changed);
+        removed
+    }
+
+    /// Re-run selection for path sets whose inputs changed, and apply the result per
+    /// next-hop group: when every path set using a group moves to the same new next hops,
+    /// the group itself changes (one FIB change for any number of prefixes).
+    fn recompute(&mut self, ids: Vec<u32>) {
+        let mut moved: HashMap<GroupId, Vec<(u32, Vec<NextHop>)>> = HashMap::new();
+        let mut from_none: Vec<(u32, Vec<NextHop>)> = Vec::new();
+        for id in ids {
+            let Some(set) = self.sets[id as usize].as_ref() else { continue };
+            let ev = self.evaluate(&set.cands, set.family);
+            let old_best = set.best.map(|b| self.best_ident(set, b));
+            let new_best = ev.best.map(|b| self.best_ident(set, b));
+            if old_best != new_best && (set.has_local || self.transit_up > 0) {
+                let members = set.members.clone();
+                for m in members {
+                    self.mark(m, DIRTY_EXPORT);
+                }
+            }
+            let set = self.sets[id as usize].as_mut().expect("live");
+            set.best = ev.best;
+            let same = match set.group {
+                Some(g) => *self.groups[&g].nexthops == *ev.content,
+                None => ev.content.is_empty(),
+            };
+            if same {
+                continue;
+            }
+            match set.group {
+                Some(g) => moved.entry(g).or_default().push((id, ev.content)),
+                None => from_none.push((id, ev.content)),
+            }
+        }
+        for (g, list) in moved {
+            let users = self.groups[&g].users as usize;
+            let first = &list[0].1;
+            if list.len() == users && !first.is_empty() && list.iter().all(|(_, c)| c == first) {
+                let content: Arc<[NextHop]> = first.as_slice().into();
+                let grp = self.groups.get_mut(&g).expect("live");
+                let old = std::mem::replace(&mut grp.nexthops, content.clone());
+                if !grp.dirty {
+                    grp.dirty = true;
+                    self.group_dirty.push(g);
+                }
+                if self.group_index.get(&old) == Some(&g) {
+                    self.group_index.remove(&old);
+                }
+                self.group_index.entry(content).or_insert(g);
+            } else {
+                for (id, content) in list {
+                    self.regroup(id, content);
+                }
+            }
+        }
+        for (id, content) in from_none {
+            self.regroup(id, content);
+        }
+    }
+
+    fn regroup(&mut self, id: u32, content: Vec<NextHop>) {
+        let g = self.acquire_group(content);
+        let set = self.sets[id as usize].as_mut().expect("live");
+        let old = std::mem::replace(&mut set.group, g);
+        let members = set.members.clone();
+        self.release_group(old);
+        for m in members {
+            self.mark(m, DIRTY_FIB);
+        }
+    }
+
+    fn acquire_group(&mut self, content: Vec<NextHop>) -> Option<GroupId> {
+        if content.is_empty() {
+            return None;
+        }
+        if let Some(&g) = self.group_index.get(content.as_slice()) {
+            self.groups.get_mut(&g).expect("indexed").users += 1;
+            return Some(g);
+        }
+        let g = GroupId(self.next_group);
+        self.next_group += 1;
+        let nexthops: Arc<[NextHop]> = content.into();
+        self.group_index.insert(nexthops.clone(), g);
+        self.groups.insert(g, Group { nexthops, users: 1, announced: false, dirty: true });
+        self.group_dirty.push(g);
+        Some(g)
+    }
+
+    fn release_group(&mut self, g: Option<GroupId>) {
+        let Some(g) = g else { return };
+        let grp = self.groups.get_mut(&g).expect("live");
+        grp.users -= 1;
+        if grp.users == 0 {
+            let grp = self.groups.remove(&g).expect("live");
+            if self.group_index.get(&grp.nexthops) == Some(&g) {
+                self.group_index.remove(&grp.nexthops);
+            }
+            if grp.announced {
+                self.group_removed.push(g);
+            }
+        }
+    }
+
+    // ===== selection =====
+
+    fn evaluate(&self, cands: &[Cand], family: Family) -> Eval {
+        // A learned route never replaces a locally originated one.
+        if let Some(i) = cands.iter().position(|c| c.peer == LOCAL) {
+            let content = if cands[i].self_nh { vec![NextHop::Blackhole] } else { Vec::new() };
+            return Eval { content, best: Some(BestKey { idx: i, llgr_stale: false }) };
+        }
+        let mut views = Vec::with_capacity(cands.len());
+        let mut resolved: Vec<Vec<NextHop>> = Vec::with_capacity(cands.len());
+        for (i, c) in cands.iter().enumerate() {
+            let Some(p) = self.peers.get(c.peer as usize).and_then(Option::as_ref) else { continue };
+            let fs = &p.fam[family.idx()];
+            let stale = fs.fresh != Some(c.epoch);
+            let llgr_stale =
+                c.attrs.has_community(LLGR_STALE) || (stale && fs.phase == Phase::Llgr);
+            // RFC 4271 §9.1.2.1: unresolvable routes are excluded.
+            let Some((nhs, cost)) = self.resolve(p, c) else { continue };
+            let a = &c.attrs;
+            views.push(View {
+                idx: i,
+                llgr_stale,
+                local_pref: if p.cfg.internal {
+                    a.local_pref.unwrap_or(self.cfg.default_local_pref)
+                } else {
+                    self.cfg.default_local_pref
+                },
+                as_path_len: a.as_path_len(),
+                origin: a.origin,
+                med: a.med.unwrap_or(0),
+                neighbor_as: a.neighbor_as(),
+                external: !p.cfg.internal,
+                igp_cost: cost,
+                bgp_id: u32::from(a.originator_id.unwrap_or(p.router_id)),
+                cluster_len: a.cluster_list.len(),
+                peer_addr: p.cfg.address,
+                path_id: c.path_id,
+            });
+            resolved.push(nhs);
+        }
+        let Some(best) = select::best(&views, self.cfg.always_compare_med) else {
+            return Eval { content: Vec::new(), best: None };
+        };
+        let mut order: Vec<usize> =
+            (0..views.len()).filter(|&k| select::mergeable(&best, &views[k])).collect();
+        order.sort_by_key(|&k| (views[k].idx != best.idx, views[k].peer_addr, views[k].path_id));
+        let mut content: Vec<NextHop> = Vec::new();
+        for k in order {
+            for nh in &resolved[k] {
+                if content.len() < self.cfg.ecmp_limit.max(1) && !content.contains(nh) {
+                    content.push(*nh);
+                }
+            }
+        }
+        content.sort();
+        Eval { content, best: Some(BestKey { idx: best.idx, llgr_stale: best.llgr_stale }) }
+    }
+
+    /// Next hops of a learned path and their IGP cost, or `None` when unresolvable.
+    fn resolve(&self, p: &PeerState, c: &Cand) -> Option<(Vec<NextHop>, u32)> {
+        let peer = PeerId(c.peer);
+        let nh = c.attrs.next_hop?;
+        let iface = p.cfg.interface;
+        let on_link = |gw: IpAddr, interface: Option<u32>| match (c.self_nh, interface) {
+            (true, Some(interface)) => NextHop::Device { interface, peer },
+            _ => NextHop::Gateway { gateway: gw, interface, peer },
+        };
+        if let (Some(ll), Some(_)) = (c.attrs.link_local_next_hop, iface) {
+            return Some((vec![NextHop::Gateway { gateway: IpAddr::V6(ll), interface: iface, peer }], 0));
+        }
+        if p.cfg.connected.iter().any(|n| n.contains(&nh)) {
+            return Some((vec![on_link(nh, iface)], 0));
+        }
+        match p.cfg.gateway_mode {
+            // BIRD 1.6 `gateway direct`: not on the session's subnet -> the neighbour itself.
+            GatewayMode::Direct => {
+                Some((vec![NextHop::Gateway { gateway: p.cfg.address, interface: iface, peer }], 0))
+            }
+            GatewayMode::Recursive => {
+                let mut ifs: Vec<u32> = self
+                    .connected
+                    .iter()
+                    .filter(|(_, nets)| nets.iter().any(|n| n.contains(&nh)))
+                    .map(|(i, _)| *i)
+                    .collect();
+                if !ifs.is_empty() {
+                    ifs.sort();
+                    return Some((ifs.into_iter().map(|i| on_link(nh, Some(i))).collect(), 0));
+                }
+                let max = if nh.is_ipv4() { 32 } else { 128 };
+                for len in (0..=max).rev() {
+                    let Ok(net) = IpNet::new(nh, len) else { continue };
+                    if let Some(r) = self.igp.get(&net.trunc()) {
+                        if r.nexthops.is_empty() {
+                            return None;
+                        }
+                        let nhs = r
+                            .nexthops
+                            .iter()
+                            .map(|(gw, i)| NextHop::Gateway {
+                                gateway: gw.unwrap_or(nh),
+                                interface: Some(*i),
+                                peer,
+                            })
+                            .collect();
+                        return Some((nhs, r.metric));
+                    }
+                }
+                None
+            }
+        }
+    }
+
+    // ===== export =====
+
+    /// Send the whole exportable table to a peer whose session just came up.
+    fn export_full(&mut self, q: u32) {
+        let transit =
+            self.peers[q as usize].as_ref().is_some_and(|p| p.cfg.export == ExportPolicy::Transit);
+        let prefixes: Vec<Prefix> = if transit {
+            self.table.keys().copied().collect()
+        } else {
+            self.sets_of(LOCAL, None)
+                .iter()
+                .flat_map(|i| self.sets[*i as usize].as_ref().expect("live").members.clone())
+                .collect()
+        };
+        for pfx in prefixes {
+            self.sync_export(q, pfx);
+        }
+    }
+
+    fn sync_export(&mut self, q: u32, prefix: Prefix) {
+        let desired = self.export_attrs(q, &prefix).map(|a| self.interner.intern(a));
+        let Some(p) = self.peers[q as usize].as_mut() else { return };
+        if p.session.is_none() {
+            return;
+        }
+        let cur = p.adj_out.get(&prefix);
+        let same = match (cur, &desired) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        };
+        if same {
+            return;
+        }
+        match &desired {
+            Some(a) => p.adj_out.insert(prefix, a.clone()),
+            None => p.adj_out.remove(&prefix),
+        };
+        self.rib_out.push(RibOutChange { peer: PeerId(q), prefix, attrs: desired });
+    }
+
+    /// What we advertise to peer `q` for `prefix` (RFC 4271 §9.2, RFC 4456, RFC 9494 §4.3).
+    fn export_attrs(&self, q: u32, prefix: &Prefix) -> Option<PathAttrs> {
+        let e = self.table.get(prefix)?;
+        let set = self.sets[e.set as usize].as_ref()?;
+        let b = set.best?;
+        let c = &set.cands[b.idx];
+        let qs = self.peers[q as usize].as_ref()?;
+        let sess = qs.session.as_ref()?;
+        let q_internal = qs.cfg.internal;
+        let local_addr = sess.local_address;
+        if c.peer == LOCAL {
+            let mut out = PathAttrs {
+                origin: Origin::Igp,
+                next_hop: local_addr,
+                communities: c.attrs.communities.clone(),
+                large_communities: c.attrs.large_communities.clone(),
+                ..Default::default()
+            };
+            if q_internal {
+                out.local_pref = Some(self.cfg.default_local_pref);
+            } else {
+                out.prepend_as(self.cfg.local_as);
+            }
+            return Some(out);
+        }
+        // No transit: a node never re-advertises a route learned from one plane to another.
+        if qs.cfg.export == ExportPolicy::LocalOnly || c.peer == q {
+            return None;
+        }
+        let ps = self.peers[c.peer as usize].as_ref()?;
+        let a = &c.attrs;
+        // RFC 1997 well-known communities.
+        if a.has_community(NO_ADVERTISE)
+            || (!q_internal && (a.has_community(NO_EXPORT) || a.has_community(NO_EXPORT_SUBCONFED)))
+        {
+            return None;
+        }
+        //= https://www.rfc-editor.org/rfc/rfc9494#section-4.3
+        //# LLGR_STALE routes SHOULD NOT be advertised to a neighbor that did not send
+        //# capability 71 (and are withdrawn if sent before: the diff does that).
+        if b.llgr_stale && !sess.llgr_capable() {
+            return None;
+        }
+        // RFC 4271 §9.2 iBGP split horizon, relaxed by RFC 4456 §6 reflection.
+        if ps.cfg.internal && q_internal && !(ps.cfg.rr_client || qs.cfg.rr_client) {
+            return None;
+        }
+        let mut out = PathAttrs {
+            other: a.other.iter().filter_map(|r| r.propagated()).collect(),
+            ..(**a).clone()
+        };
+        if q_internal {
+            out.local_pref = Some(if ps.cfg.internal {
+                a.local_pref.unwrap_or(self.cfg.default_local_pref)
+            } else {
+                self.cfg.default_local_pref
+            });
+            if ps.cfg.internal {
+                // RFC 4456 §8: set ORIGINATOR_ID if absent, prepend our CLUSTER_ID.
+                out.originator_id.get_or_insert(ps.router_id);
+                out.cluster_list
+                    .insert(0, self.cfg.cluster_id.unwrap_or(u32::from(self.cfg.router_id)));
+            }
+        } else {
+            // RFC 4271 §5.1.2 prepend; §5.1.4 MED not propagated to other ASes; §5.1.5
+            // LOCAL_PREF not sent to eBGP; RFC 4456 attributes are iBGP-only.
+            out.prepend_as(self.cfg.local_as);
+            out.med = None;
+            out.local_pref = None;
+            out.originator_id = None;
+            out.cluster_list.clear();
+        }
+        let next_hop_self = match qs.cfg.next_hop_mode {
+            NextHopMode::Self_ => true,
+            NextHopMode::Keep => false,
+            NextHopMode::Auto => !q_internal,
+        };
+        if next_hop_self && local_addr.is_some() {
+            out.next_hop = local_addr;
+            out.link_local_next_hop = None;
+        }
+        // RFC 9494 §4.3: the community is attached when we depreference, and never removed.
+        if b.llgr_stale && !out.has_community(LLGR_STALE) {
+            out.communities.push(LLGR_STALE);
+        }
+        Some(out)
+    }
+
+    // ===== outputs =====
+
+    /// FIB changes since the last call, coalesced: one change per group and per prefix.
+    /// Order: group additions and changes, then routes, then group removals.
+    #[must_use]
+    pub fn poll_fib(&mut self) -> Vec<FibChange> {
+        let mut out = Vec::new();
+        for g in std::mem::take(&mut self.group_dirty) {
+            let Some(grp) = self.groups.get_mut(&g) else { continue };
+            if !grp.dirty {
+                continue;
+            }
+            grp.dirty = false;
+            let nexthops = grp.nexthops.clone();
+            if grp.announced {
+                out.push(FibChange::GroupChanged { id: g, nexthops });
+            } else {
+                grp.announced = true;
+                out.push(FibChange::GroupAdded { id: g, nexthops });
+            }
+        }
+        let mut gone = HashSet::new();
+        for pfx in std::mem::take(&mut self.fib_dirty) {
+            match self.table.get_mut(&pfx) {
+                Some(e) => {
+                    if e.dirty & DIRTY_FIB == 0 {
+                        continue;
+                    }
+                    e.dirty &= !DIRTY_FIB;
+                    let group = self.sets[e.set as usize].as_ref().and_then(|s| s.group);
+                    out.push(FibChange::Route { prefix: pfx, group });
+                }
+                None => {
+                    if gone.insert(pfx) {
+                        out.push(FibChange::Route { prefix: pfx, group: None });
+                    }
+                }
+            }
+        }
+        for g in std::mem::take(&mut self.group_removed) {
+            out.push(FibChange::GroupRemoved { id: g });
+        }
+        out
+    }
+
+    /// Adj-RIB-Out changes since the last call, for every peer whose session is up.
+    #[must_use]
+    pub fn poll_rib_out(&mut self) -> Vec<RibOutChange> {
+        let dirty = std::mem::take(&mut self.export_dirty);
+        let up: Vec<u32> = (0..self.peers.len() as u32)
+            .filter(|i| self.peers[*i as usize].as_ref().is_some_and(|p| p.session.is_some()))
+            .collect();
+        let mut gone = HashSet::new();
+        for pfx in dirty {
+            match self.table.get_mut(&pfx) {
+                Some(e) => {
+                    if e.dirty & DIRTY_EXPORT == 0 {
+                        continue;
+                    }
+                    e.dirty &= !DIRTY_EXPORT;
+                }
+                None => {
+                    if !gone.insert(pfx) {
+                        continue;
+                    }
+                }
+            }
+            for &q in &up {
+                self.sync_export(q, pfx);
+            }
+        }
+        std::mem::take(&mut self.rib_out)
+    }
+
+    /// The next event, if any.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    // ===== queries =====
+
+    /// Counters of ignored input and rejected routes.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// The installed next hops of a prefix (current state, whether polled or not).
+    pub fn fib_route(&self, prefix: &Prefix) -> Option<Arc<[NextHop]>> {
+        let e = self.table.get(&prefix.trunc())?;
+        let g = self.sets[e.set as usize].as_ref()?.group?;
+        Some(self.groups[&g].nexthops.clone())
+    }
+
+    /// The next hops of a group.
+    pub fn group(&self, id: GroupId) -> Option<Arc<[NextHop]>> {
+        self.groups.get(&id).map(|g| g.nexthops.clone())
+    }
+
+    /// All paths of a prefix (the Adj-RIBs-In for it), with their stale state.
+    pub fn paths(&self, prefix: &Prefix) -> Vec<PathInfo> {
+        let Some(e) = self.table.get(&prefix.trunc()) else { return Vec::new() };
+        let Some(set) = self.sets[e.set as usize].as_ref() else { return Vec::new() };
+        set.cands
+            .iter()
+            .map(|c| {
+                let st = (c.peer != LOCAL)
+                    .then(|| self.peers.get(c.peer as usize).and_then(Option::as_ref))
+                    .flatten();
+                let fs = st.map(|p| &p.fam[set.family.idx()]);
+                let stale = fs.is_some_and(|f| f.fresh != Some(c.epoch));
+                let llgr_stale = c.attrs.has_community(LLGR_STALE)
+                    || (stale && fs.is_some_and(|f| f.phase == Phase::Llgr));
+                PathInfo {
+                    peer: (c.peer != LOCAL).then_some(PeerId(c.peer)),
+                    path_id: PathId(c.path_id),
+                    attrs: c.attrs.clone(),
+                    stale,
+                    llgr_stale,
+                }
+            })
+            .collect()
+    }
+
+    /// Number of routes (prefix, path id) held from a peer in a family.
+    pub fn route_count(&self, peer: PeerId, family: Family) -> u64 {
+        self.peer(peer).map_or(0, |p| p.fam[family.idx()].routes)
+    }
+
+    /// Number of prefixes with at least one path.
+    pub fn prefix_count(&self) -> usize {
+        self.table.len()
+    }
+
+    /// Number of live path sets, next-hop groups and interned attribute sets (sharing
+    /// diagnostics).
+    pub fn sharing(&self) -> (usize, usize, usize) {
+        (self.sets.len() - self.free_sets.len(), self.groups.len(), self.interner.len())
+    }
+
+    /// What we currently advertise to a peer for a prefix.
+    pub fn adj_rib_out(&self, peer: PeerId, prefix: &Prefix) -> Option<Attrs> {
+        self.peer(peer)?.adj_out.get(prefix).cloned()
+    }
+
+    /// The current FIB: every installed prefix and its next hops (a full scan; for tests
+    /// and diagnostics).
+    pub fn fib_snapshot(&self) -> HashMap<Prefix, Arc<[NextHop]>> {
+        self.table
+            .iter()
+            .filter_map(|(p, e)| {
+                let g = self.sets[e.set as usize].as_ref()?.group?;
+                Some((*p, self.groups[&g].nexthops.clone()))
+            })
+            .collect()
+    }
+}
