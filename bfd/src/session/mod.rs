@@ -333,7 +333,10 @@ impl Session {
             cfg,
         };
         s.tx_interval_in_use = s.tx_interval_us();
-        s.timers.set(Timer::Tx, now);
+        // The first packet is due at once; the next one a jittered interval later.
+        s.tx_pending = true;
+        let d = s.jittered(s.tx_interval_in_use);
+        s.timers.set(Timer::Tx, now + d);
         Ok(s)
     }
 
@@ -656,7 +659,8 @@ impl Session {
             (State::AdminDown, _) => {
                 self.timers.stop(Timer::AdminStop);
                 self.tx_enabled = true;
-                self.timers.set(Timer::Tx, now);
+                let d = self.jittered(self.tx_interval_us());
+                self.timers.set(Timer::Tx, now + d);
             }
             _ => {}
         }

@@ -199,6 +199,12 @@ impl Session {
         self.remote_discr = p.my_discriminator();
         self.remote_state = p.state();
         self.remote_diag = p.diag();
+        //= https://www.rfc-editor.org/rfc/rfc5880#section-6.6
+        //# If the remote system [clears D], periodic transmission [resumes]
+        // at once rather than at the next timer tick.
+        if self.remote_demand && !p.demand() {
+            self.send_now = true;
+        }
         self.remote_demand = p.demand();
         self.remote_min_rx = p.required_min_rx_interval();
         self.remote_desired_min_tx = p.desired_min_tx_interval();
