@@ -13,3 +13,5 @@ pub use bfd;
 pub use bgp_wire;
 pub use fib;
 pub use llgr;
+
+pub mod config;
