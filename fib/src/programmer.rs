@@ -1,0 +1,1149 @@
+//! The desired-state programmer: the caller sets groups and routes, `commit`
+//! converges the kernel with the fewest messages.
+//!
+//! Phases of a commit, in this order because the kernel deletes every route
+//! of a nexthop group whose last member goes away:
+//! 1. nexthop objects: member next hops, then groups (create or one replace);
+//! 2. routes: create (`EXCL`), replace (`REPLACE`, only keys we own) or delete;
+//! 3. unused groups, then unused members.
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use ipnet::IpNet;
+
+use crate::decode::{KernelMessage, KernelNexthop, KernelNexthopKind, KernelRoute, RTN_BLACKHOLE};
+use crate::error::{BuildError, Error, KernelError};
+use crate::knobs;
+use crate::message::{self, Mode, NexthopObject, RT_TABLE_MAIN, RouteParams, Via};
+use crate::monitor::Event;
+use crate::socket::{Conn, SocketConfig};
+use crate::types::{Family, GroupId, Nexthop, NexthopGroup, Protocol, Resilient, Target, Weighted};
+
+/// How routes reach their next hops in the kernel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Style {
+    /// Kernel nexthop objects and groups (Linux 5.3+): routes carry `nhid`,
+    /// a group change is one message.
+    NexthopObjects,
+    /// `RTA_MULTIPATH` routes: a group change replaces every route using it.
+    Legacy,
+}
+
+/// Programmer configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// `rtm_protocol`/`nh_protocol` of everything we create; the ownership mark.
+    pub protocol: Protocol,
+    /// Routing table.
+    pub table: u32,
+    /// Metric (`RTA_PRIORITY`) of our routes. Our own value keeps an IPv4
+    /// REPLACE (which ignores the protocol) off other owners' routes.
+    pub metric: u32,
+    /// `RTA_PREFSRC` of IPv4 routes (the node loopback).
+    pub prefsrc_v4: Option<Ipv4Addr>,
+    /// `RTA_PREFSRC` of IPv6 routes.
+    pub prefsrc_v6: Option<Ipv6Addr>,
+    /// Use nexthop objects when the kernel has them (`true`), or always legacy.
+    pub nexthop_objects: bool,
+    /// Make groups resilient (Linux 5.13+).
+    pub resilient: Option<Resilient>,
+    /// First kernel nexthop id this crate allocates (ids in use are skipped).
+    pub nexthop_id_base: u32,
+    /// Socket sizes.
+    pub socket: SocketConfig,
+    /// `Some(false)`: set `net.ipv4.nexthop_compat_mode=0` in this namespace.
+    pub compat_mode: Option<bool>,
+    /// Set `fib_multipath_hash_policy=1` for IPv4 and IPv6.
+    pub multipath_hash_l4: bool,
+    /// Interfaces that get `ignore_routes_with_linkdown=1` when the legacy
+    /// style is in use (the plane interfaces).
+    pub ignore_linkdown: Vec<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            protocol: Protocol::DUALTOR,
+            table: RT_TABLE_MAIN,
+            metric: 20,
+            prefsrc_v4: None,
+            prefsrc_v6: None,
+            nexthop_objects: true,
+            resilient: None,
+            nexthop_id_base: 0x00d7_0000,
+            socket: SocketConfig::default(),
+            compat_mode: None,
+            multipath_hash_l4: false,
+            ignore_linkdown: Vec::new(),
+        }
+    }
+}
+
+/// What a failed operation was.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// Route create (`EXCL`).
+    CreateRoute(IpNet),
+    /// Route replace.
+    ReplaceRoute(IpNet),
+    /// Route delete.
+    DeleteRoute(IpNet),
+    /// Member nexthop object create.
+    CreateNexthop(u32),
+    /// Group create or replace.
+    SetGroup(GroupId, Family),
+    /// Nexthop object delete.
+    DeleteNexthop(u32),
+}
+
+/// Why it failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// The kernel said no (errno + extended-ACK message).
+    Kernel(KernelError),
+    /// The request could not be encoded (e.g. IPv6 dev-only legacy multipath).
+    Build(BuildError),
+}
+
+/// One failed operation; the rest of the batch went on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpError {
+    /// The operation.
+    pub op: Op,
+    /// The cause.
+    pub failure: Failure,
+}
+
+/// What a commit did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[must_use]
+pub struct Report {
+    /// Routes created.
+    pub created: usize,
+    /// Routes replaced.
+    pub replaced: usize,
+    /// Routes deleted.
+    pub deleted: usize,
+    /// Nexthop objects created, replaced or deleted.
+    pub nexthop_messages: usize,
+    /// Per-operation failures.
+    pub errors: Vec<OpError>,
+}
+
+/// The crate's view of its environment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Status {
+    /// Routing style in force.
+    pub style: Style,
+    /// `net.ipv4.nexthop_compat_mode` in this namespace (`None`: no knob).
+    pub compat_mode: Option<u8>,
+    /// `(ipv4, ipv6)` `fib_multipath_hash_policy`.
+    pub hash_policy: (Option<u8>, Option<u8>),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Have {
+    Nhid(u32),
+    Blackhole,
+    Legacy(u32),
+    Mismatch,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Installed {
+    have: Have,
+    /// From a previous run, not yet confirmed by the caller (graceful restart).
+    stale: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct KGroup {
+    id: u32,
+    members: Vec<(u32, u16)>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct LinkState {
+    up: bool,
+    carrier: bool,
+}
+
+/// The FIB programmer. Synchronous: every call does its netlink I/O before
+/// returning. Not `Sync`; use one per namespace.
+///
+/// Call protocol: `open` (dumps links, our nexthop objects and our routes:
+/// those become *stale*, still forwarding) → `set_group`/`set_route`… →
+/// `commit` (repeat as the engine's output changes) → `complete` once the
+/// desired state is whole (sweeps stale routes and objects). Feed
+/// [`Monitor`](crate::Monitor) events to `handle_event` and `commit` again.
+#[derive(Debug)]
+pub struct Fib {
+    conn: Conn,
+    cfg: Config,
+    style: Style,
+    groups: HashMap<GroupId, NexthopGroup>,
+    group_refs: HashMap<GroupId, [u32; 2]>,
+    routes: HashMap<IpNet, Target>,
+    installed: HashMap<IpNet, Installed>,
+    dirty: HashSet<IpNet>,
+    all_dirty: bool,
+    dirty_groups: HashSet<GroupId>,
+    members: HashMap<(Family, Nexthop), u32>,
+    kgroups: HashMap<(GroupId, Family), KGroup>,
+    orphan_groups: HashMap<u32, Vec<(u32, u16)>>,
+    used_ids: HashSet<u32>,
+    next_id: u32,
+    links: HashMap<u32, LinkState>,
+    complete: bool,
+    status: Status,
+    resync_nexthops: bool,
+    resync_routes: bool,
+}
+
+fn fam(p: &IpNet) -> Family {
+    match p {
+        IpNet::V4(_) => Family::V4,
+        IpNet::V6(_) => Family::V6,
+    }
+}
+
+fn fidx(f: Family) -> usize {
+    match f {
+        Family::V4 => 0,
+        Family::V6 => 1,
+    }
+}
+
+fn af_family(af: u8) -> Option<Family> {
+    match i32::from(af) {
+        libc::AF_INET => Some(Family::V4),
+        libc::AF_INET6 => Some(Family::V6),
+        _ => None,
+    }
+}
+
+impl Fib {
+    /// Opens the netlink socket in the calling thread's namespace, applies
+    /// the configured knobs, detects nexthop-object support, and loads the
+    /// kernel's links, our nexthop objects and our routes (startup reconcile).
+    pub fn open(cfg: Config) -> Result<Fib, Error> {
+        let conn = Conn::open(cfg.socket, &[])?;
+        let mut fib = Fib {
+            conn,
+            style: Style::Legacy,
+            groups: HashMap::new(),
+            group_refs: HashMap::new(),
+            routes: HashMap::new(),
+            installed: HashMap::new(),
+            dirty: HashSet::new(),
+            all_dirty: true,
+            dirty_groups: HashSet::new(),
+            members: HashMap::new(),
+            kgroups: HashMap::new(),
+            orphan_groups: HashMap::new(),
+            used_ids: HashSet::new(),
+            next_id: cfg.nexthop_id_base.max(1),
+            links: HashMap::new(),
+            complete: false,
+            status: Status {
+                style: Style::Legacy,
+                compat_mode: None,
+                hash_policy: (None, None),
+            },
+            resync_nexthops: false,
+            resync_routes: false,
+            cfg,
+        };
+        if let Some(on) = fib.cfg.compat_mode {
+            knobs::set_nexthop_compat_mode(on)?;
+        }
+        if fib.cfg.multipath_hash_l4 {
+            knobs::set_multipath_hash_policy_l4()?;
+        }
+        fib.style = if fib.cfg.nexthop_objects && fib.load_nexthops(true)? {
+            Style::NexthopObjects
+        } else {
+            Style::Legacy
+        };
+        if fib.style == Style::Legacy {
+            for ifname in fib.cfg.ignore_linkdown.clone() {
+                knobs::set_ignore_routes_with_linkdown(&ifname)?;
+            }
+        }
+        fib.status = Status {
+            style: fib.style,
+            compat_mode: knobs::nexthop_compat_mode()?,
+            hash_policy: knobs::multipath_hash_policy()?,
+        };
+        fib.load_links()?;
+        fib.load_routes()?;
+        Ok(fib)
+    }
+
+    /// The routing style in force and the knobs as read by `open` in its
+    /// namespace (the [`knobs`](crate::knobs) functions re-read them in the
+    /// calling thread's namespace).
+    pub fn status(&self) -> Status {
+        self.status
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    // ----- desired state ------------------------------------------------
+
+    /// Sets (adds or changes) a group. A member change is one
+    /// `RTM_NEWNEXTHOP` replace per family at the next commit, whatever the
+    /// number of routes (nexthop-object style).
+    pub fn set_group(&mut self, id: GroupId, group: NexthopGroup) {
+        if self.groups.get(&id) == Some(&group) {
+            return;
+        }
+        self.groups.insert(id, group);
+        self.group_changed(id);
+    }
+
+    /// Removes a group; routes still pointing at it are removed from the kernel.
+    pub fn remove_group(&mut self, id: GroupId) {
+        if self.groups.remove(&id).is_some() {
+            self.group_changed(id);
+        }
+    }
+
+    fn group_changed(&mut self, id: GroupId) {
+        self.dirty_groups.insert(id);
+        if self.style == Style::Legacy {
+            self.mark_routes_of(id);
+        }
+    }
+
+    fn mark_routes_of(&mut self, id: GroupId) {
+        if self.all_dirty {
+            return;
+        }
+        for (p, t) in &self.routes {
+            if *t == Target::Group(id) {
+                self.dirty.insert(*p);
+            }
+        }
+    }
+
+    /// Sets a route's target.
+    pub fn set_route(&mut self, prefix: IpNet, target: Target) {
+        let prefix = prefix.trunc();
+        if let Some(old) = self.routes.insert(prefix, target) {
+            if old == target {
+                return;
+            }
+            self.unref(old, fam(&prefix));
+        }
+        if let Target::Group(g) = target {
+            self.group_refs.entry(g).or_default()[fidx(fam(&prefix))] += 1;
+            self.dirty_groups.insert(g);
+        }
+        if !self.all_dirty {
+            self.dirty.insert(prefix);
+        }
+    }
+
+    /// Removes a route (deleted from the kernel at the next commit, even
+    /// before `complete`).
+    pub fn remove_route(&mut self, prefix: IpNet) {
+        let prefix = prefix.trunc();
+        if let Some(old) = self.routes.remove(&prefix) {
+            self.unref(old, fam(&prefix));
+            if let Some(i) = self.installed.get_mut(&prefix) {
+                i.stale = false;
+            }
+            if !self.all_dirty {
+                self.dirty.insert(prefix);
+            }
+        }
+    }
+
+    fn unref(&mut self, t: Target, f: Family) {
+        if let Target::Group(g) = t {
+            if let Some(r) = self.group_refs.get_mut(&g) {
+                r[fidx(f)] = r[fidx(f)].saturating_sub(1);
+                if *r == [0, 0] {
+                    self.group_refs.remove(&g);
+                }
+            }
+            self.dirty_groups.insert(g);
+        }
+    }
+
+    /// The desired routes.
+    pub fn routes(&self) -> &HashMap<IpNet, Target> {
+        &self.routes
+    }
+
+    /// The desired groups.
+    pub fn groups(&self) -> &HashMap<GroupId, NexthopGroup> {
+        &self.groups
+    }
+
+    /// Kernel nexthop id of a group's object for a family, if installed.
+    pub fn group_nhid(&self, id: GroupId, family: Family) -> Option<u32> {
+        self.kgroups.get(&(id, family)).map(|k| k.id)
+    }
+
+    // ----- events ---------------------------------------------------------
+
+    /// Feeds a monitor event. Returns `true` when a `commit` is needed to
+    /// repair the kernel (our nexthops flushed by a link change, our route or
+    /// nexthop deleted by someone else, or a monitor overflow).
+    pub fn handle_event(&mut self, ev: &Event) -> bool {
+        match ev {
+            Event::Link {
+                ifindex,
+                up,
+                carrier,
+                ..
+            } => {
+                let new = LinkState {
+                    up: *up,
+                    carrier: *carrier,
+                };
+                let old = self.links.insert(*ifindex, new);
+                if old == Some(new) {
+                    return false;
+                }
+                let used = self
+                    .groups
+                    .values()
+                    .any(|g| g.members.iter().any(|m| m.nexthop.ifindex == *ifindex));
+                if used && self.style == Style::NexthopObjects {
+                    // The kernel flushes nexthop objects of a device on admin
+                    // down and on carrier loss, without a netlink event, and
+                    // never recreates them: re-read and repair.
+                    self.resync_nexthops = true;
+                    for (g, grp) in &self.groups {
+                        if grp.members.iter().any(|m| m.nexthop.ifindex == *ifindex) {
+                            self.dirty_groups.insert(*g);
+                        }
+                    }
+                }
+                used && self.style == Style::NexthopObjects
+            }
+            Event::NexthopDeleted { id, protocol } => {
+                if *protocol == self.cfg.protocol.0 || self.is_our_id(*id) {
+                    self.resync_nexthops = true;
+                    true
+                } else {
+                    self.used_ids.remove(id);
+                    false
+                }
+            }
+            Event::NexthopAdded { id, .. } => {
+                self.used_ids.insert(*id);
+                false
+            }
+            Event::RouteDeleted {
+                prefix,
+                table,
+                protocol,
+                metric,
+            } => {
+                if *protocol != self.cfg.protocol.0
+                    || *table != self.cfg.table
+                    || *metric != self.cfg.metric
+                {
+                    return false;
+                }
+                if self.installed.remove(prefix).is_some() && self.routes.contains_key(prefix) {
+                    if !self.all_dirty {
+                        self.dirty.insert(*prefix);
+                    }
+                    return true;
+                }
+                false
+            }
+            Event::Overflow => {
+                self.resync_nexthops = true;
+                self.resync_routes = true;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn is_our_id(&self, id: u32) -> bool {
+        self.members.values().any(|&m| m == id) || self.kgroups.values().any(|k| k.id == id)
+    }
+
+    // ----- commit -----------------------------------------------------------
+
+    /// Converges the kernel to the desired state. Per-operation failures are
+    /// in the report; only socket failures are `Err`. A receive overflow
+    /// triggers a full re-dump and a second pass.
+    pub fn commit(&mut self) -> Result<Report, Error> {
+        let mut report = Report::default();
+        for _ in 0..3 {
+            match self.commit_once(&mut report) {
+                Err(Error::Overflow) => {
+                    self.resync_nexthops = true;
+                    self.resync_routes = true;
+                }
+                other => return other.map(|()| report),
+            }
+        }
+        Err(Error::Overflow)
+    }
+
+    /// Graceful restart done: the desired state is complete. Deletes our
+    /// routes from the previous run that are not desired, then unused
+    /// nexthop objects of the previous run.
+    pub fn complete(&mut self) -> Result<Report, Error> {
+        self.complete = true;
+        for i in self.installed.values_mut() {
+            i.stale = false;
+        }
+        self.all_dirty = true;
+        self.commit()
+    }
+
+    fn commit_once(&mut self, report: &mut Report) -> Result<(), Error> {
+        if self.resync_nexthops && self.style == Style::NexthopObjects {
+            self.load_nexthops(false)?;
+            self.resync_nexthops = false;
+        }
+        if self.resync_routes {
+            self.load_routes()?;
+            self.resync_routes = false;
+        }
+        if self.style == Style::NexthopObjects {
+            self.commit_groups(report)?;
+        }
+        self.commit_routes(report)?;
+        if self.style == Style::NexthopObjects {
+            self.sweep_nexthops(report)?;
+        }
+        self.dirty_groups.clear();
+        Ok(())
+    }
+
+    fn usable(&self, nh: &Nexthop) -> bool {
+        self.links
+            .get(&nh.ifindex)
+            .is_none_or(|l| l.up && l.carrier)
+    }
+
+    fn members_for(&self, g: &NexthopGroup, f: Family, filter_links: bool) -> Vec<Weighted> {
+        let mut v: Vec<Weighted> = g
+            .members
+            .iter()
+            .filter(|m| m.nexthop.gateway.is_none_or(|gw| Family::of(&gw) == f))
+            .filter(|m| !filter_links || self.usable(&m.nexthop))
+            .copied()
+            .collect();
+        v.sort();
+        v.dedup_by(|a, b| a.nexthop == b.nexthop);
+        v
+    }
+
+    fn alloc_id(&mut self) -> u32 {
+        while self.used_ids.contains(&self.next_id) || self.next_id == 0 {
+            self.next_id = self.next_id.wrapping_add(1);
+        }
+        let id = self.next_id;
+        self.used_ids.insert(id);
+        self.next_id = self.next_id.wrapping_add(1);
+        id
+    }
+
+    fn commit_groups(&mut self, report: &mut Report) -> Result<(), Error> {
+        let dirty: Vec<GroupId> = if self.all_dirty {
+            self.groups
+                .keys()
+                .chain(self.kgroups.keys().map(|(g, _)| g))
+                .copied()
+                .collect::<HashSet<_>>()
+                .into_iter()
+                .collect()
+        } else {
+            self.dirty_groups.iter().copied().collect()
+        };
+        let mut buf = Vec::new();
+        let mut ops: Vec<(u32, Op)> = Vec::new();
+        let mut pending_members: Vec<((Family, Nexthop), u32)> = Vec::new();
+        let mut pending_groups: Vec<((GroupId, Family), KGroup)> = Vec::new();
+        let mut routes_to_mark: Vec<GroupId> = Vec::new();
+        for g in dirty {
+            for f in [Family::V4, Family::V6] {
+                let refs = self.group_refs.get(&g).map_or(0, |r| r[fidx(f)]);
+                let Some(group) = self.groups.get(&g).filter(|_| refs > 0) else {
+                    continue;
+                };
+                let wanted = self.members_for(group, f, true);
+                if wanted.is_empty() {
+                    // Nothing usable: leave an existing kernel group alone
+                    // (the kernel already dropped dead members); without one
+                    // the routes cannot be installed.
+                    continue;
+                }
+                let mut ids = Vec::with_capacity(wanted.len());
+                for w in &wanted {
+                    let obj_f = w.nexthop.gateway.as_ref().map_or(f, Family::of);
+                    let key = (obj_f, w.nexthop);
+                    let id =
+                        match self.members.get(&key).copied().or_else(|| {
+                            pending_members.iter().find(|(k, _)| *k == key).map(|x| x.1)
+                        }) {
+                            Some(id) => id,
+                            None => {
+                                let id = self.alloc_id();
+                                let seq = self.conn.next_seq();
+                                message::new_nexthop(
+                                    &mut buf,
+                                    seq,
+                                    id,
+                                    NexthopObject::Single {
+                                        family: obj_f,
+                                        nexthop: w.nexthop,
+                                    },
+                                    self.cfg.protocol,
+                                    Mode::Create,
+                                    false,
+                                );
+                                ops.push((seq, Op::CreateNexthop(id)));
+                                pending_members.push((key, id));
+                                id
+                            }
+                        };
+                    ids.push((id, w.weight.clamp(1, 256)));
+                }
+                let current = self.kgroups.get(&(g, f)).cloned();
+                if current.as_ref().is_some_and(|k| k.members == ids) {
+                    continue;
+                }
+                let (id, mode) = match &current {
+                    Some(k) => (k.id, Mode::Replace),
+                    None => {
+                        // Adopt an identical group from a previous run: its
+                        // routes then need no change at all.
+                        let adopt = self
+                            .orphan_groups
+                            .iter()
+                            .find(|(_, m)| **m == ids)
+                            .map(|(id, _)| *id);
+                        if let Some(id) = adopt {
+                            self.orphan_groups.remove(&id);
+                            self.kgroups.insert((g, f), KGroup { id, members: ids });
+                            routes_to_mark.push(g);
+                            continue;
+                        }
+                        (self.alloc_id(), Mode::Create)
+                    }
+                };
+                if current.is_none() {
+                    routes_to_mark.push(g);
+                }
+                let seq = self.conn.next_seq();
+                message::new_nexthop(
+                    &mut buf,
+                    seq,
+                    id,
+                    NexthopObject::Group {
+                        members: &ids,
+                        resilient: self.cfg.resilient,
+                    },
+                    self.cfg.protocol,
+                    mode,
+                    false,
+                );
+                ops.push((seq, Op::SetGroup(g, f)));
+                pending_groups.push(((g, f), KGroup { id, members: ids }));
+            }
+        }
+        if buf.is_empty() {
+            for g in routes_to_mark {
+                self.mark_routes_of(g);
+            }
+            return Ok(());
+        }
+        let mut failed: HashMap<u32, KernelError> = HashMap::new();
+        self.conn.execute(&buf, |seq, e| {
+            failed.insert(seq, e);
+        })?;
+        report.nexthop_messages += ops.len();
+        let mut failed_members = HashSet::new();
+        for (seq, op) in &ops {
+            if let Some(e) = failed.remove(seq) {
+                if let Op::CreateNexthop(id) = op {
+                    failed_members.insert(*id);
+                }
+                report.errors.push(OpError {
+                    op: *op,
+                    failure: Failure::Kernel(e),
+                });
+            }
+        }
+        for (key, id) in pending_members {
+            if !failed_members.contains(&id) {
+                self.members.insert(key, id);
+            }
+        }
+        let failed_groups: HashSet<(GroupId, Family)> = report
+            .errors
+            .iter()
+            .filter_map(|e| {
+                if let Op::SetGroup(g, f) = e.op {
+                    Some((g, f))
+                } else {
+                    None
+                }
+            })
+            .collect();
+        for (key, kg) in pending_groups {
+            if !failed_groups.contains(&key) {
+                self.kgroups.insert(key, kg);
+            }
+        }
+        for g in routes_to_mark {
+            self.mark_routes_of(g);
+        }
+        Ok(())
+    }
+
+    fn prefsrc(&self, f: Family) -> Option<IpAddr> {
+        match f {
+            Family::V4 => self.cfg.prefsrc_v4.map(IpAddr::V4),
+            Family::V6 => self.cfg.prefsrc_v6.map(IpAddr::V6),
+        }
+    }
+
+    fn params(&self) -> RouteParams {
+        RouteParams {
+            table: self.cfg.table,
+            protocol: self.cfg.protocol,
+            metric: self.cfg.metric,
+            prefsrc: None,
+        }
+    }
+
+    /// What the kernel should have for `prefix`; `None` = no route.
+    fn want(&self, prefix: &IpNet) -> Option<(Have, Option<Vec<Weighted>>)> {
+        let f = fam(prefix);
+        match self.routes.get(prefix)? {
+            Target::Blackhole => Some((Have::Blackhole, None)),
+            Target::Group(g) => match self.style {
+                Style::NexthopObjects => {
+                    self.kgroups.get(&(*g, f)).map(|k| (Have::Nhid(k.id), None))
+                }
+                Style::Legacy => {
+                    let m = self.members_for(self.groups.get(g)?, f, false);
+                    if m.is_empty() {
+                        return None;
+                    }
+                    Some((Have::Legacy(legacy_hash(&m, self.prefsrc(f))), Some(m)))
+                }
+            },
+        }
+    }
+
+    fn commit_routes(&mut self, report: &mut Report) -> Result<(), Error> {
+        let keys: Vec<IpNet> = if self.all_dirty {
+            self.routes
+                .keys()
+                .chain(self.installed.keys())
+                .copied()
+                .collect::<HashSet<_>>()
+                .into_iter()
+                .collect()
+        } else {
+            self.dirty.drain().collect()
+        };
+        self.all_dirty = false;
+        self.dirty.clear();
+        let mut buf = Vec::with_capacity(keys.len().min(1 << 20) * 64);
+        let first_seq = self.conn.next_seq();
+        let mut ops: Vec<(IpNet, Op, Option<Have>)> = Vec::with_capacity(keys.len());
+        let mut p = self.params();
+        for prefix in keys {
+            let have = self.installed.get(&prefix).copied();
+            let want = self.want(&prefix);
+            let seq = first_seq.wrapping_add(ops.len() as u32);
+            match (want, have) {
+                (Some((w, _)), Some(h)) if h.have == w => {
+                    if let Some(i) = self.installed.get_mut(&prefix) {
+                        i.stale = false;
+                    }
+                }
+                (Some((w, hops)), h) => {
+                    p.prefsrc = self.prefsrc(fam(&prefix));
+                    let via = match (w, &hops) {
+                        (Have::Nhid(id), _) => Via::Nhid(id),
+                        (Have::Blackhole, _) => Via::Blackhole,
+                        (_, Some(h)) => Via::Nexthops(h),
+                        _ => Via::Blackhole,
+                    };
+                    // REPLACE only a key we own (it is in `installed`, which
+                    // holds routes with our protocol); otherwise EXCL, so a
+                    // foreign route with our key fails with EEXIST instead of
+                    // being overwritten.
+                    let (mode, op) = if h.is_some() {
+                        (Mode::Replace, Op::ReplaceRoute(prefix))
+                    } else {
+                        (Mode::Create, Op::CreateRoute(prefix))
+                    };
+                    if let Err(e) = message::new_route(&mut buf, seq, prefix, via, &p, mode, false)
+                    {
+                        report.errors.push(OpError {
+                            op,
+                            failure: Failure::Build(e),
+                        });
+                        continue;
+                    }
+                    ops.push((prefix, op, Some(w)));
+                }
+                (None, Some(h)) => {
+                    if h.stale && !self.complete {
+                        continue;
+                    }
+                    message::del_route(&mut buf, seq, prefix, &p, false);
+                    ops.push((prefix, Op::DeleteRoute(prefix), None));
+                }
+                (None, None) => {}
+            }
+        }
+        // Seqs must be contiguous per message for the mapping below.
+        for _ in 1..ops.len() {
+            self.conn.next_seq();
+        }
+        if ops.is_empty() {
+            return Ok(());
+        }
+        let mut failed: HashMap<u32, KernelError> = HashMap::new();
+        self.conn.execute(&buf, |seq, e| {
+            failed.insert(seq, e);
+        })?;
+        for (i, (prefix, op, w)) in ops.into_iter().enumerate() {
+            let seq = first_seq.wrapping_add(i as u32);
+            match (failed.remove(&seq), op) {
+                (Some(e), Op::DeleteRoute(_)) if e.errno == libc::ESRCH => {
+                    self.installed.remove(&prefix);
+                    report.deleted += 1;
+                }
+                (Some(e), _) => report.errors.push(OpError {
+                    op,
+                    failure: Failure::Kernel(e),
+                }),
+                (None, Op::DeleteRoute(_)) => {
+                    self.installed.remove(&prefix);
+                    report.deleted += 1;
+                }
+                (None, op) => {
+                    if let Some(have) = w {
+                        self.installed
+                            .insert(prefix, Installed { have, stale: false });
+                    }
+                    if matches!(op, Op::CreateRoute(_)) {
+                        report.created += 1;
+                    } else {
+                        report.replaced += 1;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn sweep_nexthops(&mut self, report: &mut Report) -> Result<(), Error> {
+        // Groups no longer referenced by a desired route family.
+        let mut del: Vec<(u32, Option<(GroupId, Family)>, Option<(Family, Nexthop)>)> = Vec::new();
+        let in_use: HashSet<u32> = self
+            .installed
+            .values()
+            .filter_map(|i| {
+                if let Have::Nhid(id) = i.have {
+                    Some(id)
+                } else {
+                    None
+                }
+            })
+            .collect::<HashSet<_>>();
+        for (key, k) in &self.kgroups {
+            let refs = self.group_refs.get(&key.0).map_or(0, |r| r[fidx(key.1)]);
+            if (refs == 0 || !self.groups.contains_key(&key.0)) && !in_use.contains(&k.id) {
+                del.push((k.id, Some(*key), None));
+            }
+        }
+        if self.complete {
+            for id in self.orphan_groups.keys() {
+                if !in_use.contains(id) {
+                    del.push((*id, None, None));
+                }
+            }
+        }
+        let mut member_use: HashSet<u32> = HashSet::new();
+        for k in self.kgroups.values() {
+            if !del.iter().any(|d| d.0 == k.id) {
+                member_use.extend(k.members.iter().map(|m| m.0));
+            }
+        }
+        for (id, m) in &self.orphan_groups {
+            if !del.iter().any(|d| d.0 == *id) {
+                member_use.extend(m.iter().map(|m| m.0));
+            }
+        }
+        for (key, id) in &self.members {
+            let desired = self
+                .groups
+                .values()
+                .any(|g| g.members.iter().any(|m| m.nexthop == key.1));
+            if !member_use.contains(id) && !in_use.contains(id) && (!desired || self.complete) {
+                del.push((*id, None, Some(*key)));
+            }
+        }
+        if del.is_empty() {
+            return Ok(());
+        }
+        // Groups first, then members: a message stream is processed in order.
+        del.sort_by_key(|d| d.2.is_some());
+        let mut buf = Vec::new();
+        let mut seqs = Vec::new();
+        for (id, _, _) in &del {
+            let seq = self.conn.next_seq();
+            message::del_nexthop(&mut buf, seq, *id, false);
+            seqs.push(seq);
+        }
+        let mut failed: HashMap<u32, KernelError> = HashMap::new();
+        self.conn.execute(&buf, |seq, e| {
+            failed.insert(seq, e);
+        })?;
+        for (seq, (id, g, m)) in seqs.into_iter().zip(del) {
+            report.nexthop_messages += 1;
+            match failed.remove(&seq) {
+                Some(e) if e.errno != libc::ENOENT => report.errors.push(OpError {
+                    op: Op::DeleteNexthop(id),
+                    failure: Failure::Kernel(e),
+                }),
+                _ => {
+                    if let Some(g) = g {
+                        self.kgroups.remove(&g);
+                    }
+                    if let Some(m) = m {
+                        self.members.remove(&m);
+                    }
+                    self.orphan_groups.remove(&id);
+                    self.used_ids.remove(&id);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    // ----- kernel state -------------------------------------------------------
+
+    /// Dumps nexthop objects; `Ok(false)` if the kernel has none (no support).
+    fn load_nexthops(&mut self, probe: bool) -> Result<bool, Error> {
+        let mut all = Vec::new();
+        match self.conn.dump(message::dump_nexthops, |m| {
+            if let KernelMessage::Nexthop { nexthop, .. } = m {
+                all.push(nexthop)
+            }
+        }) {
+            Ok(()) => {}
+            Err(Error::Kernel(e))
+                if probe && matches!(e.errno, libc::EOPNOTSUPP | libc::EINVAL | libc::ENOENT) =>
+            {
+                return Ok(false);
+            }
+            Err(e) => return Err(e),
+        }
+        let proto = self.cfg.protocol.0;
+        self.used_ids = all.iter().map(|n| n.id).collect();
+        let ours: Vec<&KernelNexthop> = all.iter().filter(|n| n.protocol == proto).collect();
+        let mut members = HashMap::new();
+        let mut groups: HashMap<u32, Vec<(u32, u16)>> = HashMap::new();
+        for n in &ours {
+            match &n.kind {
+                KernelNexthopKind::Single { ifindex, gateway } => {
+                    let Some(f) = af_family(n.family) else {
+                        continue;
+                    };
+                    let nh = Nexthop {
+                        ifindex: *ifindex,
+                        gateway: *gateway,
+                        onlink: n.flags & message::RTNH_F_ONLINK != 0,
+                    };
+                    members.insert((f, nh), n.id);
+                }
+                KernelNexthopKind::Group { members: m, .. } => {
+                    groups.insert(
+                        n.id,
+                        m.iter().map(|&(id, w)| (id, w.min(256) as u16)).collect(),
+                    );
+                }
+                _ => {}
+            }
+        }
+        // Keep our groups that still exist (with their current members);
+        // groups that vanished took their routes with them (kernel rule):
+        // forget those routes so they are re-created.
+        let mut vanished = HashSet::new();
+        self.kgroups.retain(|_, k| match groups.remove(&k.id) {
+            Some(m) => {
+                k.members = m;
+                true
+            }
+            None => {
+                vanished.insert(k.id);
+                false
+            }
+        });
+        self.orphan_groups = groups;
+        self.members = members;
+        if !vanished.is_empty() {
+            self.installed
+                .retain(|_, i| !matches!(i.have, Have::Nhid(id) if vanished.contains(&id)));
+            self.all_dirty = true;
+        }
+        self.dirty_groups.extend(self.groups.keys().copied());
+        Ok(true)
+    }
+
+    fn load_links(&mut self) -> Result<(), Error> {
+        let mut links = HashMap::new();
+        self.conn.dump(message::dump_links, |m| {
+            if let KernelMessage::Link { link, .. } = m {
+                links.insert(
+                    link.ifindex,
+                    LinkState {
+                        up: link.up,
+                        carrier: link.carrier,
+                    },
+                );
+            }
+        })?;
+        self.links = links;
+        Ok(())
+    }
+
+    /// Streams our routes into compact keys (`installed`).
+    fn load_routes(&mut self) -> Result<(), Error> {
+        let (proto, table, metric) = (self.cfg.protocol.0, self.cfg.table, self.cfg.metric);
+        let pv4 = self.prefsrc(Family::V4);
+        let pv6 = self.prefsrc(Family::V6);
+        let style = self.style;
+        let complete = self.complete;
+        let mut old = std::mem::take(&mut self.installed);
+        let mut fresh: HashMap<IpNet, Installed> = HashMap::with_capacity(old.len());
+        for f in [Family::V4, Family::V6] {
+            let prefsrc = if f == Family::V4 { pv4 } else { pv6 };
+            self.conn.dump(
+                |b, s| message::dump_routes(b, s, f, table, Protocol(proto)),
+                |m| {
+                    let KernelMessage::Route { route, .. } = m else {
+                        return;
+                    };
+                    if route.protocol != proto || route.table != table || route.metric != metric {
+                        return;
+                    }
+                    let have = classify(&route, prefsrc, style);
+                    let stale = old.remove(&route.prefix).map_or(!complete, |i| i.stale);
+                    fresh.insert(route.prefix, Installed { have, stale });
+                },
+            )?;
+        }
+        self.installed = fresh;
+        self.all_dirty = true;
+        Ok(())
+    }
+
+    /// Streams our routes as the kernel reports them (read API).
+    pub fn for_each_kernel_route(&mut self, mut f: impl FnMut(&KernelRoute)) -> Result<(), Error> {
+        let (proto, table) = (self.cfg.protocol, self.cfg.table);
+        for fam in [Family::V4, Family::V6] {
+            self.conn.dump(
+                |b, s| message::dump_routes(b, s, fam, table, proto),
+                |m| {
+                    if let KernelMessage::Route { route, .. } = m {
+                        if route.protocol == proto.0 {
+                            f(&route)
+                        }
+                    }
+                },
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Our routes as the kernel reports them.
+    pub fn kernel_routes(&mut self) -> Result<Vec<KernelRoute>, Error> {
+        let mut v = Vec::new();
+        self.for_each_kernel_route(|r| v.push(r.clone()))?;
+        Ok(v)
+    }
+
+    /// Our nexthop objects as the kernel reports them.
+    pub fn kernel_nexthops(&mut self) -> Result<Vec<KernelNexthop>, Error> {
+        let proto = self.cfg.protocol.0;
+        let mut v = Vec::new();
+        if self.style == Style::NexthopObjects {
+            self.conn.dump(message::dump_nexthops, |m| {
+                if let KernelMessage::Nexthop { nexthop, .. } = m {
+                    if nexthop.protocol == proto {
+                        v.push(nexthop)
+                    }
+                }
+            })?;
+        }
+        Ok(v)
+    }
+
+    /// Number of routes we believe are in the kernel.
+    pub fn installed_len(&self) -> usize {
+        self.installed.len()
+    }
+}
+
+fn legacy_hash(m: &[Weighted], prefsrc: Option<IpAddr>) -> u32 {
+    let mut h = DefaultHasher::new();
+    for w in m {
+        // A single path has no weight in the kernel.
+        let weight = if m.len() == 1 {
+            1
+        } else {
+            w.weight.clamp(1, 256)
+        };
+        (w.nexthop.ifindex, w.nexthop.gateway, weight).hash(&mut h);
+    }
+    prefsrc.hash(&mut h);
+    h.finish() as u32
+}
+
+fn classify(r: &KernelRoute, prefsrc: Option<IpAddr>, style: Style) -> Have {
+    if r.kind == RTN_BLACKHOLE {
+        return Have::Blackhole;
+    }
+    if r.prefsrc != prefsrc {
+        return Have::Mismatch;
+    }
+    if let Some(id) = r.nhid {
+        return Have::Nhid(id);
+    }
+    if style == Style::Legacy && !r.hops.is_empty() {
+        let mut m: Vec<Weighted> = r
+            .hops
+            .iter()
+            .map(|h| Weighted {
+                nexthop: Nexthop {
+                    ifindex: h.ifindex,
+                    gateway: h.gateway,
+                    onlink: false,
+                },
+                weight: h.weight,
+            })
+            .collect();
+        m.sort();
+        return Have::Legacy(legacy_hash(&m, prefsrc));
+    }
+    Have::Mismatch
+}

@@ -1,0 +1,639 @@
+//! Lab tests against the real kernel, in namespaces created by test-support.
+//! One file, run serially (a static lock). Skip without root unless
+//! `DUALTOR_REQUIRE_LAB=1`.
+//!
+//! Topology: `node` (lo 10.0.0.1/32, fd00::1/128; eth0 172.31.11.1/24,
+//! fd00:11::1/64; eth1 172.31.12.1/24, fd00:12::1/64) <-veth-> `tor`
+//! (eth0 172.31.11.250, fd00:11::fe; eth1 172.31.12.250, fd00:12::fe).
+//! The guide's static bootstrap route `172.31.10.0/24 nexthop dev eth0
+//! nexthop dev eth1` must survive every test.
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use fib::{
+    Config, Event, Failure, Fib, GroupId, Monitor, MonitorConfig, Nexthop, NexthopGroup, Op, Style,
+    Target,
+};
+use ipnet::IpNet;
+use serde_json::Value;
+use test_support::{Need, Netns, lab, veth};
+
+static LOCK: Mutex<()> = Mutex::new(());
+
+struct Lab {
+    node: Netns,
+    tor: Netns,
+    eth0: u32,
+    eth1: u32,
+}
+
+const BOOTSTRAP: &str = "172.31.10.0/24 proto boot nexthop dev eth0 nexthop dev eth1";
+
+fn setup() -> Lab {
+    let node = Netns::new("fibn").unwrap();
+    let tor = Netns::new("fibt").unwrap();
+    let v0 = veth(&node, "eth0", &tor, "eth0").unwrap();
+    let v1 = veth(&node, "eth1", &tor, "eth1").unwrap();
+    node.sh(
+        "set -e; ip link set lo up; ip addr add 10.0.0.1/32 dev lo; ip addr add fd00::1/128 dev lo; \
+         ip addr add 172.31.11.1/24 dev eth0; ip addr add 172.31.12.1/24 dev eth1; \
+         ip addr add fd00:11::1/64 dev eth0 nodad; ip addr add fd00:12::1/64 dev eth1 nodad; \
+         sysctl -qw net.ipv6.conf.eth0.keep_addr_on_down=1 net.ipv6.conf.eth1.keep_addr_on_down=1",
+    )
+    .unwrap();
+    node.sh(&format!("ip route add {BOOTSTRAP}")).unwrap();
+    tor.sh(
+        "set -e; ip link set lo up; ip addr add 172.31.11.250/24 dev eth0; ip addr add 172.31.12.250/24 dev eth1; \
+         ip addr add fd00:11::fe/64 dev eth0 nodad; ip addr add fd00:12::fe/64 dev eth1 nodad",
+    )
+    .unwrap();
+    Lab {
+        node,
+        tor,
+        eth0: v0.a_index,
+        eth1: v1.a_index,
+    }
+}
+
+fn cfg(objects: bool) -> Config {
+    Config {
+        prefsrc_v4: Some("10.0.0.1".parse().unwrap()),
+        prefsrc_v6: Some("fd00::1".parse().unwrap()),
+        nexthop_objects: objects,
+        compat_mode: Some(false),
+        multipath_hash_l4: true,
+        ignore_linkdown: vec!["eth0".into(), "eth1".into()],
+        ..Config::default()
+    }
+}
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+fn net(s: &str) -> IpNet {
+    s.parse().unwrap()
+}
+
+const PLANES: GroupId = GroupId(1);
+const DEVS: GroupId = GroupId(2);
+
+fn planes(l: &Lab, p1: bool, p2: bool) -> NexthopGroup {
+    let mut v = Vec::new();
+    if p1 {
+        v.push(Nexthop::via(ip("172.31.11.250"), l.eth0));
+        v.push(Nexthop::via(ip("fd00:11::fe"), l.eth0));
+    }
+    if p2 {
+        v.push(Nexthop::via(ip("172.31.12.250"), l.eth1));
+        v.push(Nexthop::via(ip("fd00:12::fe"), l.eth1));
+    }
+    NexthopGroup::ecmp(v)
+}
+
+fn json(ns: &Netns, cmd: &str) -> Vec<Value> {
+    let out = ns.sh(cmd).unwrap();
+    if out.trim().is_empty() {
+        return Vec::new();
+    }
+    serde_json::from_str::<Value>(&out)
+        .unwrap()
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// `dst -> sorted list of "gateway@dev"` for our routes, as `ip -j route` reports.
+/// Routes on nexthop objects are resolved through `ip -j nexthop show`
+/// (with compat mode 0 `ip route` shows only `nhid N`).
+fn our_routes(ns: &Netns, v6: bool) -> Vec<(String, Vec<String>, String)> {
+    let fam = if v6 { "-6" } else { "-4" };
+    let nhs = json(ns, "ip -j nexthop show");
+    let nh = |id: u64| {
+        nhs.iter()
+            .find(|n| n["id"].as_u64() == Some(id))
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    let hop = |h: &Value| {
+        format!(
+            "{}@{}",
+            h["gateway"].as_str().unwrap_or("-"),
+            h["dev"].as_str().unwrap_or("-")
+        )
+    };
+    let mut v: Vec<_> = json(ns, &format!("ip {fam} -j route show proto 214"))
+        .into_iter()
+        .map(|r| {
+            let dst = r["dst"].as_str().unwrap().to_owned();
+            let mut hops: Vec<String> = if let Some(id) = r["nhid"].as_u64() {
+                let g = nh(id);
+                match g["group"].as_array() {
+                    Some(m) => m
+                        .iter()
+                        .map(|e| hop(&nh(e["id"].as_u64().unwrap())))
+                        .collect(),
+                    None => vec![hop(&g)],
+                }
+            } else if let Some(m) = r["nexthops"].as_array() {
+                m.iter()
+                    .map(|h| {
+                        format!(
+                            "{}@{}",
+                            h["gateway"].as_str().unwrap_or("-"),
+                            h["dev"].as_str().unwrap_or("-")
+                        )
+                    })
+                    .collect()
+            } else if r["type"].as_str() == Some("blackhole") {
+                vec!["blackhole".into()]
+            } else {
+                vec![format!(
+                    "{}@{}",
+                    r["gateway"].as_str().unwrap_or("-"),
+                    r["dev"].as_str().unwrap_or("-")
+                )]
+            };
+            hops.sort();
+            let how = if let Some(id) = r["nhid"].as_u64() {
+                format!("nhid {id}")
+            } else {
+                "legacy".into()
+            };
+            (dst, hops, how)
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn route_src(ns: &Netns, dst: &str) -> String {
+    let r = json(ns, &format!("ip -j route get {dst}"));
+    r[0]["prefsrc"]
+        .as_str()
+        .or(r[0]["src"].as_str())
+        .unwrap_or("")
+        .to_owned()
+}
+
+fn bootstrap_intact(ns: &Netns) {
+    let r = json(ns, "ip -4 -j route show 172.31.10.0/24");
+    assert_eq!(r.len(), 1, "bootstrap route must survive: {r:?}");
+    assert!(
+        r[0]["protocol"].is_null(),
+        "proto boot (iproute2 omits it): {r:?}"
+    );
+    let devs: BTreeSet<&str> = r[0]["nexthops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["dev"].as_str().unwrap())
+        .collect();
+    assert_eq!(devs, BTreeSet::from(["eth0", "eth1"]));
+}
+
+fn s(v: &[&str]) -> Vec<String> {
+    v.iter().map(|x| x.to_string()).collect()
+}
+
+fn install_failover_delete(l: &Lab, objects: bool) {
+    let mut fib = l.node.enter(|| Fib::open(cfg(objects))).unwrap();
+    let st = fib.status();
+    assert_eq!(
+        st.style,
+        if objects {
+            Style::NexthopObjects
+        } else {
+            Style::Legacy
+        }
+    );
+    assert_eq!(st.hash_policy, (Some(1), Some(1)));
+    if objects {
+        assert_eq!(st.compat_mode, Some(0));
+    }
+    fib.set_group(PLANES, planes(l, true, true));
+    fib.set_group(
+        DEVS,
+        NexthopGroup::ecmp([Nexthop::dev(l.eth0), Nexthop::dev(l.eth1)]),
+    );
+    fib.set_route(net("172.31.10.2/32"), Target::Group(PLANES));
+    fib.set_route(net("172.31.10.3/32"), Target::Group(DEVS));
+    fib.set_route(net("10.2.0.0/26"), Target::Blackhole);
+    fib.set_route(net("fd00:10::2/128"), Target::Group(PLANES));
+    fib.set_route(net("fd00:10::3/128"), Target::Group(DEVS));
+    let rep = fib.commit().unwrap();
+    if objects {
+        assert_eq!(rep.errors, vec![]);
+        assert_eq!(rep.created, 5);
+    } else {
+        // linux-fib.md: IPv6 rejects dev-only RTA_MULTIPATH; reported per route,
+        // the rest of the batch is installed.
+        assert_eq!(rep.created, 4);
+        assert_eq!(rep.errors.len(), 1);
+        assert_eq!(rep.errors[0].op, Op::CreateRoute(net("fd00:10::3/128")));
+        assert!(matches!(
+            rep.errors[0].failure,
+            Failure::Build(fib::BuildError::V6DevOnlyMultipath(_))
+        ));
+    }
+    let v4 = our_routes(&l.node, false);
+    let how = |r: &(String, Vec<String>, String)| {
+        r.2.starts_with(if objects { "nhid" } else { "legacy" })
+    };
+    assert_eq!(
+        v4.iter()
+            .map(|r| (r.0.clone(), r.1.clone()))
+            .collect::<Vec<_>>(),
+        vec![
+            ("10.2.0.0/26".into(), s(&["blackhole"])),
+            (
+                "172.31.10.2".into(),
+                s(&["172.31.11.250@eth0", "172.31.12.250@eth1"])
+            ),
+            ("172.31.10.3".into(), s(&["-@eth0", "-@eth1"])),
+        ]
+    );
+    assert!(how(&v4[1]) && how(&v4[2]), "{v4:?}");
+    let v6 = our_routes(&l.node, true);
+    let mut want6 = vec![(
+        "fd00:10::2".to_string(),
+        s(&["fd00:11::fe@eth0", "fd00:12::fe@eth1"]),
+    )];
+    if objects {
+        want6.push(("fd00:10::3".into(), s(&["-@eth0", "-@eth1"])));
+    }
+    assert_eq!(
+        v6.iter()
+            .map(|r| (r.0.clone(), r.1.clone()))
+            .collect::<Vec<_>>(),
+        want6
+    );
+    // The loopback is the source in ECMP state (RTA_PREFSRC on every route).
+    for dst in ["172.31.10.2", "172.31.10.3"] {
+        assert_eq!(route_src(&l.node, dst), "10.0.0.1", "{dst}");
+    }
+    assert_eq!(route_src(&l.node, "fd00:10::2"), "fd00::1");
+    if objects {
+        let nh = json(&l.node, "ip -j nexthop show");
+        assert!(nh.iter().all(|n| n["protocol"] == "214"), "{nh:?}");
+        assert_eq!(
+            nh.iter().filter(|n| n["group"].is_array()).count(),
+            4,
+            "{nh:?}"
+        );
+    }
+
+    // Failover to plane 2: one group replace per family (objects), or every
+    // route of the group replaced (legacy).
+    fib.set_group(PLANES, planes(l, false, true));
+    fib.set_group(DEVS, NexthopGroup::ecmp([Nexthop::dev(l.eth1)]));
+    let rep = fib.commit().unwrap();
+    assert_eq!(rep.errors, vec![]);
+    if objects {
+        assert_eq!((rep.created, rep.replaced, rep.deleted), (0, 0, 0));
+        // Two group replaces per family, then the four plane-1 member
+        // objects no group uses any more are deleted.
+        assert_eq!(rep.nexthop_messages, 8);
+    } else {
+        assert_eq!(rep.replaced, 3);
+    }
+    let v4 = our_routes(&l.node, false);
+    assert_eq!(v4[1].1, s(&["172.31.12.250@eth1"]));
+    assert_eq!(v4[2].1, s(&["-@eth1"]));
+    assert_eq!(our_routes(&l.node, true)[0].1, s(&["fd00:12::fe@eth1"]));
+    // Single-path state keeps the loopback source too.
+    for dst in ["172.31.10.2", "172.31.10.3"] {
+        assert_eq!(route_src(&l.node, dst), "10.0.0.1", "{dst}");
+    }
+    assert_eq!(route_src(&l.node, "fd00:10::2"), "fd00::1");
+    // And back.
+    fib.set_group(PLANES, planes(l, true, true));
+    fib.set_group(
+        DEVS,
+        NexthopGroup::ecmp([Nexthop::dev(l.eth0), Nexthop::dev(l.eth1)]),
+    );
+    let rep = fib.commit().unwrap();
+    if objects {
+        assert_eq!(rep.errors, vec![]);
+    } else {
+        // The IPv6 dev-only route could go single-path (dev eth1) but not back
+        // to dev-only multipath: reported, and the single path keeps forwarding.
+        assert_eq!(rep.errors.len(), 1);
+        assert_eq!(rep.errors[0].op, Op::ReplaceRoute(net("fd00:10::3/128")));
+        assert_eq!(our_routes(&l.node, true)[1].1, s(&["-@eth1"]));
+    }
+    assert_eq!(
+        our_routes(&l.node, false)[1].1,
+        s(&["172.31.11.250@eth0", "172.31.12.250@eth1"])
+    );
+
+    // The kernel's view through the read API matches.
+    let kr = fib.kernel_routes().unwrap();
+    let kp: BTreeSet<IpNet> = kr.iter().map(|r| r.prefix).collect();
+    let want: BTreeSet<IpNet> = [
+        "172.31.10.2/32",
+        "172.31.10.3/32",
+        "10.2.0.0/26",
+        "fd00:10::2/128",
+        "fd00:10::3/128",
+    ]
+    .into_iter()
+    .map(net)
+    .collect();
+    assert_eq!(kp, want);
+
+    // Delete everything; objects go too; bootstrap stays.
+    for p in want {
+        fib.remove_route(p);
+    }
+    fib.remove_group(PLANES);
+    fib.remove_group(DEVS);
+    let rep = fib.commit().unwrap();
+    assert_eq!(rep.errors, vec![]);
+    assert_eq!(our_routes(&l.node, false), vec![]);
+    assert_eq!(our_routes(&l.node, true), vec![]);
+    assert_eq!(json(&l.node, "ip -j nexthop show"), Vec::<Value>::new());
+    bootstrap_intact(&l.node);
+}
+
+#[test]
+fn nexthop_objects_install_failover_delete_v4_v6() {
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(_lab) = lab("fib_nexthop_objects_install_failover_delete", &[Need::Root]) else {
+        return;
+    };
+    let l = setup();
+    install_failover_delete(&l, true);
+}
+
+#[test]
+fn legacy_multipath_install_failover_delete_v4_v6() {
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(_lab) = lab("fib_legacy_install_failover_delete", &[Need::Root]) else {
+        return;
+    };
+    let l = setup();
+    install_failover_delete(&l, false);
+    // ignore_routes_with_linkdown is set on the plane interfaces in legacy style.
+    assert_eq!(
+        l.node
+            .sh("sysctl -n net.ipv4.conf.eth0.ignore_routes_with_linkdown")
+            .unwrap()
+            .trim(),
+        "1"
+    );
+    assert_eq!(
+        l.node
+            .sh("sysctl -n net.ipv6.conf.eth1.ignore_routes_with_linkdown")
+            .unwrap()
+            .trim(),
+        "1"
+    );
+}
+
+#[test]
+fn foreign_route_with_our_key_is_never_overwritten() {
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(_lab) = lab("fib_foreign_route_not_overwritten", &[Need::Root]) else {
+        return;
+    };
+    let l = setup();
+    // Another owner uses our metric for a prefix we also want (linux-fib.md:
+    // an IPv4 REPLACE would overwrite it whatever its protocol).
+    l.node
+        .sh("ip route add 10.9.0.0/24 via 172.31.11.250 proto static metric 20")
+        .unwrap();
+    let mut fib = l.node.enter(|| Fib::open(cfg(true))).unwrap();
+    fib.set_route(net("10.9.0.0/24"), Target::Blackhole);
+    fib.set_route(net("10.9.1.0/24"), Target::Blackhole);
+    let rep = fib.commit().unwrap();
+    assert_eq!(rep.created, 1);
+    assert_eq!(rep.errors.len(), 1);
+    assert_eq!(rep.errors[0].op, Op::CreateRoute(net("10.9.0.0/24")));
+    assert!(matches!(&rep.errors[0].failure, Failure::Kernel(e) if e.errno == libc_eexist()));
+    let r = json(&l.node, "ip -4 -j route show 10.9.0.0/24");
+    assert_eq!(
+        (r[0]["protocol"].as_str(), r[0]["gateway"].as_str()),
+        (Some("static"), Some("172.31.11.250"))
+    );
+    // Deleting our routes never touches theirs.
+    fib.remove_route(net("10.9.0.0/24"));
+    fib.remove_route(net("10.9.1.0/24"));
+    assert_eq!(fib.commit().unwrap().errors, vec![]);
+    assert_eq!(json(&l.node, "ip -4 -j route show 10.9.0.0/24").len(), 1);
+    bootstrap_intact(&l.node);
+}
+
+fn libc_eexist() -> i32 {
+    17
+}
+
+#[test]
+fn carrier_loss_is_reported_and_flushed_nexthops_are_restored() {
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(_lab) = lab("fib_carrier_loss_restore", &[Need::Root]) else {
+        return;
+    };
+    let l = setup();
+    let mut fib = l.node.enter(|| Fib::open(cfg(true))).unwrap();
+    let mut mon = l
+        .node
+        .enter(|| Monitor::open(MonitorConfig::default()))
+        .unwrap();
+    fib.set_group(PLANES, planes(&l, true, true));
+    fib.set_route(net("172.31.10.2/32"), Target::Group(PLANES));
+    fib.set_route(net("fd00:10::2/128"), Target::Group(PLANES));
+    assert_eq!(fib.commit().unwrap().errors, vec![]);
+
+    // Carrier loss on eth0: the ToR end goes down.
+    let t0 = Instant::now();
+    l.tor.sh("ip link set eth0 down").unwrap();
+    let mut seen = None;
+    while t0.elapsed() < Duration::from_secs(2) && seen.is_none() {
+        for ev in mon.recv(Duration::from_millis(100)).unwrap() {
+            if matches!(ev, Event::Link { ifindex, carrier: false, .. } if ifindex == l.eth0) {
+                seen = Some(t0.elapsed());
+            }
+            fib.handle_event(&ev);
+        }
+    }
+    let detect = seen.expect("carrier loss on eth0 reported");
+    eprintln!("carrier loss reported after {:?}", detect);
+    assert!(detect < Duration::from_millis(1000));
+    // The kernel flushed our eth0 nexthop objects; the group shrank to plane 2.
+    assert_eq!(our_routes(&l.node, false)[0].1, s(&["172.31.12.250@eth1"]));
+    assert_eq!(fib.commit().unwrap().errors, vec![]);
+    assert_eq!(our_routes(&l.node, false)[0].1, s(&["172.31.12.250@eth1"]));
+
+    // Carrier back: the crate recreates the members and restores the group.
+    l.tor.sh("ip link set eth0 up").unwrap();
+    let t1 = Instant::now();
+    let mut repaired = false;
+    while t1.elapsed() < Duration::from_secs(3) && !repaired {
+        for ev in mon.recv(Duration::from_millis(100)).unwrap() {
+            fib.handle_event(&ev);
+        }
+        assert_eq!(fib.commit().unwrap().errors, vec![]);
+        repaired =
+            our_routes(&l.node, false)[0].1 == s(&["172.31.11.250@eth0", "172.31.12.250@eth1"]);
+    }
+    assert!(repaired, "{:?}", our_routes(&l.node, false));
+    assert_eq!(
+        our_routes(&l.node, true)[0].1,
+        s(&["fd00:11::fe@eth0", "fd00:12::fe@eth1"])
+    );
+    assert_eq!(route_src(&l.node, "172.31.10.2"), "10.0.0.1");
+    bootstrap_intact(&l.node);
+}
+
+#[test]
+fn admin_link_down_drops_our_routes_and_link_up_restores_them() {
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(_lab) = lab("fib_link_down_restore", &[Need::Root]) else {
+        return;
+    };
+    let l = setup();
+    let mut fib = l.node.enter(|| Fib::open(cfg(true))).unwrap();
+    let mut mon = l
+        .node
+        .enter(|| Monitor::open(MonitorConfig::default()))
+        .unwrap();
+    fib.set_group(DEVS, NexthopGroup::ecmp([Nexthop::dev(l.eth0)]));
+    fib.set_route(net("172.31.10.4/32"), Target::Group(DEVS));
+    assert_eq!(fib.commit().unwrap().errors, vec![]);
+    // The group's only member is flushed with the link: the kernel deletes the
+    // group and every route on it.
+    l.node.sh("ip link set eth0 down").unwrap();
+    for ev in mon.recv(Duration::from_millis(500)).unwrap() {
+        fib.handle_event(&ev);
+    }
+    assert_eq!(our_routes(&l.node, false), vec![]);
+    l.node.sh("ip link set eth0 up").unwrap();
+    let t = Instant::now();
+    let mut ok = false;
+    while t.elapsed() < Duration::from_secs(3) && !ok {
+        for ev in mon.recv(Duration::from_millis(100)).unwrap() {
+            fib.handle_event(&ev);
+        }
+        assert_eq!(fib.commit().unwrap().errors, vec![]);
+        ok = our_routes(&l.node, false).len() == 1;
+    }
+    assert!(ok, "route restored on link up");
+    assert_eq!(our_routes(&l.node, false)[0].1, s(&["-@eth0"]));
+    bootstrap_intact(&l.node);
+}
+
+#[test]
+fn route_deleted_by_someone_else_is_repaired() {
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(_lab) = lab("fib_foreign_delete_repaired", &[Need::Root]) else {
+        return;
+    };
+    let l = setup();
+    let mut fib = l.node.enter(|| Fib::open(cfg(true))).unwrap();
+    let mut mon = l
+        .node
+        .enter(|| {
+            Monitor::open(MonitorConfig {
+                routes: true,
+                ..Default::default()
+            })
+        })
+        .unwrap();
+    fib.set_group(PLANES, planes(&l, true, true));
+    fib.set_route(net("172.31.10.5/32"), Target::Group(PLANES));
+    assert_eq!(fib.commit().unwrap().errors, vec![]);
+    while !mon.recv(Duration::from_millis(50)).unwrap().is_empty() {}
+    l.node
+        .sh("ip route del 172.31.10.5/32 proto 214 metric 20")
+        .unwrap();
+    let mut need = false;
+    let t = Instant::now();
+    while !need && t.elapsed() < Duration::from_secs(2) {
+        for ev in mon.recv(Duration::from_millis(100)).unwrap() {
+            need |= fib.handle_event(&ev);
+        }
+    }
+    assert!(need, "route deletion detected");
+    let rep = fib.commit().unwrap();
+    assert_eq!(rep.created, 1);
+    assert_eq!(our_routes(&l.node, false).len(), 1);
+}
+
+#[test]
+fn restart_reconciles_without_removing_a_desired_route() {
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(_lab) = lab("fib_restart_reconcile", &[Need::Root]) else {
+        return;
+    };
+    let l = setup();
+    let prefixes: Vec<IpNet> = (0..300u32)
+        .map(|i| net(&format!("10.50.{}.{}/32", i / 250, i % 250 + 1)))
+        .collect();
+    let desire = |fib: &mut Fib, n: usize| {
+        fib.set_group(PLANES, planes(&l, true, true));
+        for p in &prefixes[..n] {
+            fib.set_route(*p, Target::Group(PLANES));
+        }
+    };
+    {
+        let mut fib = l.node.enter(|| Fib::open(cfg(true))).unwrap();
+        desire(&mut fib, 300);
+        let rep = fib.commit().unwrap();
+        assert_eq!((rep.created, rep.errors.len()), (300, 0));
+    } // "crash": the programmer goes away, its routes stay.
+
+    // Poller: no desired prefix may disappear at any moment of the restart.
+    let stop = AtomicBool::new(false);
+    let missing = std::thread::scope(|sc| {
+        let poll = sc.spawn(|| {
+            let mut missing = BTreeSet::new();
+            let mut polls = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let have: BTreeSet<String> = json(&l.node, "ip -4 -j route show proto 214")
+                    .iter()
+                    .map(|r| r["dst"].as_str().unwrap().to_owned())
+                    .collect();
+                for p in &prefixes[..250] {
+                    if !have.contains(&p.addr().to_string()) {
+                        missing.insert(*p);
+                    }
+                }
+                polls += 1;
+            }
+            (missing, polls)
+        });
+        let mut fib = l.node.enter(|| Fib::open(cfg(true))).unwrap();
+        assert_eq!(fib.installed_len(), 300);
+        // The new run wants only the first 250.
+        desire(&mut fib, 250);
+        let rep = fib.commit().unwrap();
+        // The identical group is adopted: nothing to change, nothing removed yet.
+        assert_eq!(
+            (rep.created, rep.replaced, rep.deleted, rep.errors.len()),
+            (0, 0, 0, 0),
+            "{rep:?}"
+        );
+        assert_eq!(
+            our_routes(&l.node, false).len(),
+            300,
+            "stale routes keep forwarding until complete()"
+        );
+        let rep = fib.complete().unwrap();
+        assert_eq!((rep.deleted, rep.errors.len()), (50, 0));
+        std::thread::sleep(Duration::from_millis(200));
+        stop.store(true, Ordering::Relaxed);
+        poll.join().unwrap()
+    });
+    assert!(missing.1 > 0);
+    assert_eq!(
+        missing.0,
+        BTreeSet::new(),
+        "desired prefixes vanished during restart"
+    );
+    assert_eq!(our_routes(&l.node, false).len(), 250);
+    bootstrap_intact(&l.node);
+}
