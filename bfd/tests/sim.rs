@@ -1,0 +1,328 @@
+//! Deterministic simulation of two engines (house style rule 36): a virtual
+//! clock, seeded loss and delay, no sockets. Asserts RFC 5880 §6.8.4
+//! detection bounds, Poll/Final sequences (§6.5) and flap counts.
+#![allow(clippy::disallowed_methods)] // a base Instant for the virtual clock
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::{Duration, Instant};
+
+use bfd::session::{Config, Event};
+use bfd::{Engine, Path, Request, RxMeta, SessionId, State, StateChange};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+
+const MS: Duration = Duration::from_millis(1);
+
+fn ip(n: u8) -> IpAddr {
+    IpAddr::from(Ipv4Addr::new(10, 0, 0, n))
+}
+
+struct Side {
+    e: Engine,
+    id: SessionId,
+    ip: IpAddr,
+    changes: Vec<StateChange>,
+    polls: u64,
+    /// (time, P, F) of every packet sent.
+    sent: Vec<(Instant, bool, bool)>,
+}
+
+struct Net {
+    now: Instant,
+    start: Instant,
+    sides: [Side; 2],
+    wire: BinaryHeap<Reverse<(Instant, u64, usize, Vec<u8>)>>,
+    seq: u64,
+    rng: SmallRng,
+    /// Loss probability per direction (a->b, b->a).
+    loss: [f64; 2],
+    max_delay: Duration,
+    /// Last delivery time per direction: links do not reorder.
+    fifo: [Option<Instant>; 2],
+}
+
+impl Net {
+    fn new(seed: u64, cfg: Config) -> Self {
+        let now = Instant::now();
+        let mk = |n: u8, peer: u8, s: u64| {
+            let mut e = Engine::new(s);
+            let id = e
+                .add_session(
+                    now,
+                    Request {
+                        path: Path {
+                            peer: ip(peer),
+                            local: None,
+                            ifindex: None,
+                        },
+                        config: cfg.clone(),
+                    },
+                )
+                .unwrap();
+            Side {
+                e,
+                id,
+                ip: ip(n),
+                changes: vec![],
+                polls: 0,
+                sent: vec![],
+            }
+        };
+        Self {
+            now,
+            start: now,
+            sides: [mk(1, 2, seed * 2 + 1), mk(2, 1, seed * 2 + 2)],
+            wire: BinaryHeap::new(),
+            seq: 0,
+            rng: SmallRng::seed_from_u64(seed),
+            loss: [0.0; 2],
+            max_delay: Duration::ZERO,
+            fifo: [None; 2],
+        }
+    }
+
+    fn flush(&mut self, i: usize) {
+        let mut buf = [0u8; 64];
+        while let Some(t) = self.sides[i].e.poll_transmit(self.now, &mut buf) {
+            let b = &buf[..t.len];
+            self.sides[i]
+                .sent
+                .push((self.now, b[1] & 0x20 != 0, b[1] & 0x10 != 0));
+            if self.rng.random_bool(self.loss[i]) {
+                continue;
+            }
+            let delay = if self.max_delay.is_zero() {
+                Duration::ZERO
+            } else {
+                self.max_delay.mul_f64(self.rng.random())
+            };
+            let at = (self.now + delay).max(self.fifo[i].unwrap_or(self.now));
+            self.fifo[i] = Some(at);
+            self.seq += 1;
+            self.wire.push(Reverse((at, self.seq, 1 - i, b.to_vec())));
+        }
+        while let Some((_, ev)) = self.sides[i].e.poll_event() {
+            match ev {
+                Event::StateChange(c) => self.sides[i].changes.push(c),
+                Event::PollComplete => self.sides[i].polls += 1,
+                _ => {}
+            }
+        }
+    }
+
+    /// Run until `end`, processing every deadline and delivery in order.
+    fn run_until(&mut self, end: Instant) {
+        loop {
+            let mut next = self.wire.peek().map(|Reverse((t, ..))| *t);
+            for s in &mut self.sides {
+                next = match (next, s.e.poll_timeout()) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+            }
+            let Some(t) = next.filter(|&t| t <= end) else {
+                break;
+            };
+            self.now = self.now.max(t);
+            while let Some(Reverse((at, ..))) = self.wire.peek() {
+                if *at > self.now {
+                    break;
+                }
+                let Reverse((_, _, to, bytes)) = self.wire.pop().unwrap();
+                let meta = RxMeta {
+                    source: self.sides[1 - to].ip,
+                    ifindex: None,
+                    ttl: Some(255),
+                };
+                let _ = self.sides[to].e.handle_packet(self.now, &bytes, meta);
+                self.flush(to);
+            }
+            for i in 0..2 {
+                self.sides[i].e.handle_timeout(self.now);
+                self.flush(i);
+            }
+        }
+        self.now = end;
+    }
+
+    fn run(&mut self, d: Duration) {
+        let end = self.now + d;
+        self.run_until(end);
+    }
+
+    fn state(&self, i: usize) -> State {
+        self.sides[i].e.snapshot(self.sides[i].id).unwrap().state
+    }
+
+    fn failures(&self, i: usize) -> usize {
+        self.sides[i]
+            .changes
+            .iter()
+            .filter(|c| c.is_failure())
+            .count()
+    }
+}
+
+fn cfg(ms: u32, mult: u8) -> Config {
+    Config {
+        desired_min_tx: ms * MS,
+        required_min_rx: ms * MS,
+        detect_mult: mult,
+        ..Config::default()
+    }
+}
+
+#[test]
+fn comes_up_and_never_flaps_at_zero_loss() {
+    // RFC 5880 §6.2 three-way handshake; §6.8.4 no spurious detection.
+    for seed in 0..20 {
+        let mut n = Net::new(seed, cfg(50, 3));
+        n.max_delay = 5 * MS;
+        n.run(3 * Duration::from_secs(1));
+        assert_eq!(
+            (n.state(0), n.state(1)),
+            (State::Up, State::Up),
+            "seed {seed}"
+        );
+        n.run(60 * Duration::from_secs(1));
+        for i in 0..2 {
+            let path: Vec<(State, bfd::Diag, u128)> = n.sides[i]
+                .changes
+                .iter()
+                .map(|c| (c.to, c.diag, (c.at - n.start).as_millis()))
+                .collect();
+            let other: Vec<(State, bfd::Diag, u128)> = n.sides[1 - i]
+                .changes
+                .iter()
+                .map(|c| (c.to, c.diag, (c.at - n.start).as_millis()))
+                .collect();
+            assert!(
+                path.len() <= 2 && path.last().unwrap().0 == State::Up,
+                "seed {seed} side {i}: {path:?} other {other:?}"
+            );
+            assert_eq!(n.failures(i), 0);
+            assert!(n.sides[i].polls >= 1, "going Up polls (rule 29)");
+        }
+    }
+}
+
+#[test]
+fn detection_within_detect_time_after_cut() {
+    // RFC 5880 §6.8.4: Down no later than the Detection Time after the last
+    // packet, and no earlier than Detection Time minus one tx interval after
+    // the cut.
+    for seed in 0..20 {
+        let mut n = Net::new(seed, cfg(50, 3));
+        n.run(5 * Duration::from_secs(1));
+        assert_eq!(n.state(1), State::Up);
+        let cut = n.now;
+        n.loss[0] = 1.0;
+        n.run(Duration::from_secs(1));
+        let c = n.sides[1]
+            .changes
+            .iter()
+            .find(|c| c.to == State::Down)
+            .expect("detected");
+        let took = c.at - cut;
+        assert!(took <= 150 * MS, "seed {seed}: {took:?}");
+        assert!(took >= 100 * MS, "seed {seed}: {took:?}");
+        assert!(c.is_failure());
+        // A learns from B's Down (diag 3) at once.
+        let a = n.sides[0]
+            .changes
+            .iter()
+            .find(|c| c.to == State::Down)
+            .expect("A down");
+        assert!(a.at - c.at <= 5 * MS, "{:?}", a.at - c.at);
+        let _ = n.start;
+    }
+}
+
+#[test]
+fn poll_final_timer_change_without_flap() {
+    // RFC 5880 §6.5, §6.8.3: A slows to 200 ms; P on A's packets until B's
+    // F; then A transmits at 200 ms; no state change.
+    for seed in 0..10 {
+        let mut n = Net::new(seed, cfg(50, 3));
+        n.max_delay = 2 * MS;
+        n.run(5 * Duration::from_secs(1));
+        let polls0 = n.sides[0].polls;
+        let t0 = n.now;
+        let id = n.sides[0].id;
+        n.sides[0].e.set_timers(n.now, id, &cfg(200, 3)).unwrap();
+        n.flush(0);
+        n.run(2 * Duration::from_secs(1));
+        assert_eq!(n.sides[0].polls, polls0 + 1, "seed {seed}");
+        let after: Vec<_> = n.sides[0].sent.iter().filter(|s| s.0 >= t0).collect();
+        let first_p = after.iter().position(|s| s.1).expect("a Poll");
+        let finals_b = n.sides[1].sent.iter().filter(|s| s.0 >= t0 && s.2).count();
+        assert!(finals_b >= 1);
+        assert_eq!(n.failures(0) + n.failures(1), 0, "no flap");
+        let sa = n.sides[0].e.snapshot(id).unwrap();
+        assert_eq!(sa.tx_interval_us, 200_000);
+        let sb = n.sides[1].e.snapshot(n.sides[1].id).unwrap();
+        assert_eq!(sb.tx_interval_us, 200_000, "B obeys A's Required Min RX");
+        assert_eq!(sb.detection_time, 600 * MS);
+        let _ = first_p;
+    }
+}
+
+#[test]
+fn admin_down_reported_distinctly_on_both_sides() {
+    // RFC 5882 §4.1.
+    let mut n = Net::new(1, cfg(50, 3));
+    n.run(5 * Duration::from_secs(1));
+    let id = n.sides[0].id;
+    n.sides[0].e.admin_down(n.now, id).unwrap();
+    n.flush(0);
+    n.run(Duration::from_secs(1));
+    let a = n.sides[0].changes.last().unwrap();
+    let b = n.sides[1].changes.last().unwrap();
+    assert!(a.is_admin_down() && !a.is_failure());
+    assert_eq!((b.to, b.remote_state), (State::Down, State::AdminDown));
+    assert!(b.is_admin_down() && !b.is_failure());
+    n.sides[0].e.admin_up(n.now, id).unwrap();
+    n.flush(0);
+    n.run(5 * Duration::from_secs(1));
+    assert_eq!((n.state(0), n.state(1)), (State::Up, State::Up));
+}
+
+#[test]
+fn flap_counts_under_loss_seed_sweep() {
+    // Flaps grow with loss; at 1% loss with 3 x 50 ms they are rare.
+    let mut totals = vec![];
+    for loss in [0.0, 0.01, 0.05, 0.2] {
+        let mut flaps = 0;
+        for seed in 0..8 {
+            let mut n = Net::new(seed, cfg(50, 3));
+            n.run(5 * Duration::from_secs(1));
+            n.loss = [loss, loss];
+            n.run(60 * Duration::from_secs(1));
+            flaps += n.failures(0) + n.failures(1);
+        }
+        eprintln!(
+            "loss {:>4.0}%: {flaps} flaps over 8 seeds x 60 s x 2 sides",
+            loss * 100.0
+        );
+        totals.push(flaps);
+    }
+    assert_eq!(totals[0], 0);
+    assert!(totals[1] <= 2, "{totals:?}");
+    assert!(totals[3] > totals[1], "{totals:?}");
+}
+
+#[test]
+fn released_session_sends_admin_down_then_disappears() {
+    // RFC 5880 §6.8.16 / §6.8.18.
+    let mut n = Net::new(3, cfg(50, 3));
+    n.run(5 * Duration::from_secs(1));
+    let id = n.sides[0].id;
+    n.sides[0].e.remove_session(n.now, id).unwrap();
+    n.flush(0);
+    n.run(5 * Duration::from_secs(1));
+    assert!(n.sides[0].e.snapshot(id).is_none());
+    let b = n.sides[1].changes.last().unwrap();
+    assert!(b.is_admin_down());
+}
