@@ -42,3 +42,4 @@ pub use netns::{Netns, Veth, veth};
 pub mod routes;
 pub mod topology;
 pub use topology::{NodeKind, Topology, TopologySpec, TorKind};
+pub mod watch;

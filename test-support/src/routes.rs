@@ -307,3 +307,166 @@ impl Netns {
         parse_ip_nexthop_json(&out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn net(s: &str) -> IpNet {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn ip_route_table_all() {
+        let r = parse_ip_route_json(include_str!("fixtures/ip_route_table_all.json")).unwrap();
+        assert_eq!(r.len(), 20);
+
+        let bh = &r[0];
+        assert_eq!(bh.dst, net("10.244.17.0/26"));
+        assert_eq!(bh.kind, "blackhole");
+        assert_eq!(bh.protocol, "bird");
+        assert_eq!(bh.table, "main");
+        assert!(bh.paths.is_empty());
+
+        let nh = &r[1];
+        assert_eq!(nh.dst, net("10.244.33.0/26"));
+        assert_eq!(nh.nhid, Some(10));
+        assert_eq!(
+            nh.paths,
+            vec![
+                Path {
+                    weight: 1,
+                    ..Path::via("172.31.11.250", "eth0")
+                },
+                Path {
+                    weight: 2,
+                    ..Path::via("172.31.12.250", "eth1")
+                },
+            ]
+        );
+
+        // The guide's bootstrap route for the own rack: device-only ECMP.
+        let own = &r[2];
+        assert_eq!(own.dst, net("172.31.10.0/24"));
+        assert_eq!(own.protocol, "boot");
+        assert_eq!(own.kind, "unicast");
+        assert_eq!(own.paths, vec![Path::dev("eth0"), Path::dev("eth1")]);
+        assert!(own.is_ecmp());
+
+        let conn = &r[3];
+        assert_eq!(conn.dst, net("172.31.11.0/24"));
+        assert_eq!(conn.scope, "link");
+        assert_eq!(conn.protocol, "kernel");
+        assert_eq!(conn.prefsrc, Some("172.31.11.1".parse().unwrap()));
+        assert_eq!(conn.paths, vec![Path::dev("eth0")]);
+
+        // Host routes are printed without /32.
+        let host = &r[6];
+        assert_eq!(host.dst, net("172.31.20.1/32"));
+        assert_eq!(host.metric, 32);
+        assert_eq!(host.paths, vec![Path::via("172.31.12.250", "eth1")]);
+        assert!(!host.is_ecmp());
+        assert_eq!(
+            host.to_string(),
+            "172.31.20.1/32 via 172.31.12.250 dev eth1 proto bird"
+        );
+
+        let local = &r[10];
+        assert_eq!(local.dst, net("172.31.10.1/32"));
+        assert_eq!(
+            (
+                local.kind.as_str(),
+                local.table.as_str(),
+                local.scope.as_str()
+            ),
+            ("local", "local", "host")
+        );
+
+        let v6 = &r[15];
+        assert_eq!(v6.dst, net("fe80::/64"));
+        assert_eq!(v6.metric, 256);
+    }
+
+    #[test]
+    fn display_is_the_guides_style() {
+        let r = parse_ip_route_json(include_str!("fixtures/ip_route_table_all.json")).unwrap();
+        assert_eq!(
+            r[5].to_string(),
+            "172.31.20.0/24\n   nexthop via 172.31.11.250 dev eth0\n   nexthop via 172.31.12.250 dev eth1"
+        );
+        assert_eq!(
+            r[2].to_string(),
+            "172.31.10.0/24\n   nexthop dev eth0\n   nexthop dev eth1"
+        );
+        assert_eq!(r[0].to_string(), "blackhole 10.244.17.0/26 proto bird");
+    }
+
+    #[test]
+    fn has_paths_ignores_order_and_weight() {
+        let r = parse_ip_route_json(include_str!("fixtures/ip_route_table_all.json")).unwrap();
+        assert!(r[1].has_paths(&[
+            Path::via("172.31.12.250", "eth1"),
+            Path::via("172.31.11.250", "eth0")
+        ]));
+        assert!(!r[1].has_paths(&[Path::via("172.31.12.250", "eth1")]));
+    }
+
+    #[test]
+    fn ip_nexthop() {
+        let n = parse_ip_nexthop_json(include_str!("fixtures/ip_nexthop.json")).unwrap();
+        assert_eq!(
+            n,
+            vec![
+                Nexthop {
+                    id: 10,
+                    gateway: None,
+                    dev: None,
+                    group: vec![(11, 1), (12, 2)],
+                    blackhole: false,
+                    flags: vec![]
+                },
+                Nexthop {
+                    id: 11,
+                    gateway: Some("172.31.11.250".parse().unwrap()),
+                    dev: Some("eth0".into()),
+                    group: vec![],
+                    blackhole: false,
+                    flags: vec![],
+                },
+                Nexthop {
+                    id: 12,
+                    gateway: Some("172.31.12.250".parse().unwrap()),
+                    dev: Some("eth1".into()),
+                    group: vec![],
+                    blackhole: false,
+                    flags: vec![],
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_input_is_a_parse_error() {
+        assert!(matches!(
+            parse_ip_route_json("{"),
+            Err(Error::Parse {
+                what: "ip -j route",
+                ..
+            })
+        ));
+        assert!(matches!(
+            parse_ip_route_json(r#"[{"dst":"300.1.1.1"}]"#),
+            Err(Error::Parse {
+                what: "route dst",
+                ..
+            })
+        ));
+        assert!(matches!(
+            parse_ip_nexthop_json("[1]"),
+            Err(Error::Parse {
+                what: "ip -j nexthop",
+                ..
+            })
+        ));
+    }
+}

@@ -98,6 +98,48 @@ impl Bird {
         }
     }
 
+    /// Parsed `show protocols all`.
+    pub fn protocols(&self) -> Result<Vec<super::birdc::Protocol>> {
+        Ok(super::birdc::parse_protocols(
+            &self.birdc("show protocols all")?,
+        ))
+    }
+
+    /// Parsed `show route all <args>` (e.g. `""` or `"for 172.31.20.1"`).
+    pub fn routes(&self, args: &str) -> Result<Vec<super::birdc::Route>> {
+        Ok(super::birdc::parse_routes(
+            &self.birdc(&format!("show route all {args}"))?,
+        ))
+    }
+
+    /// Parsed `show bfd sessions`.
+    pub fn bfd_sessions(&self) -> Result<Vec<super::birdc::BfdSession>> {
+        Ok(super::birdc::parse_bfd_sessions(
+            &self.birdc("show bfd sessions")?,
+        ))
+    }
+
+    /// Waits until every BGP protocol is Established.
+    pub fn wait_established(&self, timeout: std::time::Duration) -> Result<()> {
+        let start = std::time::Instant::now();
+        loop {
+            let p = self.protocols()?;
+            if p.iter()
+                .filter(|p| p.proto == "BGP")
+                .all(super::birdc::Protocol::is_established)
+            {
+                return Ok(());
+            }
+            if start.elapsed() > timeout {
+                return Err(Error::Timeout {
+                    what: format!("BGP Established: {p:?}"),
+                    waited: timeout,
+                });
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
     /// SIGKILL: the daemon vanishes without closing its sessions cleanly (the kernel
     /// still resets its TCP connections; BFD just stops).
     pub fn kill(&mut self) {
@@ -124,12 +166,31 @@ impl Bird {
 fn birdc_raw(sock: &Path, command: &str) -> Result<String> {
     let mut cmd = Command::new(program("birdc"));
     cmd.arg("-s").arg(sock).args(command.split_whitespace());
-    let out = exec::run(&mut cmd)?;
+    // birdc exits 1 on any error reply (even "Network not found"): judge by the text.
+    let out = cmd
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| Error::io("spawning birdc", e))?;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    if !out.status.success() && !stdout.starts_with("BIRD ") {
+        return Err(Error::Command {
+            cmd: exec::describe(&cmd),
+            status: out.status.to_string(),
+            stderr: format!("{stdout}{}", String::from_utf8_lossy(&out.stderr)),
+        });
+    }
+    let out = stdout;
     let body = match out.split_once('\n') {
         Some((first, rest)) if first.starts_with("BIRD ") && first.ends_with("ready.") => rest,
         _ => out.as_str(),
     };
-    if body.starts_with("syntax error") || body.contains("\nsyntax error") {
+    let failed = |l: &str| {
+        l.starts_with("syntax error")
+            || l.starts_with("Unable to connect")
+            || l.starts_with("Unknown protocol")
+            || l.starts_with("There is no")
+    };
+    if body.lines().any(failed) {
         return Err(Error::Command {
             cmd: exec::describe(&cmd),
             status: "BIRD error".into(),
