@@ -229,7 +229,8 @@ pub struct Engine {
     table: HashMap<Prefix, Entry>,
     sets: Vec<Option<PathSet>>,
     free_sets: Vec<u32>,
-    set_index: HashMap<Arc<[Cand]>, u32>,
+    /// Canonical path set per candidate list, one index per family.
+    set_index: [HashMap<Arc<[Cand]>, u32>; 2],
     peer_sets: HashMap<u32, HashSet<u32>>,
     groups: HashMap<GroupId, Group>,
     group_index: HashMap<Arc<[NextHop]>, GroupId>,
@@ -266,7 +267,7 @@ impl Engine {
             table: HashMap::new(),
             sets: Vec::new(),
             free_sets: Vec::new(),
-            set_index: HashMap::new(),
+            set_index: Default::default(),
             peer_sets: HashMap::new(),
             groups: HashMap::new(),
             group_index: HashMap::new(),
@@ -882,12 +883,8 @@ impl Engine {
             None => (None, None, false),
         };
         let old_local = old.is_some_and(|s| self.sets[s as usize].as_ref().expect("live").has_local);
-        if old_group != new_group || new_set.is_none() {
-            self.mark(prefix, DIRTY_FIB);
-        }
-        if old_best != new_best && (exportable || old_local || self.transit_up > 0) {
-            self.mark(prefix, DIRTY_EXPORT);
-        }
+        let dirty_fib = old_group != new_group || new_set.is_none();
+        let dirty_export = old_best != new_best && (exportable || old_local || self.transit_up > 0);
         if let Some(s) = old {
             self.leave_set(prefix, s);
         }
@@ -903,6 +900,13 @@ impl Engine {
             None => {
                 self.table.remove(&prefix);
             }
+        }
+        // Marked after the entry exists (or is gone), so the dirty flag lands on it.
+        if dirty_fib {
+            self.mark(prefix, DIRTY_FIB);
+        }
+        if dirty_export {
+            self.mark(prefix, DIRTY_EXPORT);
         }
         true
     }
@@ -943,7 +947,7 @@ impl Engine {
     }
 
     fn intern_set(&mut self, cands: &[Cand], family: Family) -> u32 {
-        if let Some(&id) = self.set_index.get(cands) {
+        if let Some(&id) = self.set_index[family.idx()].get(cands) {
             return id;
         }
         let ev = self.evaluate(cands, family);
@@ -968,7 +972,7 @@ impl Engine {
                 self.sets.len() as u32 - 1
             }
         };
-        self.set_index.insert(arc, id);
+        self.set_index[family.idx()].insert(arc, id);
         for c in cands {
             self.peer_sets.entry(c.peer).or_default().insert(id);
         }
@@ -978,8 +982,9 @@ impl Engine {
     fn free_set(&mut self, id: u32) {
         let Some(set) = self.sets[id as usize].take() else { return };
         self.release_group(set.group);
-        if set.canonical && self.set_index.get(&*set.cands) == Some(&id) {
-            self.set_index.remove(&*set.cands);
+        let index = &mut self.set_index[set.family.idx()];
+        if set.canonical && index.get(&*set.cands) == Some(&id) {
+            index.remove(&*set.cands);
         }
         for c in set.cands.iter() {
             if let Some(ps) = self.peer_sets.get_mut(&c.peer) {
@@ -1038,11 +1043,12 @@ impl Engine {
                 });
                 let was_canonical = set.canonical;
                 set.canonical = false;
-                if was_canonical && self.set_index.get(&*old) == Some(&id) {
-                    self.set_index.remove(&*old);
+                let index = &mut self.set_index[family.idx()];
+                if was_canonical && index.get(&*old) == Some(&id) {
+                    index.remove(&*old);
                 }
-                if !self.set_index.contains_key(&*keep) {
-                    self.set_index.insert(keep, id);
+                if !index.contains_key(&*keep) {
+                    index.insert(keep, id);
                     self.sets[id as usize].as_mut().expect("live").canonical = true;
                 }
                 if !still && let Some(ps) = self.peer_sets.get_mut(&peer) {
