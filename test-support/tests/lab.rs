@@ -1,9 +1,67 @@
-//! The harness's own lab tests (run serially through `lab()`'s lock).
+//! The harness's own lab tests: real namespaces, BIRD 2, FRR and GoBGP.
+//!
+//! Every test starts with `lab()`, which skips without root or a daemon (fails under
+//! `DUALTOR_REQUIRE_LAB=1`) and serializes the tests of this binary. Expected routes
+//! are written by hand from the guide's addressing scheme.
 
+use std::time::{Duration, Instant};
+
+use test_support::daemons::config::{Bfd, Neighbor, Router};
 use test_support::daemons::{Bird, Frr, Gobgp};
-use test_support::{Need, Netns, lab, veth};
+use test_support::routes::Path;
+use test_support::watch::RouteWatcher;
+use test_support::{Need, Netns, Topology, TopologySpec, TorKind, faults, lab, veth};
 
 type R = Result<(), Box<dyn std::error::Error>>;
+
+/// Node a1's routes to every other node when both planes work (guide, "Verify the
+/// deployment"), written out by hand. Same-rack routes: BIRD 2 with `gateway direct`
+/// installs the reflected next hops (a2's plane addresses) where the guide's Calico
+/// BIRD 1.6 shows `nexthop dev eth0 nexthop dev eth1`.
+fn a1_expected_ecmp() -> Vec<(&'static str, Vec<Path>)> {
+    let via_tors = || {
+        vec![
+            Path::via("172.31.11.250", "eth0"),
+            Path::via("172.31.12.250", "eth1"),
+        ]
+    };
+    let via_a2 = || {
+        vec![
+            Path::via("172.31.11.2", "eth0"),
+            Path::via("172.31.12.2", "eth1"),
+        ]
+    };
+    vec![
+        ("172.31.20.1/32", via_tors()),
+        ("172.31.20.2/32", via_tors()),
+        ("10.244.33.0/26", via_tors()),
+        ("10.244.34.0/26", via_tors()),
+        ("172.31.10.2/32", via_a2()),
+        ("10.244.18.0/26", via_a2()),
+    ]
+}
+
+const RACK_B: [&str; 4] = [
+    "172.31.20.1/32",
+    "172.31.20.2/32",
+    "10.244.33.0/26",
+    "10.244.34.0/26",
+];
+
+fn assert_routes(ns: &Netns, expected: &[(&str, Vec<Path>)], proto: &str) -> R {
+    let table = ns.sh("ip route")?;
+    for (dst, paths) in expected {
+        let r = ns
+            .route(dst)?
+            .unwrap_or_else(|| panic!("no route to {dst} in:\n{table}"));
+        assert!(
+            r.has_paths(paths),
+            "{dst}: want {paths:?}, got {r}\n{table}"
+        );
+        assert_eq!(r.protocol, proto, "{dst}");
+    }
+    Ok(())
+}
 
 #[test]
 fn core_contract_smoke() -> R {
@@ -16,43 +74,405 @@ fn core_contract_smoke() -> R {
     let a = Netns::new("smk")?;
     let b = Netns::new("smk")?;
     let v = veth(&a, "eth0", &b, "eth0")?;
-    assert_ne!(v.a_index, v.b_index);
+    assert_ne!(v.a_index, v.b_index, "lab.md pitfall 6");
     assert_eq!(a.ifindex("eth0")?, v.a_index);
+    assert_eq!(b.ifindex("eth0")?, v.b_index);
     a.sh("ip addr add 10.99.0.1/24 dev eth0")?;
     b.addr_add("eth0", "10.99.0.2/24")?;
+    // enter(): the closure sees the namespace's interfaces, not the test's.
     let inside = a.enter(|| std::fs::read_to_string("/proc/thread-self/net/dev").unwrap());
     assert!(inside.contains("eth0:"), "{inside}");
     let bird = Bird::start_raw(
         &a,
         "router id 10.99.0.1;\nprotocol device {}\nprotocol bgp x { local 10.99.0.1 as 65001; neighbor 10.99.0.2 as 65002; ipv4 { import all; export all; }; }\n",
     )?;
-    assert!(bird.birdc("show protocols")?.contains("x "));
+    let p = bird.protocols()?;
+    assert_eq!(
+        p.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
+        ["device1", "x"]
+    );
     let frr = Frr::start_raw(
         &b,
         &["bgpd", "bfdd"],
         "router bgp 65002\n bgp router-id 10.99.0.2\n no bgp ebgp-requires-policy\n neighbor 10.99.0.1 remote-as 65001\nexit\n",
     )?;
-    let v: serde_json::Value = serde_json::from_str(&frr.vtysh("show bgp summary json")?)?;
+    let v = frr.vtysh_json("show bgp summary json")?;
     assert_eq!(v["ipv4Unicast"]["as"], 65002);
+    assert_eq!(v["ipv4Unicast"]["routerId"], "10.99.0.2");
     let c = Netns::new("smk")?;
     let g = Gobgp::start_raw(
         &c,
         "[global.config]\n  as = 65003\n  router-id = \"10.99.1.1\"\n",
     )?;
-    assert!(g.cli(&["global"])?.contains("65003"));
+    let gl = g.cli_json(&["global"])?;
+    assert_eq!(gl["asn"], 65003, "{gl}");
     Ok(())
 }
 
 #[test]
-fn guide_topology_bird_converges() -> R {
-    use std::time::Duration;
-    use test_support::{Topology, TopologySpec};
-    let Some(_lab) = lab("guide_topology_bird_converges", &[Need::Root, Need::Bird]) else {
+fn guide_topology_bird_converges_to_guide_routes() -> R {
+    let Some(_lab) = lab(
+        "guide_topology_bird_converges_to_guide_routes",
+        &[Need::Root, Need::Bird],
+    ) else {
         return Ok(());
     };
     let t = Topology::build(TopologySpec::default())?;
     let took = t.wait_converged(Duration::from_secs(20))?;
-    eprintln!("converged in {took:?}");
-    eprintln!("{}", t.node(1, 1).sh("ip route")?);
+    eprintln!("BIRD everywhere: full ECMP after {took:?}");
+    let a1 = t.node(1, 1);
+    assert_routes(a1, &a1_expected_ecmp(), "bird")?;
+    // The guide's bootstrap routes stay, less specific.
+    let own = a1
+        .route("172.31.10.0/24")?
+        .expect("own-rack bootstrap route");
+    assert!(
+        own.has_paths(&[Path::dev("eth0"), Path::dev("eth1")]),
+        "{own}"
+    );
+    let other = a1.route("172.31.20.0/24")?.expect("rack B bootstrap route");
+    assert!(
+        other.has_paths(&[
+            Path::via("172.31.11.250", "eth0"),
+            Path::via("172.31.12.250", "eth1")
+        ]),
+        "{other}"
+    );
+    // NIC addresses are scope link, the loopback is on lo.
+    let addrs = a1.sh("ip -4 -o addr show")?;
+    assert!(
+        addrs.contains("eth0    inet 172.31.11.1/24 scope link"),
+        "{addrs}"
+    );
+    assert!(
+        addrs.contains("eth1    inet 172.31.12.1/24 scope link"),
+        "{addrs}"
+    );
+    assert!(
+        addrs.contains("lo    inet 172.31.10.1/32 scope global"),
+        "{addrs}"
+    );
+    assert_eq!(
+        a1.sh("sysctl -n net.ipv4.fib_multipath_hash_policy")?
+            .trim(),
+        "1"
+    );
+    // BIRD's own view: both sessions up with BFD, LLGR negotiated.
+    let bird = t.node_bird(1, 1).expect("BIRD on a1");
+    let protos = bird.protocols()?;
+    for tor in ["ra1", "ra2"] {
+        let p = protos
+            .iter()
+            .find(|p| p.name == tor)
+            .expect("session to ToR");
+        assert!(p.is_established(), "{p:?}");
+        let b = p.bgp.as_ref().expect("BGP details");
+        assert_eq!(b.neighbor_as, Some(65001));
+        assert_eq!(b.neighbor_ll_stale_time, Some(3600));
+    }
+    let mut bfd: Vec<(String, String, String)> = bird
+        .bfd_sessions()?
+        .into_iter()
+        .map(|s| (s.address.to_string(), s.interface, s.state))
+        .collect();
+    bfd.sort();
+    assert_eq!(
+        bfd,
+        [
+            ("172.31.11.250".into(), "eth0".into(), "Up".into()),
+            ("172.31.12.250".into(), "eth1".into(), "Up".into())
+        ]
+    );
+    let r = bird.routes("for 172.31.20.1")?;
+    assert_eq!(r.len(), 2);
+    assert_eq!(
+        r.iter().map(|r| r.as_path()).collect::<Vec<_>>(),
+        [vec![65002], vec![65002]]
+    );
+    Ok(())
+}
+
+#[test]
+fn plane1_core_link_down_makes_rack_b_single_path_and_repair_restores_ecmp() -> R {
+    let Some(_lab) = lab(
+        "plane1_core_link_down_makes_rack_b_single_path_and_repair_restores_ecmp",
+        &[Need::Root, Need::Bird],
+    ) else {
+        return Ok(());
+    };
+    let t = Topology::build(TopologySpec::default())?;
+    t.wait_converged(Duration::from_secs(20))?;
+    let a1 = t.node(1, 1);
+    let w = RouteWatcher::start(a1)?;
+    let broke = Instant::now();
+    let mut cut = faults::link_down(t.tor(1, 1), "core")?;
+    for dst in RACK_B {
+        w.wait_for(dst, broke, Duration::from_secs(5), |r| {
+            r.is_some_and(|r| r.has_paths(&[Path::via("172.31.12.250", "eth1")]))
+        })?;
+    }
+    let single = w
+        .when_single_path("172.31.20.1/32", broke)
+        .expect("seen single-path");
+    eprintln!(
+        "ra1-rb1 down: a1 single-path to rack B after {:?}",
+        single - broke
+    );
+    assert_routes(
+        a1,
+        &RACK_B
+            .iter()
+            .map(|d| (*d, vec![Path::via("172.31.12.250", "eth1")]))
+            .collect::<Vec<_>>(),
+        "bird",
+    )?;
+    // Same rack is unaffected, and the static bootstrap route still (wrongly) says
+    // ECMP, as the guide warns.
+    assert_routes(a1, &a1_expected_ecmp()[4..], "bird")?;
+    assert!(a1.route("172.31.20.0/24")?.expect("bootstrap").is_ecmp());
+
+    let repaired = Instant::now();
+    cut.repair()?;
+    for dst in RACK_B {
+        w.wait_for(dst, repaired, Duration::from_secs(15), |r| {
+            r.is_some_and(|r| {
+                r.has_paths(&[
+                    Path::via("172.31.11.250", "eth0"),
+                    Path::via("172.31.12.250", "eth1"),
+                ])
+            })
+        })?;
+    }
+    let back = w.when_ecmp("172.31.20.1/32", repaired).expect("seen ECMP");
+    eprintln!(
+        "ra1-rb1 repaired: a1 ECMP again after {:?}",
+        back - repaired
+    );
+    assert_routes(a1, &a1_expected_ecmp(), "bird")?;
+    Ok(())
+}
+
+#[test]
+fn silent_loss_on_a1_eth0_moves_a1_to_plane2() -> R {
+    let Some(_lab) = lab(
+        "silent_loss_on_a1_eth0_moves_a1_to_plane2",
+        &[Need::Root, Need::Bird, Need::Nft],
+    ) else {
+        return Ok(());
+    };
+    let t = Topology::build(TopologySpec::default())?;
+    t.wait_converged(Duration::from_secs(20))?;
+    let a1 = t.node(1, 1);
+    let w = RouteWatcher::start(a1)?;
+    let start = Instant::now();
+    let mut loss = faults::drop_all(a1, "eth0")?;
+    // BFD 100 ms x 3 detects in ~300 ms; bound: detection + 1 s.
+    let at = w.wait_for("172.31.20.1/32", start, Duration::from_millis(1300), |r| {
+        r.is_some_and(|r| r.has_paths(&[Path::via("172.31.12.250", "eth1")]))
+    })?;
+    eprintln!("silent loss on a1 eth0: single-path after {:?}", at - start);
+    w.wait_for("172.31.10.2/32", start, Duration::from_millis(1300), |r| {
+        r.is_some_and(|r| r.has_paths(&[Path::via("172.31.12.2", "eth1")]))
+    })?;
+    // The carrier stayed up: only the nft table dropped traffic.
+    assert!(a1.sh("ip link show eth0")?.contains("state UP"));
+    let bfd = t.node_bird(1, 1).expect("BIRD").bfd_sessions()?;
+    let s = bfd
+        .iter()
+        .find(|s| s.interface == "eth0")
+        .expect("eth0 session");
+    assert_eq!(s.state, "Down");
+    let healed = Instant::now();
+    loss.clear()?;
+    w.wait_for("172.31.20.1/32", healed, Duration::from_secs(15), |r| {
+        r.is_some_and(|r| r.is_ecmp())
+    })?;
+    Ok(())
+}
+
+#[test]
+fn frr_tors_with_bird_nodes_converge_to_guide_routes() -> R {
+    let Some(_lab) = lab(
+        "frr_tors_with_bird_nodes_converge_to_guide_routes",
+        &[Need::Root, Need::Bird, Need::Frr],
+    ) else {
+        return Ok(());
+    };
+    let t = Topology::build(TopologySpec {
+        tor: TorKind::Frr,
+        ..TopologySpec::default()
+    })?;
+    let took = t.wait_converged(Duration::from_secs(25))?;
+    eprintln!("FRR ToRs: full ECMP after {took:?}");
+    assert_routes(t.node(1, 1), &a1_expected_ecmp(), "bird")?;
+    let frr = t.tor_frr(1, 1).expect("FRR on ra1");
+    let peers = frr.vtysh_json("show bfd peers json")?;
+    let mut up: Vec<String> = peers
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter(|p| p["status"] == "up")
+        .map(|p| p["peer"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    up.sort();
+    assert_eq!(up, ["172.31.1.2", "172.31.11.1", "172.31.11.2"]);
+    Ok(())
+}
+
+#[test]
+fn typed_config_bird_gobgp_and_frr_exchange_routes() -> R {
+    let Some(_lab) = lab(
+        "typed_config_bird_gobgp_and_frr_exchange_routes",
+        &[Need::Root, Need::Bird, Need::Frr, Need::Gobgp],
+    ) else {
+        return Ok(());
+    };
+    // bird (AS 65001) -- gobgp (65002) -- frr (65003), MD5 on the first session.
+    let (b, g, f) = (
+        Netns::new("cfgb")?,
+        Netns::new("cfgg")?,
+        Netns::new("cfgf")?,
+    );
+    veth(&b, "eth0", &g, "eth0")?;
+    veth(&g, "eth1", &f, "eth0")?;
+    b.addr_add("eth0", "10.98.1.1/24")?;
+    g.addr_add("eth0", "10.98.1.2/24")?;
+    g.addr_add("eth1", "10.98.2.2/24")?;
+    f.addr_add("eth0", "10.98.2.3/24")?;
+    let ip = |s: &str| s.parse().unwrap();
+
+    let mut rb = Router::new(ip("10.98.1.1"), 65001);
+    rb.originate = vec!["10.200.1.0/24".parse()?];
+    let mut n = Neighbor::new("gobgp", ip("10.98.1.2"), 65002);
+    n.direct = true;
+    n.password = Some("s3cret".into());
+    n.connect_retry_time = Some(1);
+    n.connect_delay_time = Some(1);
+    rb.neighbors.push(n);
+
+    let mut rg = Router::new(ip("10.98.1.2"), 65002);
+    rg.originate = vec!["10.200.2.0/24".parse()?];
+    let mut n = Neighbor::new("bird", ip("10.98.1.1"), 65001);
+    n.password = Some("s3cret".into());
+    n.connect_retry_time = Some(1);
+    rg.neighbors.push(n);
+    let mut n = Neighbor::new("frr", ip("10.98.2.3"), 65003);
+    n.connect_retry_time = Some(1);
+    rg.neighbors.push(n);
+
+    let mut rf = Router::new(ip("10.98.2.3"), 65003);
+    rf.originate = vec!["10.200.3.0/24".parse()?];
+    let mut n = Neighbor::new("gobgp", ip("10.98.2.2"), 65002);
+    n.direct = true;
+    n.connect_retry_time = Some(1);
+    n.bfd = Some(Bfd::with_interval(Duration::from_millis(100)));
+    rf.neighbors.push(n);
+
+    let bird = Bird::start(&b, &rb)?;
+    let gobgp = Gobgp::start(&g, &rg)?;
+    let frr = Frr::start(&f, &rf)?;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let bird_has = b.route("10.200.3.0/24")?.is_some();
+        let frr_has = f.route("10.200.1.0/24")?.is_some();
+        if bird_has && frr_has {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no full exchange: bird {}\nfrr {}\ngobgp {}",
+            b.sh("ip route")?,
+            f.sh("ip route")?,
+            gobgp.cli(&["neighbor"])?
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // BIRD learned GoBGP's and FRR's prefixes through GoBGP, with the AS path.
+    let r = bird.routes("for 10.200.3.0/24")?;
+    assert_eq!(r[0].as_path(), vec![65002, 65003]);
+    assert_eq!(
+        b.route("10.200.2.0/24")?.expect("gobgp's prefix").paths,
+        vec![Path::via("10.98.1.2", "eth0")]
+    );
+    // GoBGP sees both neighbours established.
+    let neigh = gobgp.cli_json(&["neighbor"])?;
+    let states: Vec<String> = neigh
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|n| n["state"]["session_state"].to_string())
+        .collect();
+    assert_eq!(states.len(), 2, "{neigh}");
+    assert!(
+        states
+            .iter()
+            .all(|s| s.contains("6") || s.to_lowercase().contains("established")),
+        "{states:?}"
+    );
+    // FRR: the session and its route from BIRD via GoBGP.
+    let rib = frr.vtysh_json("show ip bgp json")?;
+    let path = &rib["routes"]["10.200.1.0/24"][0];
+    assert_eq!(path["path"], "65002 65001", "{path}");
+    Ok(())
+}
+
+#[test]
+fn harness_cleans_up_after_a_failing_test() -> R {
+    let Some(_lab) = lab(
+        "harness_cleans_up_after_a_failing_test",
+        &[Need::Root, Need::Bird, Need::Frr, Need::Nft],
+    ) else {
+        return Ok(());
+    };
+    let seen = std::sync::Mutex::new((Vec::<String>::new(), Vec::<u32>::new(), String::new()));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let a = Netns::new("boom").unwrap();
+        let b = Netns::new("boom").unwrap();
+        veth(&a, "eth0", &b, "eth0").unwrap();
+        let bird = Bird::start_raw(&a, "router id 1.1.1.1;\nprotocol device {}\n").unwrap();
+        let frr = Frr::start_raw(&b, &["bgpd"], "router bgp 65001\nexit\n").unwrap();
+        let _loss = faults::drop_all(&a, "eth0").unwrap();
+        // A stray process the test started inside the namespace, not tracked by anyone.
+        let stray = a.cmd("sleep").arg("600").spawn().unwrap();
+        let mut s = seen.lock().unwrap();
+        s.0 = vec![a.name().to_owned(), b.name().to_owned()];
+        s.1 = vec![bird.pid().unwrap(), stray.id()];
+        s.1.extend(frr.pids().into_iter().map(|(_, p)| p));
+        s.2 = format!("/var/run/frr/{}", frr.pathspace());
+        drop(s);
+        panic!("deliberate failure inside a lab test");
+    }));
+    assert!(result.is_err());
+    let (names, pids, rundir) = seen.into_inner().unwrap();
+    assert_eq!(names.len(), 2);
+    let list = std::process::Command::new("ip")
+        .args(["netns", "list"])
+        .output()?;
+    let list = String::from_utf8(list.stdout)?;
+    for n in &names {
+        assert!(
+            !list.lines().any(|l| l.split_whitespace().next() == Some(n)),
+            "{n} left in:\n{list}"
+        );
+    }
+    for p in pids {
+        // Killed processes may linger as zombies of this test only if nobody reaped
+        // them; the harness reaps what it spawned, the stray one is reaped by init
+        // or is a zombie child of ours: either way it is not running.
+        let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
+        let state = stat
+            .rsplit(')')
+            .next()
+            .and_then(|s| s.split_whitespace().next())
+            .unwrap_or("gone");
+        assert!(
+            state == "gone" || state == "Z",
+            "pid {p} still running: {stat}"
+        );
+    }
+    assert!(
+        !std::path::Path::new(&rundir).exists(),
+        "{rundir} left behind"
+    );
     Ok(())
 }
