@@ -1,12 +1,108 @@
-//! BGP-4 on the wire: message codecs and the session protocol.
+//! BGP-4 on the wire: a complete message codec (RFC 4271 §4 and extensions).
 //!
-//! `bgp-wire` will own everything that crosses a BGP TCP connection:
+//! # Scope
 //!
-//! - the message codecs of RFC 4271 §4 (OPEN, UPDATE, NOTIFICATION, KEEPALIVE,
-//!   ROUTE-REFRESH) with the capabilities and path attributes a dual-ToR node
-//!   meets, RFC 7606 error handling as data, and exact parse/emit inverses;
-//! - the RFC 4271 §8 session state machine as a sans-IO core (time is passed in);
-//! - a thin tokio transport behind the `tokio` feature.
+//! `bgp-wire` parses and emits every BGP message: OPEN with capabilities, UPDATE with path
+//! attributes and IPv4/IPv6 prefixes (ADD-PATH aware), NOTIFICATION, KEEPALIVE and
+//! ROUTE-REFRESH. Parse and emit are exact inverses: `emit(parse(b)) == b` for canonical
+//! input, `parse(emit(m)) == m`, and [`Message::encoded_len`] equals what
+//! [`Message::emit`] writes.
 //!
-//! The codec and the state machine perform no I/O and never read the clock.
+//! UPDATE errors are handled per RFC 7606 and reported **as data**: decoding returns a
+//! [`Verdict`] (accepted, attributes discarded, treat-as-withdraw, or session reset with
+//! the exact [`Notification`] to send). Every other decode error maps to its NOTIFICATION
+//! through `Notification::from(&DecodeError)`. No input can panic, loop or make the
+//! decoder allocate more than a small multiple of its size.
+//!
+//! # What it does not do
+//!
+//! The codec performs no I/O and never reads the clock. It does not run the session
+//! (RFC 4271 §8), decide best paths or check policy (AS loops, first AS = peer AS,
+//! LOCAL_PREF from eBGP, confederation segments from non-confederation peers: these need
+//! session knowledge and belong to the caller). The optional `tokio` feature adds a
+//! tokio-util framing codec ([`framing`]).
+//!
+//! # Call protocol
+//!
+//! ```text
+//!  OPEN exchange ──► ctx::negotiate(local, remote) ──► (DecodeCtx, EncodeCtx)
+//!
+//!  bytes ─► framing (19-octet header, length check) ─► Message::decode(&frame, &DecodeCtx)
+//!                                                        └─► Decoded { message, verdict }
+//!  Message ─► Message::emit(&EncodeCtx, &mut BytesMut)
+//! ```
+//!
+//! # Example
+//!
+//! ```
+//! use bgp_wire::attr::{AsPath, AttrValue, Origin};
+//! use bgp_wire::{DecodeCtx, EncodeCtx, Message, Nlri, Update, Verdict};
+//! use bytes::BytesMut;
+//!
+//! let ctx = EncodeCtx::modern();
+//! let update = Update::new()
+//!     .with(AttrValue::Origin(Origin::IGP))
+//!     .with(AttrValue::AsPath(AsPath::sequence([65001, 4200000000])))
+//!     .with(AttrValue::NextHop("192.0.2.1".parse().unwrap()))
+//!     .with_nlri([Nlri::new("198.51.100.0/24".parse::<ipnet::Ipv4Net>().unwrap())]);
+//! let msg = Message::Update(update);
+//!
+//! let mut buf = BytesMut::new();
+//! msg.emit(&ctx, &mut buf).unwrap();
+//! assert_eq!(buf.len(), msg.encoded_len(&ctx));
+//!
+//! let decoded = Message::decode(&buf, &DecodeCtx::from(&ctx));
+//! assert_eq!(decoded.verdict, Verdict::Accepted);
+//! assert_eq!(decoded.message, Some(msg));
+//! ```
+//!
+//! # Compliance
+//!
+//! - RFC 4271 §4 (all messages), §6.1-6.3 (header, OPEN, UPDATE error subcodes), §5
+//!   (attribute flags; Partial bit via [`attr::Attribute::for_propagation`])
+//! - RFC 7606: §3 (approaches, flag conflicts, duplicates, missing mandatory attributes,
+//!   strongest approach), §4 (attribute length overruns), §5.3 (NLRI syntax), §7.1-7.15
+//! - RFC 5492 capabilities; RFC 9072 extended optional parameters length
+//! - RFC 4760 multiprotocol (MP_REACH/MP_UNREACH for IPv4/IPv6 unicast and multicast),
+//!   RFC 2545 IPv6 global + link-local next hop, RFC 8950 extended next hop capability
+//! - RFC 6793 4-octet AS (AS_TRANS, AS4_PATH/AS4_AGGREGATOR and the §4.2.3 merge)
+//! - RFC 7911 ADD-PATH, RFC 8654 extended messages, RFC 2918 + RFC 7313 route refresh
+//! - RFC 4724 graceful restart (R/N flags, F bit, End-of-RIB), RFC 8538 (N bit, Hard
+//!   Reset), RFC 9494 LLGR (capability, LLGR_STALE, NO_LLGR)
+//! - RFC 1997, RFC 4360, RFC 5701, RFC 8092 communities; RFC 4456 ORIGINATOR_ID and
+//!   CLUSTER_LIST; RFC 9234 role capability and OTC
+//! - NOTIFICATION codes and subcodes of RFC 4271, 4486, 6608, 7313, 8538, 9234, 9384;
+//!   RFC 9003 shutdown communication; RFC 7607 AS 0
+//!
+//! **Not implemented:** NLRI of families other than IPv4/IPv6 unicast and multicast (VPN,
+//! labeled, EVPN, flowspec: their MP attributes are kept raw, so no RFC 7606 checks on
+//! them); the "AFI/SAFI disable" approach (RFC 7606 §2: we always say session reset);
+//! RFC 5543 Traffic Engineering attribute contents (only its minimum length is checked);
+//! BGPsec; the session FSM (elsewhere in this crate, by another module).
 #![forbid(unsafe_code)]
+
+#[cfg(feature = "arbitrary")]
+pub mod arbitrary;
+pub mod attr;
+pub mod capability;
+pub mod ctx;
+mod cursor;
+pub mod error;
+#[cfg(feature = "tokio")]
+pub mod framing;
+pub mod header;
+pub mod keepalive;
+pub mod message;
+pub mod nlri;
+pub mod notification;
+pub mod open;
+pub mod route_refresh;
+pub mod update;
+
+pub use ctx::{Afi, DecodeCtx, EncodeCtx, Family, Safi, negotiate};
+pub use error::{DecodeError, EncodeError};
+pub use message::{Decoded, Finding, Message, Verdict};
+pub use nlri::Nlri;
+pub use notification::{ErrorCode, Notification};
+pub use open::Open;
+pub use update::Update;

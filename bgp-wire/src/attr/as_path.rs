@@ -1,0 +1,288 @@
+//! AS_PATH (RFC 4271 §4.3, §5.1.2) and AS4_PATH (RFC 6793 §3), and the RFC 6793 §4.2.3
+//! merge of the two.
+//!
+//! ```text
+//! +-----------------+-----------------+------------------------------+
+//! | segment type (1)| segment len (1) | AS numbers (2 or 4 octets each) |
+//! +-----------------+-----------------+------------------------------+
+//! ```
+
+use bytes::{BufMut, BytesMut};
+
+use crate::error::EncodeError;
+use crate::open::AS_TRANS;
+
+/// Path segment type (RFC 4271 §4.3, RFC 5065 §3).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct SegmentType(pub u8);
+
+impl SegmentType {
+    /// Unordered set of ASes.
+    pub const AS_SET: SegmentType = SegmentType(1);
+    /// Ordered sequence of ASes.
+    pub const AS_SEQUENCE: SegmentType = SegmentType(2);
+    /// Confederation sequence (RFC 5065).
+    pub const AS_CONFED_SEQUENCE: SegmentType = SegmentType(3);
+    /// Confederation set (RFC 5065).
+    pub const AS_CONFED_SET: SegmentType = SegmentType(4);
+
+    /// Whether this is one of the four defined types.
+    pub fn is_known(self) -> bool {
+        (1..=4).contains(&self.0)
+    }
+
+    fn is_confed(self) -> bool {
+        matches!(self, Self::AS_CONFED_SEQUENCE | Self::AS_CONFED_SET)
+    }
+}
+
+/// One path segment.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct Segment {
+    /// Segment type.
+    pub kind: SegmentType,
+    /// AS numbers (1 to 255 of them on the wire).
+    pub asns: Vec<u32>,
+}
+
+impl Segment {
+    /// An AS_SEQUENCE.
+    pub fn sequence(asns: impl Into<Vec<u32>>) -> Self {
+        Segment {
+            kind: SegmentType::AS_SEQUENCE,
+            asns: asns.into(),
+        }
+    }
+
+    /// An AS_SET.
+    pub fn set(asns: impl Into<Vec<u32>>) -> Self {
+        Segment {
+            kind: SegmentType::AS_SET,
+            asns: asns.into(),
+        }
+    }
+
+    /// Contribution to the path length (RFC 4271 §9.1.2.2 a, RFC 5065 §5.3).
+    fn path_len(&self) -> usize {
+        match self.kind {
+            SegmentType::AS_SET => 1,
+            k if k.is_confed() => 0,
+            _ => self.asns.len(),
+        }
+    }
+}
+
+/// An AS_PATH or AS4_PATH value: a list of segments, possibly empty.
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct AsPath {
+    /// The segments, first is the most recent.
+    pub segments: Vec<Segment>,
+}
+
+/// Where an AS path is malformed.
+pub(crate) struct AsPathError {
+    /// Offset relative to the start of the value.
+    pub(crate) at: usize,
+}
+
+impl AsPath {
+    /// A path of one AS_SEQUENCE.
+    pub fn sequence(asns: impl Into<Vec<u32>>) -> Self {
+        AsPath {
+            segments: vec![Segment::sequence(asns)],
+        }
+    }
+
+    /// The path length used by best path selection (AS_SET counts 1, confederation
+    /// segments 0).
+    pub fn path_len(&self) -> usize {
+        self.segments.iter().map(Segment::path_len).sum()
+    }
+
+    /// All AS numbers in order.
+    pub fn asns(&self) -> impl Iterator<Item = u32> + '_ {
+        self.segments.iter().flat_map(|s| s.asns.iter().copied())
+    }
+
+    /// The first AS of the first AS_SEQUENCE (the neighbour AS), if any.
+    pub fn first_asn(&self) -> Option<u32> {
+        let s = self.segments.first()?;
+        (s.kind == SegmentType::AS_SEQUENCE)
+            .then(|| s.asns.first().copied())
+            .flatten()
+    }
+
+    /// Decodes a value with 2- or 4-octet AS numbers (RFC 7606 §7.2 checks: unknown
+    /// segment type, zero segment length, overrun, underrun; RFC 7607: AS 0).
+    pub(crate) fn parse(v: &[u8], four: bool) -> Result<AsPath, AsPathError> {
+        let w = if four { 4 } else { 2 };
+        // Each segment is at least 2 + w octets: bound the allocation by the input.
+        let mut segments = Vec::with_capacity((v.len() / (2 + w)).min(4));
+        let mut i = 0;
+        while i < v.len() {
+            let (Some(&t), Some(&n)) = (v.get(i), v.get(i + 1)) else {
+                return Err(AsPathError { at: i });
+            };
+            let kind = SegmentType(t);
+            if !kind.is_known() || n == 0 {
+                return Err(AsPathError { at: i });
+            }
+            let body = v
+                .get(i + 2..i + 2 + w * usize::from(n))
+                .ok_or(AsPathError { at: i })?;
+            let asns: Vec<u32> = if four {
+                body.chunks_exact(4)
+                    .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+                    .collect()
+            } else {
+                body.chunks_exact(2)
+                    .map(|c| u32::from(u16::from_be_bytes([c[0], c[1]])))
+                    .collect()
+            };
+            if asns.contains(&0) {
+                return Err(AsPathError { at: i });
+            }
+            segments.push(Segment { kind, asns });
+            i += 2 + body.len();
+        }
+        Ok(AsPath { segments })
+    }
+
+    pub(crate) fn encoded_len(&self, four: bool) -> usize {
+        let w = if four { 4 } else { 2 };
+        self.segments.iter().map(|s| 2 + w * s.asns.len()).sum()
+    }
+
+    pub(crate) fn emit(&self, four: bool, out: &mut BytesMut) -> Result<(), EncodeError> {
+        for s in &self.segments {
+            if s.asns.len() > 255 {
+                return Err(EncodeError::FieldTooLong {
+                    what: "AS path segment",
+                    length: s.asns.len(),
+                });
+            }
+            out.put_u8(s.kind.0);
+            out.put_u8(s.asns.len() as u8);
+            for &a in &s.asns {
+                if four {
+                    out.put_u32(a);
+                } else {
+                    out.put_u16(
+                        u16::try_from(a).map_err(|_| EncodeError::AsnNeedsFourOctets { asn: a })?,
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Splits a path for a 2-octet session (RFC 6793 §4.2.2): the AS_PATH with AS_TRANS in
+    /// place of every 4-octet AS, and the AS4_PATH (without confederation segments) to send
+    /// along when any substitution happened.
+    pub fn to_two_octet(&self) -> (AsPath, Option<AsPath>) {
+        let needs = self.asns().any(|a| a > 0xffff);
+        let two = AsPath {
+            segments: self
+                .segments
+                .iter()
+                .map(|s| Segment {
+                    kind: s.kind,
+                    asns: s
+                        .asns
+                        .iter()
+                        .map(|&a| if a > 0xffff { u32::from(AS_TRANS) } else { a })
+                        .collect(),
+                })
+                .collect(),
+        };
+        let four = needs.then(|| AsPath {
+            segments: self
+                .segments
+                .iter()
+                .filter(|s| !s.kind.is_confed())
+                .cloned()
+                .collect(),
+        });
+        (two, four)
+    }
+
+    /// Reconstructs the path from an AS_PATH and AS4_PATH received from a 2-octet speaker
+    /// (RFC 6793 §4.2.3).
+    ///
+    /// If AS_PATH has fewer AS numbers than AS4_PATH, AS4_PATH is ignored. Otherwise as
+    /// many leading AS numbers (and confederation segments) of AS_PATH as needed are
+    /// prepended to AS4_PATH so the result has as many AS numbers as AS_PATH.
+    pub fn merge_as4(as_path: &AsPath, as4_path: &AsPath) -> AsPath {
+        let (n, n4) = (as_path.path_len(), as4_path.path_len());
+        if n < n4 {
+            return as_path.clone();
+        }
+        let mut need = n - n4;
+        let mut lead: Vec<Segment> = Vec::new();
+        for s in &as_path.segments {
+            if need == 0 && !s.kind.is_confed() {
+                break;
+            }
+            if need == 0 {
+                // A confederation segment adjacent to the prepended part is kept.
+                lead.push(s.clone());
+                continue;
+            }
+            match s.kind {
+                SegmentType::AS_SEQUENCE if s.asns.len() > need => {
+                    lead.push(Segment::sequence(&s.asns[..need]));
+                    need = 0;
+                }
+                _ => {
+                    need -= s.path_len();
+                    lead.push(s.clone());
+                }
+            }
+        }
+        let mut out = AsPath { segments: lead };
+        for s in &as4_path.segments {
+            match out.segments.last_mut() {
+                Some(last)
+                    if last.kind == SegmentType::AS_SEQUENCE
+                        && s.kind == SegmentType::AS_SEQUENCE
+                        && last.asns.len() + s.asns.len() <= 255 =>
+                {
+                    last.asns.extend_from_slice(&s.asns)
+                }
+                _ => out.segments.push(s.clone()),
+            }
+        }
+        out
+    }
+}
+
+impl core::fmt::Display for AsPath {
+    /// BIRD-like text: `65001 65002 {65003 65004}`; confederation segments in `()`/`[]`.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let mut first = true;
+        for s in &self.segments {
+            let (o, c) = match s.kind {
+                SegmentType::AS_SET => ("{", "}"),
+                SegmentType::AS_CONFED_SEQUENCE => ("(", ")"),
+                SegmentType::AS_CONFED_SET => ("[", "]"),
+                _ => ("", ""),
+            };
+            if !first {
+                f.write_str(" ")?;
+            }
+            first = false;
+            f.write_str(o)?;
+            for (i, a) in s.asns.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(" ")?;
+                }
+                write!(f, "{a}")?;
+            }
+            f.write_str(c)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,79 @@
+//! COMMUNITIES (RFC 1997), EXTENDED_COMMUNITIES (RFC 4360), IPv6 Address Specific
+//! Extended Communities (RFC 5701) and LARGE_COMMUNITY (RFC 8092).
+
+/// A standard community (RFC 1997 §3), with the IANA well-known values as constants.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct Community(pub u32);
+
+impl Community {
+    /// GRACEFUL_SHUTDOWN (RFC 8326).
+    pub const GRACEFUL_SHUTDOWN: Community = Community(0xffff_0000);
+    /// ACCEPT_OWN (RFC 7611).
+    pub const ACCEPT_OWN: Community = Community(0xffff_0001);
+    /// LLGR_STALE (RFC 9494 §4.3).
+    pub const LLGR_STALE: Community = Community(0xffff_0006);
+    /// NO_LLGR (RFC 9494 §4.2).
+    pub const NO_LLGR: Community = Community(0xffff_0007);
+    /// BLACKHOLE (RFC 7999).
+    pub const BLACKHOLE: Community = Community(0xffff_029a);
+    /// NO_EXPORT (RFC 1997).
+    pub const NO_EXPORT: Community = Community(0xffff_ff01);
+    /// NO_ADVERTISE (RFC 1997).
+    pub const NO_ADVERTISE: Community = Community(0xffff_ff02);
+    /// NO_EXPORT_SUBCONFED (RFC 1997).
+    pub const NO_EXPORT_SUBCONFED: Community = Community(0xffff_ff03);
+    /// NOPEER (RFC 3765).
+    pub const NOPEER: Community = Community(0xffff_ff04);
+
+    /// A community from its `asn:value` halves.
+    pub const fn new(asn: u16, value: u16) -> Self {
+        Community(((asn as u32) << 16) | value as u32)
+    }
+}
+
+impl core::fmt::Display for Community {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{}:{}", self.0 >> 16, self.0 & 0xffff)
+    }
+}
+
+/// An extended community (RFC 4360 §2), kept as its 8 octets; the first octet is the type.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct ExtendedCommunity(pub [u8; 8]);
+
+impl ExtendedCommunity {
+    /// The Type octet (high) and Sub-Type octet.
+    pub fn type_subtype(&self) -> (u8, u8) {
+        (self.0[0], self.0[1])
+    }
+
+    /// Whether the IANA authority bit says the community is transitive (RFC 4360 §2).
+    pub fn is_transitive(&self) -> bool {
+        self.0[0] & 0x40 == 0
+    }
+}
+
+/// An IPv6 Address Specific Extended Community (RFC 5701 §2), kept as its 20 octets.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct Ipv6ExtendedCommunity(pub [u8; 20]);
+
+/// A large community (RFC 8092 §3).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct LargeCommunity {
+    /// Global Administrator (an AS number).
+    pub global: u32,
+    /// Local Data Part 1.
+    pub local1: u32,
+    /// Local Data Part 2.
+    pub local2: u32,
+}
+
+impl core::fmt::Display for LargeCommunity {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{}:{}:{}", self.global, self.local1, self.local2)
+    }
+}

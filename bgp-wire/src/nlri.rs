@@ -1,0 +1,175 @@
+//! IP prefixes as carried in Withdrawn Routes, NLRI (RFC 4271 §4.3) and the MP attributes
+//! (RFC 4760 §5), with the optional ADD-PATH Path Identifier (RFC 7911 §3).
+//!
+//! ```text
+//! +---------------------------+
+//! | Path Identifier (4 octets)|   only when ADD-PATH is negotiated for the family
+//! +---------------------------+
+//! |   Length (1 octet)        |
+//! +---------------------------+
+//! |   Prefix (variable)       |
+//! +---------------------------+
+//! ```
+//!
+//! This is the hot path of UPDATE decoding, so it uses a hand-written two-pass walk: the
+//! first pass validates and counts (so the `Vec` is allocated once, exactly), the second
+//! materialises the prefixes. Bits after the prefix length in the last octet are kept as
+//! received, so re-emitting is byte-exact; call `IpNet::trunc` to normalise.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use bytes::{BufMut, BytesMut};
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+
+use crate::error::EncodeError;
+
+/// One prefix, with its path identifier when ADD-PATH applies.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct Nlri {
+    /// ADD-PATH Path Identifier (RFC 7911 §3), `None` without ADD-PATH.
+    pub path_id: Option<u32>,
+    /// The prefix.
+    pub prefix: IpNet,
+}
+
+impl Nlri {
+    /// A prefix without path identifier.
+    pub fn new(prefix: impl Into<IpNet>) -> Self {
+        Nlri {
+            path_id: None,
+            prefix: prefix.into(),
+        }
+    }
+
+    /// A prefix with an ADD-PATH path identifier.
+    pub fn with_path_id(path_id: u32, prefix: impl Into<IpNet>) -> Self {
+        Nlri {
+            path_id: Some(path_id),
+            prefix: prefix.into(),
+        }
+    }
+
+    /// Encoded length of this prefix (path identifier included when present).
+    pub fn encoded_len(&self) -> usize {
+        let pid = if self.path_id.is_some() { 4 } else { 0 };
+        pid + 1 + usize::from(self.prefix.prefix_len()).div_ceil(8)
+    }
+}
+
+/// Where and why a prefix field failed to parse.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PrefixError {
+    /// Absolute offset of the bad prefix.
+    pub(crate) offset: usize,
+    /// The prefix length octet, or 0 if truncated before it.
+    pub(crate) prefix_len: u8,
+}
+
+/// Validates and counts the prefixes in `buf` (pass 1).
+#[inline]
+fn count(buf: &[u8], base: usize, max_len: u8, add_path: bool) -> Result<usize, PrefixError> {
+    let mut i = 0usize;
+    let mut n = 0usize;
+    let pid = if add_path { 4 } else { 0 };
+    while i < buf.len() {
+        let start = i;
+        i += pid;
+        let Some(&len) = buf.get(i) else {
+            return Err(PrefixError {
+                offset: base + start,
+                prefix_len: 0,
+            });
+        };
+        if len > max_len {
+            return Err(PrefixError {
+                offset: base + start,
+                prefix_len: len,
+            });
+        }
+        i += 1 + usize::from(len).div_ceil(8);
+        if i > buf.len() {
+            return Err(PrefixError {
+                offset: base + start,
+                prefix_len: len,
+            });
+        }
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Parses a field of IPv4 (`v6 == false`) or IPv6 prefixes into `out`.
+///
+/// `base` is the absolute offset of `buf` in the message, for errors.
+pub(crate) fn parse(
+    buf: &[u8],
+    base: usize,
+    v6: bool,
+    add_path: bool,
+    out: &mut Vec<Nlri>,
+) -> Result<(), PrefixError> {
+    let n = count(buf, base, if v6 { 128 } else { 32 }, add_path)?;
+    out.reserve_exact(n);
+    let mut i = 0usize;
+    let bad = |i: usize, len: u8| PrefixError {
+        offset: base + i,
+        prefix_len: len,
+    };
+    while i < buf.len() {
+        let start = i;
+        let path_id = if add_path {
+            let p = buf.get(i..i + 4).ok_or(bad(start, 0))?;
+            i += 4;
+            Some(u32::from_be_bytes([p[0], p[1], p[2], p[3]]))
+        } else {
+            None
+        };
+        let len = *buf.get(i).ok_or(bad(start, 0))?;
+        let nb = usize::from(len).div_ceil(8);
+        let bytes = buf.get(i + 1..i + 1 + nb).ok_or(bad(start, len))?;
+        i += 1 + nb;
+        let prefix = if v6 {
+            let mut a = [0u8; 16];
+            a[..nb].copy_from_slice(bytes);
+            IpNet::V6(Ipv6Net::new(Ipv6Addr::from(a), len).map_err(|_| bad(start, len))?)
+        } else {
+            let mut a = [0u8; 4];
+            a[..nb].copy_from_slice(bytes);
+            IpNet::V4(Ipv4Net::new(Ipv4Addr::from(a), len).map_err(|_| bad(start, len))?)
+        };
+        out.push(Nlri { path_id, prefix });
+    }
+    Ok(())
+}
+
+/// Encoded length of a list of prefixes.
+pub(crate) fn encoded_len(v: &[Nlri]) -> usize {
+    v.iter().map(Nlri::encoded_len).sum()
+}
+
+/// Emits prefixes, checking family and path identifier presence against the context.
+pub(crate) fn emit(
+    v: &[Nlri],
+    v6: bool,
+    add_path: bool,
+    out: &mut BytesMut,
+) -> Result<(), EncodeError> {
+    for n in v {
+        if n.path_id.is_some() != add_path {
+            return Err(EncodeError::PathIdMismatch);
+        }
+        if let Some(p) = n.path_id {
+            out.put_u32(p);
+        }
+        let len = n.prefix.prefix_len();
+        let nb = usize::from(len).div_ceil(8);
+        out.put_u8(len);
+        match (n.prefix, v6) {
+            (IpNet::V4(p), false) => out.put_slice(&p.addr().octets()[..nb]),
+            (IpNet::V6(p), true) => out.put_slice(&p.addr().octets()[..nb]),
+            _ => return Err(EncodeError::WrongFamily),
+        }
+    }
+    Ok(())
+}
