@@ -290,7 +290,7 @@ impl Capability {
                 Capability::Multiprotocol(Family::new(Afi(afi), Safi(r.u8()?)))
             }
             code::ROUTE_REFRESH if n == 0 => Capability::RouteRefresh,
-            code::EXTENDED_NEXT_HOP if n % 6 == 0 => {
+            code::EXTENDED_NEXT_HOP if n.is_multiple_of(6) => {
                 let mut v = Vec::with_capacity(n / 6);
                 while !r.is_empty() {
                     v.push(ExtendedNextHop {
@@ -303,7 +303,7 @@ impl Capability {
             }
             code::EXTENDED_MESSAGE if n == 0 => Capability::ExtendedMessage,
             code::ROLE if n == 1 => Capability::Role(Role(r.u8()?)),
-            code::GRACEFUL_RESTART if n >= 2 && (n - 2) % 4 == 0 => {
+            code::GRACEFUL_RESTART if n >= 2 && (n - 2).is_multiple_of(4) => {
                 let hdr = r.u16()?;
                 let mut families = Vec::with_capacity((n - 2) / 4);
                 while !r.is_empty() {
@@ -319,7 +319,7 @@ impl Capability {
                 })
             }
             code::FOUR_OCTET_AS if n == 4 => Capability::FourOctetAs(r.u32()?),
-            code::ADD_PATH if n % 4 == 0 => {
+            code::ADD_PATH if n.is_multiple_of(4) => {
                 let mut v = Vec::with_capacity(n / 4);
                 while !r.is_empty() {
                     v.push(AddPathFamily {
@@ -330,7 +330,7 @@ impl Capability {
                 Capability::AddPath(v)
             }
             code::ENHANCED_ROUTE_REFRESH if n == 0 => Capability::EnhancedRouteRefresh,
-            code::LONG_LIVED_GRACEFUL_RESTART if n % 7 == 0 => {
+            code::LONG_LIVED_GRACEFUL_RESTART if n.is_multiple_of(7) => {
                 let mut v = Vec::with_capacity(n / 7);
                 while !r.is_empty() {
                     v.push(LlgrFamily {
@@ -386,14 +386,13 @@ impl Capability {
                 length: len,
             });
         }
-        if let Capability::Fqdn(f) = self {
-            if f.hostname.len() > 255 || f.domain.len() > 255 {
+        if let Capability::Fqdn(f) = self
+            && (f.hostname.len() > 255 || f.domain.len() > 255) {
                 return Err(EncodeError::FieldTooLong {
                     what: "FQDN name",
                     length: f.hostname.len().max(f.domain.len()),
                 });
             }
-        }
         out.put_u8(self.code());
         out.put_u8(len as u8);
         match self {

@@ -412,7 +412,7 @@ impl Attribute {
                 }
             }
             COMMUNITIES | CLUSTER_LIST => {
-                if n == 0 || n % 4 != 0 {
+                if n == 0 || !n.is_multiple_of(4) {
                     return fail(action, length_error());
                 }
                 if t == COMMUNITIES {
@@ -422,7 +422,7 @@ impl Attribute {
                 }
             }
             EXTENDED_COMMUNITIES => {
-                if n == 0 || n % 8 != 0 {
+                if n == 0 || !n.is_multiple_of(8) {
                     return fail(action, length_error());
                 }
                 AttrValue::ExtendedCommunities(
@@ -432,7 +432,7 @@ impl Attribute {
                 )
             }
             IPV6_EXTENDED_COMMUNITIES => {
-                if n == 0 || n % 20 != 0 {
+                if n == 0 || !n.is_multiple_of(20) {
                     return fail(action, length_error());
                 }
                 AttrValue::Ipv6ExtendedCommunities(
@@ -442,7 +442,7 @@ impl Attribute {
                 )
             }
             LARGE_COMMUNITY => {
-                if n == 0 || n % 12 != 0 {
+                if n == 0 || !n.is_multiple_of(12) {
                     return fail(action, length_error());
                 }
                 let w: Vec<u32> = u32s(v).collect();
