@@ -387,12 +387,13 @@ impl Capability {
             });
         }
         if let Capability::Fqdn(f) = self
-            && (f.hostname.len() > 255 || f.domain.len() > 255) {
-                return Err(EncodeError::FieldTooLong {
-                    what: "FQDN name",
-                    length: f.hostname.len().max(f.domain.len()),
-                });
-            }
+            && (f.hostname.len() > 255 || f.domain.len() > 255)
+        {
+            return Err(EncodeError::FieldTooLong {
+                what: "FQDN name",
+                length: f.hostname.len().max(f.domain.len()),
+            });
+        }
         out.put_u8(self.code());
         out.put_u8(len as u8);
         match self {

@@ -156,9 +156,10 @@ impl Update {
         };
         // RFC 6793 §4.2.3: an AGGREGATOR other than AS_TRANS means AS4_PATH is ignored.
         if let Some(AttrValue::Aggregator(a)) = self.value(type_code::AGGREGATOR)
-            && a.asn != u32::from(crate::open::AS_TRANS) {
-                return Some(Cow::Borrowed(p));
-            }
+            && a.asn != u32::from(crate::open::AS_TRANS)
+        {
+            return Some(Cow::Borrowed(p));
+        }
         Some(Cow::Owned(AsPath::merge_as4(p, as4)))
     }
 
