@@ -1,0 +1,87 @@
+//! The tokio runtime over loopback, no root needed: one runtime holds both
+//! ends (127.0.0.1 <-> 127.0.0.2), so its own packets come back through the
+//! kernel with their real TTL (RFC 5881 §5).
+#![cfg(feature = "tokio")]
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+use bfd::runtime::{Options, Runtime, SessionRequest};
+use bfd::session::Config;
+use bfd::{DropReason, State};
+
+fn cfg() -> Config {
+    Config {
+        desired_min_tx: Duration::from_millis(50),
+        required_min_rx: Duration::from_millis(50),
+        ..Config::default()
+    }
+}
+
+async fn until_up(h: &mut bfd::runtime::Handle) {
+    tokio::time::timeout(Duration::from_secs(6), async {
+        while let Some(c) = h.next_change().await {
+            if c.to == State::Up {
+                return;
+            }
+        }
+    })
+    .await
+    .expect("Up within 6 s");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn loopback_pair_comes_up_and_reports_admin_down() {
+    let rt = match Runtime::spawn(Options {
+        ipv6: false,
+        seed: Some(9),
+        ..Options::default()
+    }) {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("SKIP loopback_pair: cannot bind UDP 3784: {e}");
+            return;
+        }
+    };
+    let a = IpAddr::from(Ipv4Addr::new(127, 0, 0, 1));
+    let b = IpAddr::from(Ipv4Addr::new(127, 0, 0, 2));
+    let req = |peer, local| SessionRequest {
+        peer,
+        local: Some(local),
+        interface: None,
+        config: cfg(),
+    };
+    let mut x = rt.request(req(b, a)).await.unwrap();
+    let mut y = rt.request(req(a, b)).await.unwrap();
+    until_up(&mut x).await;
+    until_up(&mut y).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let sx = x.snapshot().await.unwrap();
+    assert_eq!(sx.state, State::Up);
+    assert_eq!(sx.remote_discr, y.id().0);
+    assert_eq!(
+        sx.counters.drops.get(DropReason::BadTtl),
+        0,
+        "loopback keeps TTL 255"
+    );
+    assert!(sx.counters.packets_in >= 5, "{:?}", sx.counters);
+    assert_eq!(sx.tx_interval_us, 50_000);
+    // RFC 5882 §4.1: admin down is reported as such on both ends.
+    x.admin_down();
+    let cx = tokio::time::timeout(Duration::from_secs(2), x.next_change())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(cx.is_admin_down());
+    let cy = tokio::time::timeout(Duration::from_secs(2), y.next_change())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (cy.from, cy.to, cy.remote_state),
+        (State::Up, State::Down, State::AdminDown)
+    );
+    assert!(cy.is_admin_down() && !cy.is_failure());
+    x.admin_up();
+    until_up(&mut y).await;
+}
