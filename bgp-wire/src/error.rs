@@ -195,19 +195,19 @@ pub enum UpdateError {
         /// The whole attribute.
         attribute: Bytes,
     },
-    /// Invalid NEXT_HOP Attribute (subcode 8), including an MP_REACH_NLRI next hop whose
-    /// length does not fit the address family (RFC 7606 §7.11).
-    #[error("invalid next hop at offset {offset} (length {length})")]
+    /// Invalid NEXT_HOP Attribute (subcode 8): not a host address (RFC 4271 §6.3).
+    #[error("invalid NEXT_HOP {next_hop} at offset {offset}")]
     InvalidNextHop {
         /// Offset of the attribute.
         offset: usize,
-        /// Length of the next hop field.
-        length: usize,
+        /// The next hop.
+        next_hop: Ipv4Addr,
         /// The whole attribute.
         attribute: Bytes,
     },
     /// Optional Attribute Error (subcode 9): a recognised optional attribute is malformed,
-    /// e.g. MP_REACH_NLRI / MP_UNREACH_NLRI with an unparsable NLRI (RFC 4760 §7).
+    /// e.g. MP_REACH_NLRI / MP_UNREACH_NLRI that is truncated, has a next hop length that
+    /// does not fit its family (RFC 7606 §7.11) or an unparsable NLRI (RFC 4760 §7).
     #[error("optional attribute {type_code} at offset {offset} is malformed")]
     OptionalAttributeError {
         /// Offset of the attribute.

@@ -356,7 +356,7 @@ impl Attribute {
                         action,
                         UpdateError::InvalidNextHop {
                             offset: off,
-                            length: n,
+                            next_hop: a,
                             attribute: attr(),
                         },
                     );
@@ -491,16 +491,6 @@ impl Attribute {
                 };
                 match r {
                     Ok(val) => val,
-                    Err(mp::MpError::NextHopLength(length)) => {
-                        return fail(
-                            action,
-                            UpdateError::InvalidNextHop {
-                                offset: off,
-                                length,
-                                attribute: attr(),
-                            },
-                        );
-                    }
                     Err(_) => return fail(action, opt_err()),
                 }
             }

@@ -126,7 +126,7 @@ pub(crate) enum MpError {
     /// Shorter than its fixed part, or next hop overruns it.
     Structure,
     /// Next hop length does not fit the family (RFC 7606 §7.11).
-    NextHopLength(usize),
+    NextHopLength,
     /// A prefix is malformed (RFC 7606 §5.3).
     Prefix,
 }
@@ -145,7 +145,7 @@ impl MpReach {
         let family = peek_family(v).ok_or(MpError::Structure)?;
         let nh_len = usize::from(*v.get(3).ok_or(MpError::Structure)?);
         let nh = v.get(4..4 + nh_len).ok_or(MpError::Structure)?;
-        let next_hop = NextHop::parse(family.afi, nh).ok_or(MpError::NextHopLength(nh_len))?;
+        let next_hop = NextHop::parse(family.afi, nh).ok_or(MpError::NextHopLength)?;
         // Reserved octet (RFC 4760 §3: formerly the SNPA count), ignored.
         let start = 4 + nh_len + 1;
         let field = v.get(start..).ok_or(MpError::Structure)?;
