@@ -42,4 +42,6 @@ pub use netns::{Netns, Veth, veth};
 pub mod routes;
 pub mod topology;
 pub use topology::{NodeKind, Topology, TopologySpec, TorKind};
+pub mod pcap;
+pub mod probe;
 pub mod watch;

@@ -110,6 +110,22 @@ impl Netns {
         })
     }
 
+    /// Spawns a detached thread that joins this namespace and runs `f` (for long-lived
+    /// work such as probe senders; [`enter`](Self::enter) is the scoped variant). The
+    /// thread panics if `setns` fails, which `join` reports.
+    pub fn spawn<R, F>(&self, f: F) -> std::thread::JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let path = self.path();
+        std::thread::spawn(move || {
+            let file = File::open(&path).unwrap_or_else(|e| panic!("open {path}: {e}"));
+            setns(&file, CloneFlags::CLONE_NEWNET).unwrap_or_else(|e| panic!("setns({path}): {e}"));
+            f()
+        })
+    }
+
     /// PIDs of the processes whose network namespace this is (`ip netns pids`).
     pub fn pids(&self) -> Result<Vec<u32>> {
         let out = exec::run(Command::new(program("ip")).args(["netns", "pids", &self.name]))?;
