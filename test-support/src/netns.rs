@@ -203,14 +203,20 @@ impl Netns {
             what: "ip -j link",
             detail: e.to_string(),
         })?;
-        v.get(0)
+        match v
+            .get(0)
             .and_then(|l| l.get("ifindex"))
             .and_then(|i| i.as_u64())
-            .map(|i| i as u32)
-            .ok_or_else(|| Error::Parse {
+        {
+            Some(i) => u32::try_from(i).map_err(|_| Error::Parse {
                 what: "ip -j link",
                 detail: out,
-            })
+            }),
+            None => Err(Error::Parse {
+                what: "ip -j link",
+                detail: out,
+            }),
+        }
     }
 }
 

@@ -433,6 +433,7 @@ fn harness_cleans_up_after_a_failing_test() -> R {
         return Ok(());
     };
     let seen = std::sync::Mutex::new((Vec::<String>::new(), Vec::<u32>::new(), String::new()));
+    let stray_child = std::sync::Mutex::new(None::<std::process::Child>);
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let a = Netns::new("boom").unwrap();
         let b = Netns::new("boom").unwrap();
@@ -448,6 +449,7 @@ fn harness_cleans_up_after_a_failing_test() -> R {
         s.1.extend(frr.pids().into_iter().map(|(_, p)| p));
         s.2 = format!("/var/run/frr/{}", frr.pathspace());
         drop(s);
+        *stray_child.lock().unwrap() = Some(stray);
         panic!("deliberate failure inside a lab test");
     }));
     assert!(result.is_err());
