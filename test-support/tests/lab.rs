@@ -309,15 +309,12 @@ fn frr_tors_with_bird_nodes_converge_to_guide_routes() -> R {
     // The ToR-to-ToR BFD session is not part of the node-side convergence check.
     let deadline = Instant::now() + Duration::from_secs(5);
     let up = loop {
-        let peers = frr.vtysh_json("show bfd peers json")?;
-        let mut up: Vec<String> = peers
-            .as_array()
-            .expect("array")
-            .iter()
-            .filter(|p| p["status"] == "up")
-            .map(|p| p["peer"].as_str().unwrap_or_default().to_owned())
+        let up: Vec<String> = frr
+            .bfd_peers()?
+            .into_iter()
+            .filter(|p| p.status == "up")
+            .map(|p| p.peer.to_string())
             .collect();
-        up.sort();
         if up.len() == 3 || Instant::now() > deadline {
             break up;
         }
@@ -402,25 +399,52 @@ fn typed_config_bird_gobgp_and_frr_exchange_routes() -> R {
         b.route("10.200.2.0/24")?.expect("gobgp's prefix").paths,
         vec![Path::via("10.98.1.2", "eth0")]
     );
-    // GoBGP sees both neighbours established.
-    let neigh = gobgp.cli_json(&["neighbor"])?;
-    let states: Vec<String> = neigh
-        .as_array()
-        .expect("array")
+    // GoBGP sees both neighbours established, and all three prefixes.
+    let neigh = gobgp.neighbors()?;
+    let got: Vec<(String, Option<u32>, String)> = neigh
         .iter()
-        .map(|n| n["state"]["session_state"].to_string())
+        .map(|n| (n.address.to_string(), n.peer_as, n.state.clone()))
         .collect();
-    assert_eq!(states.len(), 2, "{neigh}");
-    assert!(
-        states
-            .iter()
-            .all(|s| s.contains("6") || s.to_lowercase().contains("established")),
-        "{states:?}"
+    assert_eq!(
+        got,
+        [
+            (
+                "10.98.1.1".to_owned(),
+                Some(65001),
+                "established".to_owned()
+            ),
+            (
+                "10.98.2.3".to_owned(),
+                Some(65003),
+                "established".to_owned()
+            )
+        ]
     );
-    // FRR: the session and its route from BIRD via GoBGP.
-    let rib = frr.vtysh_json("show ip bgp json")?;
-    let path = &rib["routes"]["10.200.1.0/24"][0];
-    assert_eq!(path["path"], "65002 65001", "{path}");
+    let rib: Vec<(String, Vec<u32>)> = gobgp
+        .rib()?
+        .into_iter()
+        .filter(|p| p.best)
+        .map(|p| (p.prefix.to_string(), p.as_path))
+        .collect();
+    assert_eq!(
+        rib,
+        [
+            ("10.200.1.0/24".to_owned(), vec![65001]),
+            ("10.200.2.0/24".to_owned(), vec![]),
+            ("10.200.3.0/24".to_owned(), vec![65003])
+        ]
+    );
+    // FRR: the route from BIRD via GoBGP, with its AS path and next hop.
+    let routes = frr.bgp_routes()?;
+    let p = routes
+        .iter()
+        .find(|p| p.prefix.to_string() == "10.200.1.0/24")
+        .expect("BIRD's prefix at FRR");
+    assert_eq!(p.as_path, [65002, 65001]);
+    assert_eq!(p.next_hops, [ip("10.98.2.2")]);
+    let bfd = frr.bfd_peers()?;
+    assert_eq!(bfd.len(), 1);
+    assert_eq!(bfd[0].peer, ip("10.98.2.2"));
     Ok(())
 }
 

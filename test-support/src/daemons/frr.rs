@@ -189,6 +189,21 @@ impl Frr {
         })
     }
 
+    /// `show bgp summary json`, typed.
+    pub fn bgp_peers(&self) -> Result<Vec<super::state::FrrPeer>> {
+        super::state::parse_frr_bgp_summary(&self.vtysh("show bgp summary json")?)
+    }
+
+    /// `show ip bgp json`, typed.
+    pub fn bgp_routes(&self) -> Result<Vec<super::state::FrrPath>> {
+        super::state::parse_frr_show_ip_bgp(&self.vtysh("show ip bgp json")?)
+    }
+
+    /// `show bfd peers json`, typed.
+    pub fn bfd_peers(&self) -> Result<Vec<super::state::FrrBfdPeer>> {
+        super::state::parse_frr_bfd_peers(&self.vtysh("show bfd peers json")?)
+    }
+
     /// SIGKILL one daemon (e.g. `"bgpd"`); the others keep running.
     pub fn kill(&mut self, daemon: &str) {
         if let Some(i) = self.daemons.iter().position(|d| d == daemon) {

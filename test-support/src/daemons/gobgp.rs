@@ -99,6 +99,16 @@ impl Gobgp {
         })
     }
 
+    /// `gobgp -j neighbor`, typed.
+    pub fn neighbors(&self) -> Result<Vec<super::state::GobgpNeighbor>> {
+        super::state::parse_gobgp_neighbors(&self.cli(&["-j", "neighbor"])?)
+    }
+
+    /// `gobgp -j global rib`, typed.
+    pub fn rib(&self) -> Result<Vec<super::state::GobgpPath>> {
+        super::state::parse_gobgp_rib(&self.cli(&["-j", "global", "rib"])?)
+    }
+
     /// SIGKILL the daemon.
     pub fn kill(&mut self) {
         if let Some(mut p) = self.proc.take() {

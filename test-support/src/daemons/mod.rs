@@ -17,6 +17,7 @@ pub mod birdc;
 pub mod config;
 mod frr;
 mod gobgp;
+pub mod state;
 
 pub use bird::Bird;
 pub use frr::Frr;
