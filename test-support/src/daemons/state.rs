@@ -129,7 +129,7 @@ pub fn parse_frr_show_ip_bgp(text: &str) -> Result<Vec<FrrPath>> {
             });
         }
     }
-    out.sort_by(|a, b| (a.prefix, !a.best).cmp(&(b.prefix, !b.best)));
+    out.sort_by_key(|p| (p.prefix, !p.best));
     Ok(out)
 }
 
@@ -331,7 +331,7 @@ pub fn parse_gobgp_rib(text: &str) -> Result<Vec<GobgpPath>> {
             out.push(path);
         }
     }
-    out.sort_by(|a, b| (a.prefix, !a.best).cmp(&(b.prefix, !b.best)));
+    out.sort_by_key(|p| (p.prefix, !p.best));
     Ok(out)
 }
 
