@@ -97,6 +97,14 @@ pub fn lab(test: &str, needs: &[Need]) -> Option<LabGuard> {
     }
     // A test that panicked while holding the lock poisoned it; the lab itself is fine.
     let serial = LAB_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+    if needs.contains(&Need::Root) {
+        static SWEEP: std::sync::Once = std::sync::Once::new();
+        SWEEP.call_once(|| {
+            for s in crate::netns::sweep_stale() {
+                eprintln!("lab: removed leftover of a dead test process: {s}");
+            }
+        });
+    }
     eprintln!("LAB-RAN {test}");
     if let Some(path) = std::env::var_os("DUALTOR_LAB_LOG") {
         let appended = std::fs::OpenOptions::new()

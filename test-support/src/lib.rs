@@ -38,7 +38,7 @@ mod netns;
 pub use error::{Error, Result};
 pub use exec::which;
 pub use lab::{LabGuard, Need, lab, missing};
-pub use netns::{Netns, Veth, veth};
+pub use netns::{Netns, REGISTRY, Veth, sweep_stale, veth};
 pub mod routes;
 pub mod topology;
 pub use topology::{NodeKind, Topology, TopologySpec, TorKind};

@@ -38,6 +38,7 @@ impl Netns {
         exec::run(Command::new(program("ip")).args(["netns", "add", &name]))?;
         // From here on Drop deletes it, whatever fails next.
         let ns = Netns { name };
+        register(&ns.name);
         ns.check_not_root()?;
         ns.ip(&["link", "set", "lo", "up"])?;
         Ok(ns)
@@ -239,7 +240,62 @@ impl Drop for Netns {
             std::thread::sleep(Duration::from_millis(20));
         }
         let _ = exec::run(Command::new(program("ip")).args(["netns", "del", &self.name]));
+        let _ = std::fs::remove_file(std::path::Path::new(REGISTRY).join(&self.name));
     }
+}
+
+/// Where every live [`Netns`] is recorded with its owner's PID, so that the leftovers
+/// of a test process that was killed (SIGKILL, OOM, `cargo test` interrupted) can be
+/// recognised and removed by [`sweep_stale`]. Nothing else is ever swept.
+pub const REGISTRY: &str = "/run/dualtor-lab";
+
+fn register(name: &str) {
+    let dir = std::path::Path::new(REGISTRY);
+    let _ = std::fs::create_dir_all(dir);
+    let _ = std::fs::write(dir.join(name), std::process::id().to_string());
+}
+
+fn pid_alive(pid: u32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Removes what dead harness processes left behind: every namespace in [`REGISTRY`]
+/// whose owner PID no longer exists (killing the processes still inside it), and FRR
+/// run directories `/var/run/frr/dt<pid>x<n>` of dead PIDs. Returns the names removed.
+/// [`lab`](crate::lab) runs it once per process.
+pub fn sweep_stale() -> Vec<String> {
+    let mut swept = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(REGISTRY) {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let owner: Option<u32> = std::fs::read_to_string(e.path())
+                .ok()
+                .and_then(|s| s.trim().parse().ok());
+            if owner.is_some_and(pid_alive) {
+                continue;
+            }
+            // Re-use Drop: kill what runs inside, delete the namespace, unregister.
+            drop(Netns { name: name.clone() });
+            swept.push(name);
+        }
+    }
+    if let Ok(entries) = std::fs::read_dir("/var/run/frr") {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let pid = name
+                .strip_prefix("dt")
+                .and_then(|r| r.split_once('x'))
+                .filter(|(p, n)| n.parse::<u32>().is_ok() && !p.is_empty())
+                .and_then(|(p, _)| p.parse::<u32>().ok());
+            if let Some(pid) = pid
+                && !pid_alive(pid)
+            {
+                let _ = std::fs::remove_dir_all(e.path());
+                swept.push(format!("/var/run/frr/{name}"));
+            }
+        }
+    }
+    swept
 }
 
 /// Interface indexes handed out to veth ends and bridges: distinct on both ends of every

@@ -579,7 +579,10 @@ impl Topology {
     /// Starts `f(node)` on every node (in addition to what already runs there), kept
     /// until the topology drops; e.g. the dualtor node daemon after a build with
     /// [`NodeKind::None`].
-    pub fn spawn_on_nodes(&mut self, f: impl Fn(&Node) -> std::process::Command) -> Result<()> {
+    pub fn spawn_on_nodes(
+        &mut self,
+        mut f: impl FnMut(&Node) -> std::process::Command,
+    ) -> Result<()> {
         for i in 0..self.nodes.len() {
             let p = crate::daemons::Process::spawn_logged(&self.nodes[i].name, f(&self.nodes[i]))?;
             self.node_daemons[i] = Daemon::Command(p);

@@ -620,3 +620,192 @@ fn pcap_writer_output_decodes_as_bgp_in_tshark() -> R {
     }
     Ok(())
 }
+
+#[test]
+fn sweep_removes_namespaces_of_dead_test_processes_only() -> R {
+    let Some(_lab) = lab(
+        "sweep_removes_namespaces_of_dead_test_processes_only",
+        &[Need::Root],
+    ) else {
+        return Ok(());
+    };
+    let live = Netns::new("swp")?;
+    let orphan = Netns::new("swp")?;
+    let mut inside = orphan.cmd("sleep").arg("600").spawn()?;
+    // Pretend its owner died: a PID that has exited, and no Drop.
+    let mut gone = std::process::Command::new("true").spawn()?;
+    let dead_pid = gone.id();
+    gone.wait()?;
+    std::fs::write(
+        std::path::Path::new(test_support::REGISTRY).join(orphan.name()),
+        dead_pid.to_string(),
+    )?;
+    let orphan_name = orphan.name().to_owned();
+    std::mem::forget(orphan);
+
+    let swept = test_support::sweep_stale();
+    assert!(swept.contains(&orphan_name), "{swept:?}");
+    assert!(
+        !swept.iter().any(|s| s == live.name()),
+        "swept a live namespace: {swept:?}"
+    );
+    let list = String::from_utf8(
+        std::process::Command::new("ip")
+            .args(["netns", "list"])
+            .output()?
+            .stdout,
+    )?;
+    assert!(
+        !list
+            .lines()
+            .any(|l| l.starts_with(&format!("{orphan_name} ")))
+            && !list.lines().any(|l| l == orphan_name)
+    );
+    assert!(
+        list.lines()
+            .any(|l| l.split_whitespace().next() == Some(live.name())),
+        "{list}"
+    );
+    assert!(!inside.wait()?.success(), "the process inside was killed");
+    Ok(())
+}
+
+#[test]
+fn node_command_runs_inside_each_node_and_three_racks_converge() -> R {
+    let Some(_lab) = lab(
+        "node_command_runs_inside_each_node_and_three_racks_converge",
+        &[Need::Root, Need::Bird],
+    ) else {
+        return Ok(());
+    };
+    // 3 racks x 1 node: the core is a per-plane spine bridge; BIRD on the ToRs, a
+    // command on the nodes (as the dualtor node daemon will be started), then BIRD
+    // started per node through `spawn_on_nodes` to check convergence.
+    let spec = TopologySpec {
+        racks: 3,
+        nodes_per_rack: 1,
+        tor: TorKind::Bird,
+        node: test_support::NodeKind::Command(std::sync::Arc::new(
+            |n: &test_support::topology::Node| {
+                let mut c = n.ns.cmd("sh");
+                c.args([
+                    "-c",
+                    &format!("echo {} > /dev/null; exec sleep 600", n.name),
+                ]);
+                c
+            },
+        )),
+    };
+    let mut t = Topology::build(spec)?;
+    let c1 = t.node(3, 1);
+    assert_eq!(
+        c1.sh("ip -4 -o addr show dev eth1")?
+            .split_whitespace()
+            .nth(3),
+        Some("172.31.32.1/24")
+    );
+    assert_eq!(t.tor_info(3, 2).core_addr.to_string(), "172.31.2.3");
+    let pids = t.node(2, 1).pids()?;
+    assert_eq!(pids.len(), 1, "the node command runs inside b1: {pids:?}");
+    // Replace the commands by BIRD configured as calico-node.
+    let cfgs: Vec<String> = t
+        .nodes()
+        .iter()
+        .map(|n| test_support::daemons::config::to_bird(&t.node_router(n.rack, n.index)))
+        .collect();
+    let dirs: Vec<tempfile::TempDir> = cfgs
+        .iter()
+        .map(|c| {
+            let d = tempfile::tempdir().unwrap();
+            std::fs::write(d.path().join("bird.conf"), c).unwrap();
+            d
+        })
+        .collect();
+    let mut i = 0;
+    t.spawn_on_nodes(|n| {
+        let d = dirs[i].path();
+        i += 1;
+        let mut c = n.ns.cmd("bird");
+        c.arg("-f")
+            .arg("-c")
+            .arg(d.join("bird.conf"))
+            .arg("-s")
+            .arg(d.join("ctl"))
+            .arg("-P")
+            .arg(d.join("pid"));
+        c
+    })?;
+    assert_eq!(t.node(2, 1).pids()?.len(), 1, "the old command was stopped");
+    let took = t.wait_converged(Duration::from_secs(20))?;
+    eprintln!("3 racks: converged after {took:?}");
+    let a1 = t.node(1, 1);
+    let via_tors = vec![
+        Path::via("172.31.11.250", "eth0"),
+        Path::via("172.31.12.250", "eth1"),
+    ];
+    assert_routes(
+        a1,
+        &[
+            ("172.31.20.1/32", via_tors.clone()),
+            ("172.31.30.1/32", via_tors.clone()),
+            ("10.244.33.0/26", via_tors.clone()),
+            ("10.244.49.0/26", via_tors.clone()),
+        ],
+        "bird",
+    )?;
+    let boot = a1
+        .route("172.31.30.0/24")?
+        .expect("bootstrap route to rack C");
+    assert!(boot.has_paths(&via_tors));
+    drop(t);
+    drop(dirs);
+    Ok(())
+}
+
+#[test]
+fn killing_and_restarting_a_tor_daemon() -> R {
+    use test_support::topology::Daemon;
+    let Some(_lab) = lab(
+        "killing_and_restarting_a_tor_daemon",
+        &[Need::Root, Need::Bird],
+    ) else {
+        return Ok(());
+    };
+    let mut t = Topology::build(TopologySpec::default())?;
+    t.wait_converged(Duration::from_secs(20))?;
+    let w = RouteWatcher::start(t.node(1, 1))?;
+    let killed = Instant::now();
+    let Daemon::Bird(ra1) = t.tor_daemon(1, 1) else {
+        panic!("BIRD on ra1")
+    };
+    ra1.kill();
+    assert_eq!(ra1.pid(), None);
+    // The kernel closes the dead BIRD's TCP sessions and its BFD stops: whichever a1's
+    // BIRD sees first decides whether ra1's paths are kept as LLGR-stale (session
+    // closed, RFC 9494) or withdrawn (BFD Down with `bfd on`: hard reset). Either way
+    // plane 2 is the only installed path.
+    let at = w.wait_for("172.31.20.1/32", killed, Duration::from_secs(2), |r| {
+        r.is_some_and(|r| r.has_paths(&[Path::via("172.31.12.250", "eth1")]))
+    })?;
+    eprintln!("ra1's BIRD killed: a1 single-path after {:?}", at - killed);
+    let stale = t
+        .node_bird(1, 1)
+        .expect("BIRD on a1")
+        .routes("for 172.31.20.1")?;
+    let via_ra1 = stale.iter().find(|r| r.protocol == "ra1");
+    if let Some(r) = via_ra1 {
+        assert!(r.stale && r.is_llgr_stale() && !r.primary, "{r:?}");
+        assert_eq!(r.communities(), [(65535, 6)]);
+    }
+    let restarted = Instant::now();
+    let Daemon::Bird(ra1) = t.tor_daemon(1, 1) else {
+        panic!("BIRD on ra1")
+    };
+    ra1.restart()?;
+    assert!(ra1.pid().is_some());
+    w.wait_for("172.31.20.1/32", restarted, Duration::from_secs(15), |r| {
+        r.is_some_and(|r| r.is_ecmp())
+    })?;
+    t.wait_converged(Duration::from_secs(5))?;
+    Ok(())
+}
