@@ -451,17 +451,45 @@ impl Topology {
     }
 
     fn start_tors(&mut self) -> Result<()> {
-        for i in 0..self.tors.len() {
-            let (rack, plane) = (self.tors[i].rack, self.tors[i].plane);
-            let cfg = self.tor_router(rack, plane);
-            let d = match self.spec.tor {
-                TorKind::Bird => Daemon::Bird(Bird::start(&self.tors[i].ns, &cfg)?),
-                TorKind::Frr => Daemon::Frr(Frr::start(&self.tors[i].ns, &cfg)?),
-                TorKind::None => Daemon::None,
-            };
-            self.tor_daemons.push(d);
+        // In parallel: FRR needs about a second per instance to start.
+        let kind = self.spec.tor;
+        let cfgs: Vec<Router> = self
+            .tors
+            .iter()
+            .map(|t| self.tor_router(t.rack, t.plane))
+            .collect();
+        let started: Vec<Result<Daemon>> = std::thread::scope(|s| {
+            let handles: Vec<_> = self
+                .tors
+                .iter()
+                .zip(&cfgs)
+                .map(|(tor, cfg)| {
+                    s.spawn(move || -> Result<Daemon> {
+                        Ok(match kind {
+                            TorKind::Bird => Daemon::Bird(Bird::start(&tor.ns, cfg)?),
+                            TorKind::Frr => Daemon::Frr(Frr::start(&tor.ns, cfg)?),
+                            TorKind::None => Daemon::None,
+                        })
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        });
+        // Keep every daemon that started (so Drop stops it) before reporting an error.
+        let mut first_err = None;
+        for d in started {
+            match d {
+                Ok(d) => self.tor_daemons.push(d),
+                Err(e) => {
+                    first_err.get_or_insert(e);
+                    self.tor_daemons.push(Daemon::None);
+                }
+            }
         }
-        Ok(())
+        first_err.map_or(Ok(()), Err)
     }
 
     fn start_nodes(&mut self) -> Result<()> {

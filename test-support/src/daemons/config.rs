@@ -403,9 +403,6 @@ pub fn to_frr(r: &Router) -> String {
         if let Some(pw) = &n.password {
             let _ = writeln!(s, " neighbor {a} password {pw}");
         }
-        if let Some(t) = n.connect_retry_time {
-            let _ = writeln!(s, " neighbor {a} timers connect {t}");
-        }
         if n.passive {
             let _ = writeln!(s, " neighbor {a} passive");
         }
@@ -455,6 +452,14 @@ pub fn to_frr(r: &Router) -> String {
         let _ = writeln!(s, "  neighbor {a} route-map {} out", map(n.export));
     }
     let _ = writeln!(s, " exit-address-family");
+    // After the address family: set earlier, FRR 8.4 resets the half-configured peer
+    // and its first BGP_Start fails ("Failure handling event BGP_Start in state Idle"),
+    // leaving it Idle (refusing connections) for seconds.
+    for n in &r.neighbors {
+        if let Some(t) = n.connect_retry_time {
+            let _ = writeln!(s, " neighbor {} timers connect {t}", n.peer_addr);
+        }
+    }
     let _ = writeln!(s, "exit");
     s.push_str(&r.extra);
     s

@@ -69,6 +69,7 @@ impl Frr {
         write(&f.dir.path().join("empty.conf"), "")?;
         write(&f.dir.path().join("frr.conf"), config)?;
         f.spawn_all()?;
+        f.wait_zebra_clients()?;
         f.apply_config()?;
         Ok(f)
     }
@@ -118,6 +119,42 @@ impl Frr {
             self.procs.push(p);
         }
         Ok(())
+    }
+
+    /// Waits until the protocol daemons are zebra clients: configuring bgpd before it
+    /// knows the interfaces makes its first `BGP_Start` fail, which costs seconds of
+    /// start-timer back-off.
+    fn wait_zebra_clients(&mut self) -> Result<()> {
+        let want: Vec<&str> = self
+            .daemons
+            .iter()
+            .filter_map(|d| match d.as_str() {
+                "bgpd" => Some("bgp"),
+                "staticd" => Some("static"),
+                _ => None,
+            })
+            .collect();
+        if want.is_empty() {
+            return Ok(());
+        }
+        let ps = self.pathspace.clone();
+        let mut procs: Vec<&mut Process> = self.procs.iter_mut().collect();
+        wait_ready(
+            "FRR daemons connected to zebra",
+            &mut procs,
+            START_TIMEOUT,
+            || {
+                let out = exec::run(Command::new(program("vtysh")).args([
+                    "-N",
+                    &ps,
+                    "-c",
+                    "show zebra client summary",
+                ]))
+                .unwrap_or_default();
+                want.iter()
+                    .all(|w| out.lines().any(|l| l.split_whitespace().next() == Some(w)))
+            },
+        )
     }
 
     fn apply_config(&self) -> Result<()> {
@@ -220,6 +257,7 @@ impl Frr {
                 self.procs[i] = self.spawn_one(&d)?;
             }
         }
+        self.wait_zebra_clients()?;
         self.apply_config()
     }
 }
