@@ -5,7 +5,7 @@
 //! [`Key`]s accepted on receive (so that both ends can switch keys without a
 //! flap), and the key ID used to transmit. The sequence state
 //! (bfd.RcvAuthSeq, bfd.XmitAuthSeq, bfd.AuthSeqKnown) lives in
-//! [`SeqState`].
+//! the session (internal `SeqState`).
 
 use md5::{Digest as _, Md5};
 use sha1::Sha1;

@@ -65,9 +65,9 @@ pub enum Error {
 /// Runtime options.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Listen on IPv4 (0.0.0.0:3784).
+    /// Listen on IPv4 (`0.0.0.0:3784`).
     pub ipv4: bool,
-    /// Listen on IPv6 ([::]:3784).
+    /// Listen on IPv6 (`[::]:3784`).
     pub ipv6: bool,
     /// Seed of the engine's randomness; `None` takes one from the OS.
     pub seed: Option<u64>,
@@ -337,6 +337,10 @@ impl Driver {
     }
 
     /// Read every queued datagram (one wake-up, many packets).
+    #[allow(
+        clippy::ptr_arg,
+        reason = "nix::recvmsg takes the cmsg buffer as &mut Vec"
+    )]
     fn drain(&mut self, s: &TokioUdp, buf: &mut [u8], cmsg: &mut Vec<u8>) {
         loop {
             // try_io clears the readiness on WouldBlock, so the next

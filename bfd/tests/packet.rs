@@ -273,7 +273,7 @@ proptest! {
         let mut bytes = bytes;
         if bytes.len() >= 4 {
             bytes[0] = (bytes[0] & 0x1f) | 0x20; // mostly version 1
-            bytes[3] = bytes[3] % 81;
+            bytes[3] %= 81;
         }
         if let Ok(r) = Repr::parse(&bytes) {
             let len = usize::from(bytes[3]);

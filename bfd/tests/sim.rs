@@ -29,11 +29,14 @@ struct Side {
     sent: Vec<(Instant, bool, bool)>,
 }
 
+/// (delivery time, tie-break, destination side, bytes).
+type InFlight = (Instant, u64, usize, Vec<u8>);
+
 struct Net {
     now: Instant,
     start: Instant,
     sides: [Side; 2],
-    wire: BinaryHeap<Reverse<(Instant, u64, usize, Vec<u8>)>>,
+    wire: BinaryHeap<Reverse<InFlight>>,
     seq: u64,
     rng: SmallRng,
     /// Loss probability per direction (a->b, b->a).
