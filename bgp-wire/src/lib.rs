@@ -97,6 +97,7 @@ pub mod nlri;
 pub mod notification;
 pub mod open;
 pub mod route_refresh;
+pub mod session;
 pub mod update;
 
 pub use ctx::{Afi, DecodeCtx, EncodeCtx, Family, Safi, negotiate};
