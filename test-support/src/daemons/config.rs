@@ -144,8 +144,10 @@ pub struct Neighbor {
     pub peer_as: u32,
     /// Source address for the TCP session (`None`: the kernel picks).
     pub local_addr: Option<Ipv4Addr>,
-    /// Single-hop session to a directly connected peer (BIRD `direct`, FRR/GoBGP
-    /// default for eBGP, ttl 1 / no multihop).
+    /// Single-hop session to a directly connected peer (BIRD `direct`; FRR/GoBGP
+    /// default for eBGP). When false, eBGP sessions are rendered multihop (BIRD
+    /// `multihop`, FRR `ebgp-multihop 255`, GoBGP `ebgp-multihop`); iBGP is multihop
+    /// by nature.
     pub direct: bool,
     /// Hold time, seconds (`None`: the daemon's default).
     pub hold_time: Option<u16>,
@@ -214,6 +216,10 @@ fn ms(d: Duration) -> u128 {
 
 /// Renders `r` as a BIRD 2 config (tested with 2.0.12).
 ///
+/// BIRD refuses a multihop session (iBGP, or eBGP without [`Neighbor::direct`]) with
+/// BFD but no [`Neighbor::local_addr`], and `gateway direct` with multihop (lab.md
+/// pitfall 3); [`validate_bird`] reports such combinations.
+///
 /// Originated prefixes are a `protocol static originated` of blackholes; the kernel
 /// protocol exports only BGP routes (so the blackholes stay out of the FIB) with
 /// `merge paths on`.
@@ -236,10 +242,11 @@ pub fn to_bird(r: &Router) -> String {
     if r.neighbors.iter().any(|n| n.bfd.is_some()) {
         let _ = writeln!(s, "protocol bfd {{ }}");
     }
-    let policy = |p: Policy| match p {
-        Policy::All => "all".to_owned(),
-        Policy::None => "none".to_owned(),
-        Policy::Originated => "where proto = \"originated\"".to_owned(),
+    let policy = |p: Policy, export: bool| match p {
+        Policy::All => "all",
+        Policy::None => "none",
+        Policy::Originated if export => "where proto = \"originated\"",
+        Policy::Originated => "all",
     };
     for n in &r.neighbors {
         let _ = writeln!(s, "protocol bgp {} {{", n.name);
@@ -254,6 +261,8 @@ pub fn to_bird(r: &Router) -> String {
         let _ = writeln!(s, "  neighbor {} as {};", n.peer_addr, n.peer_as);
         if n.direct {
             let _ = writeln!(s, "  direct;");
+        } else if n.peer_as != r.asn {
+            let _ = writeln!(s, "  multihop;");
         }
         if n.passive {
             let _ = writeln!(s, "  passive on;");
@@ -308,8 +317,8 @@ pub fn to_bird(r: &Router) -> String {
         let _ = write!(
             s,
             "  ipv4 {{ import {}; export {};",
-            policy(n.import),
-            policy(n.export)
+            policy(n.import, false),
+            policy(n.export, true)
         );
         match n.gateway {
             Gateway::Default => {}
@@ -551,4 +560,166 @@ pub fn to_gobgp(r: &Router) -> String {
     }
     s.push_str(&r.extra);
     s
+}
+
+fn validate(program: &str, args: &[&str], ext: &str, text: &str) -> crate::Result<()> {
+    let dir = tempfile::tempdir().map_err(|e| crate::Error::io("creating temp dir", e))?;
+    let path = dir.path().join(format!("check.{ext}"));
+    std::fs::write(&path, text).map_err(|e| crate::Error::io("writing config", e))?;
+    let mut cmd = std::process::Command::new(crate::exec::program(program));
+    for a in args {
+        if *a == "{}" {
+            cmd.arg(&path);
+        } else {
+            cmd.arg(a);
+        }
+    }
+    let out = crate::exec::output(&mut cmd).map_err(|e| match e {
+        crate::Error::Command {
+            cmd,
+            status,
+            stderr,
+        } => crate::Error::Command {
+            cmd,
+            status,
+            stderr: format!("{stderr}\n--- config ---\n{text}"),
+        },
+        other => other,
+    })?;
+    drop(out);
+    Ok(())
+}
+
+/// Checks a BIRD 2 config with `bird -p -c` (parse only; needs no root).
+pub fn validate_bird(text: &str) -> crate::Result<()> {
+    validate("bird", &["-p", "-c", "{}"], "conf", text)
+}
+
+/// Checks an integrated FRR config with `vtysh -C -f` (dry run; needs no daemons).
+pub fn validate_frr(text: &str) -> crate::Result<()> {
+    validate("vtysh", &["-C", "-f", "{}"], "conf", text)
+}
+
+/// Checks a GoBGP TOML config with `gobgpd -d` (dry run).
+pub fn validate_gobgp(text: &str) -> crate::Result<()> {
+    validate("gobgpd", &["-d", "-t", "toml", "-f", "{}"], "toml", text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node() -> Router {
+        let mut r = Router::new(Ipv4Addr::new(172, 31, 10, 1), 65001);
+        r.originate = vec!["172.31.10.1/32".parse().unwrap()];
+        let mut n = Neighbor::new("ra1", Ipv4Addr::new(172, 31, 11, 250), 65001);
+        n.direct = true;
+        n.bfd = Some(Bfd::with_interval(Duration::from_millis(100)));
+        n.llgr = Some(Llgr { stale_time: 3600 });
+        n.gateway = Gateway::Direct;
+        n.export = Policy::Originated;
+        n.password = Some("pw".into());
+        r.neighbors.push(n);
+        r
+    }
+
+    #[test]
+    fn bird_rendering_of_a_calico_like_node() {
+        // Written by hand from lab.md pitfalls 1-4 (BIRD 2 channel syntax, direct,
+        // LLGR with GR time 0, per-session BFD options).
+        let want = "\
+router id 172.31.10.1;
+protocol device { scan time 10; }
+protocol kernel { ipv4 { import none; export where source = RTS_BGP; }; merge paths on; }
+protocol static originated {
+  ipv4;
+  route 172.31.10.1/32 blackhole;
+}
+protocol bfd { }
+protocol bgp ra1 {
+  local as 65001;
+  neighbor 172.31.11.250 as 65001;
+  direct;
+  password \"pw\";
+  bfd { min rx interval 100 ms; min tx interval 100 ms; multiplier 3; };
+  graceful restart on; graceful restart time 0;
+  long lived graceful restart on; long lived stale time 3600;
+  ipv4 { import all; export where proto = \"originated\"; gateway direct; };
+}
+";
+        assert_eq!(to_bird(&node()), want);
+    }
+
+    #[test]
+    fn bird_rendering_of_a_tor_session() {
+        let mut r = Router::new(Ipv4Addr::new(172, 31, 11, 250), 65001);
+        r.kernel_ecmp = false;
+        let mut n = Neighbor::new("a1", Ipv4Addr::new(172, 31, 11, 1), 65001);
+        n.rr_client = true;
+        n.next_hop = NextHop::KeepIbgpSelfEbgp;
+        n.graceful_restart = Some(GracefulRestart { restart_time: 120 });
+        n.connect_retry_time = Some(1);
+        n.error_wait_time = Some((5, 30));
+        n.import = Policy::None;
+        r.neighbors.push(n);
+        let got = to_bird(&r);
+        let session = &got[got.find("protocol bgp a1").unwrap()..];
+        assert_eq!(
+            session,
+            "\
+protocol bgp a1 {
+  local as 65001;
+  neighbor 172.31.11.1 as 65001;
+  connect retry time 1;
+  error wait time 5,30;
+  graceful restart on; graceful restart time 120;
+  rr client;
+  ipv4 { import none; export all; next hop keep ibgp; next hop self ebgp; };
+}
+"
+        );
+        assert!(!got.contains("protocol kernel"));
+        assert!(!got.contains("protocol bfd"));
+    }
+
+    #[test]
+    fn frr_rendering_key_lines() {
+        let f = to_frr(&node());
+        for line in [
+            "ip route 172.31.10.1/32 blackhole",
+            "ip prefix-list ORIGINATED seq 10 permit 172.31.10.1/32",
+            " profile ra1",
+            "  receive-interval 100",
+            "  detect-multiplier 3",
+            "router bgp 65001",
+            " bgp router-id 172.31.10.1",
+            " bgp graceful-restart",
+            " bgp long-lived-graceful-restart stale-time 3600",
+            " neighbor 172.31.11.250 remote-as 65001",
+            " neighbor 172.31.11.250 password pw",
+            " neighbor 172.31.11.250 bfd profile ra1",
+            "  network 172.31.10.1/32",
+            "  neighbor 172.31.11.250 route-map ORIGINATED out",
+        ] {
+            assert!(f.lines().any(|l| l == line), "missing {line:?} in\n{f}");
+        }
+        // iBGP: no multihop line.
+        assert!(!f.contains("ebgp-multihop"));
+    }
+
+    #[test]
+    fn gobgp_rendering_key_lines() {
+        let g = to_gobgp(&node());
+        for line in [
+            "  as = 65001",
+            "  router-id = \"172.31.10.1\"",
+            "    neighbor-address = \"172.31.11.250\"",
+            "    peer-as = 65001",
+            "    auth-password = \"pw\"",
+            "    long-lived-enabled = true",
+            "      restart-time = 3600",
+        ] {
+            assert!(g.lines().any(|l| l == line), "missing {line:?} in\n{g}");
+        }
+    }
 }
