@@ -232,6 +232,8 @@ fn rx_socket(v6: bool) -> io::Result<Socket> {
     };
     let s = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))?;
     s.set_reuse_address(true)?;
+    // Room for a burst of junk without losing the peers' packets behind it.
+    s.set_recv_buffer_size(4 << 20)?;
     if v6 {
         s.set_only_v6(true)?;
         setsockopt(&s, sockopt::Ipv6RecvHopLimit, &true).map_err(io::Error::from)?;
@@ -281,6 +283,9 @@ fn tx_socket(req: &SessionRequest) -> io::Result<UdpSocket> {
     }
     Err(last)
 }
+
+/// Datagrams read per wake-up before timers get their turn.
+const BATCH: usize = 256;
 
 struct Driver {
     engine: Engine,
@@ -336,13 +341,15 @@ impl Driver {
         }
     }
 
-    /// Read every queued datagram (one wake-up, many packets).
+    /// Read the queued datagrams (one wake-up, many packets), at most
+    /// [`BATCH`] so that a flood cannot starve the timers: the loop then
+    /// runs `handle_timeout` and comes back (readiness is still set).
     #[allow(
         clippy::ptr_arg,
         reason = "nix::recvmsg takes the cmsg buffer as &mut Vec"
     )]
     fn drain(&mut self, s: &TokioUdp, buf: &mut [u8], cmsg: &mut Vec<u8>) {
-        loop {
+        for _ in 0..BATCH {
             // try_io clears the readiness on WouldBlock, so the next
             // `readable()` waits for new datagrams.
             let r = s.try_io(Interest::READABLE, || {
