@@ -380,8 +380,7 @@ pub struct BfdSession {
 }
 
 fn secs(s: &str) -> Option<Duration> {
-    let v: f64 = s.parse().ok()?;
-    (v.is_finite() && v >= 0.0).then(|| Duration::from_secs_f64(v))
+    Duration::try_from_secs_f64(s.parse().ok()?).ok()
 }
 
 /// Parses `show bfd sessions`.
