@@ -65,7 +65,8 @@ static LAB_LOCK: Mutex<()> = Mutex::new(());
 /// Proof that a lab test may run; keep it alive for the whole test.
 ///
 /// It also holds a process-wide lock, so lab tests of one test binary run one at a time
-/// even without `--test-threads=1`.
+/// even without `--test-threads=1` (so call [`lab`] once per test: a second call in the
+/// same test would wait for the first guard forever).
 #[derive(Debug)]
 pub struct LabGuard {
     test: String,

@@ -112,7 +112,9 @@ impl RouteWatcher {
     }
 
     /// The changes of one prefix (e.g. `"172.31.20.1/32"`): `(when, route or None)`,
-    /// deduplicated, oldest first; the first entry is its state at start.
+    /// deduplicated, oldest first; the first entry is its state at start. Panics if
+    /// `dst` is not a prefix (a bug in the test, not lab input); so do the methods
+    /// below.
     pub fn changes(&self, dst: &str) -> Vec<(Instant, Option<Route>)> {
         let want = prefix(dst);
         let mut v: Vec<(Instant, Option<Route>)> = Vec::new();
