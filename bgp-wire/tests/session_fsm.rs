@@ -266,12 +266,17 @@ fn rule_9_connect_retry_tcp_up_and_tcp_fail() {
     assert_eq!(s.state(), State::OpenSent);
     assert_eq!(s.timer(Timer::ConnectRetry), None);
     assert_eq!(s.timer(Timer::Hold), Some(now + secs(121 + 240)));
-    // TCP fail without DelayOpen → Idle.
+    // TCP fail without DelayOpen: RFC 4271 says Idle; we deliberately go to Active
+    // (keep listening, retry on ConnectRetryTimer) so that two speakers cannot livelock
+    // refusing each other from Idle (see sim_both_active_*).
     let mut s = Session::new(config());
     s.handle_start(now, StartKind::Manual);
-    s.handle_connection_failed(now);
-    assert_eq!(s.state(), State::Idle);
-    assert!(drain(&mut s).contains(&Action::ConnectionClosed(Reason::TcpFailure)));
+    drain(&mut s);
+    s.handle_connection_failed(now + secs(1));
+    assert_eq!(s.state(), State::Active);
+    assert_eq!(s.timer(Timer::ConnectRetry), Some(now + secs(121)));
+    assert_eq!(s.connect_retry_counter(), 0);
+    assert!(s.accepts_connection());
     // TCP fail while DelayOpenTimer runs → Active with ConnectRetryTimer restarted.
     let mut c = config();
     c.delay_open = Some(secs(5));
@@ -587,18 +592,39 @@ fn rule_15_error_exits_back_off_and_restart_automatically() {
 }
 
 #[test]
-fn rule_15_connect_failures_retry_within_a_second_without_growing() {
+fn rule_15_first_reconnection_within_a_second() {
+    // A TCP failure of an Established session: back in Connect after the IdleHold
+    // (1 s before backoff grows).
     let now = t0();
-    let mut s = Session::new(config());
+    let mut s = to_established(now);
+    s.handle_connection_failed(now);
+    assert_eq!(s.state(), State::Idle);
+    assert_eq!(s.timer(Timer::IdleHold), Some(now + secs(1)));
+    drain(&mut s);
+    s.handle_timeout(now + secs(1));
+    assert_eq!(s.state(), State::Connect);
+    assert!(drain(&mut s).contains(&Action::OpenConnection));
+}
+
+#[test]
+fn rule_15_connect_retry_and_idle_hold_are_jittered() {
+    // RFC 4271 §10: jitter ConnectRetryTime by a factor in [0.75, 1].
+    let now = t0();
+    let mut c = config();
+    c.jitter = true;
+    let mut seen = std::collections::BTreeSet::new();
+    let mut s = Session::new(c);
     s.handle_start(now, StartKind::Manual);
     let mut t = now;
-    for _ in 0..5 {
-        s.handle_connection_failed(t);
-        assert_eq!(s.timer(Timer::IdleHold), Some(t + secs(1)));
-        t += secs(1);
+    for _ in 0..50 {
+        let at = s.timer(Timer::ConnectRetry).unwrap();
+        let d = at - t;
+        assert!(d >= secs(90) && d <= secs(120), "{d:?}");
+        seen.insert(d.as_millis());
+        t = at;
         s.handle_timeout(t);
-        assert_eq!(s.state(), State::Connect);
     }
+    assert!(seen.len() > 10, "jitter varies: {seen:?}");
 }
 
 // ---- Collision detection -----------------------------------------------------------

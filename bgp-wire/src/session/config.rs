@@ -125,6 +125,10 @@ pub struct SessionConfig {
     pub passive: bool,
     /// Restart by itself after an error exit, after the IdleHoldTimer.
     pub auto_restart: bool,
+    /// Apply jitter (a factor in [0.75, 1]) to the ConnectRetry and IdleHold timers
+    /// (RFC 4271 §10), so that two speakers that failed together do not retry in lockstep.
+    /// The jitter is a deterministic function of the router ID and a counter.
+    pub jitter: bool,
     /// IdleHoldTimer backoff.
     pub idle_hold: IdleHoldConfig,
     /// Families we advertise with the Multiprotocol capability (RFC 4760 §8).
@@ -166,6 +170,7 @@ impl SessionConfig {
             delay_open: None,
             passive: false,
             auto_restart: true,
+            jitter: true,
             idle_hold: IdleHoldConfig::default(),
             families: vec![Family::IPV4_UNICAST, Family::IPV6_UNICAST],
             add_path: Vec::new(),

@@ -202,11 +202,13 @@ pub struct Session {
     actions: VecDeque<Action>,
     default_decode: DecodeCtx,
     default_encode: EncodeCtx,
+    jitter_state: u64,
 }
 
 impl Session {
     /// A session in Idle. Nothing happens until [`handle_start`](Self::handle_start).
     pub fn new(cfg: SessionConfig) -> Self {
+        let (cfg_id, cfg_as) = (cfg.router_id, cfg.local_as);
         Session {
             cfg,
             state: State::Idle,
@@ -225,6 +227,7 @@ impl Session {
             actions: VecDeque::new(),
             default_decode: DecodeCtx::default(),
             default_encode: EncodeCtx::default(),
+            jitter_state: ((u64::from(u32::from(cfg_id)) << 32) | u64::from(cfg_as)) | 1,
         }
     }
 
@@ -488,8 +491,24 @@ impl Session {
     }
 
     fn start_connect_retry(&mut self, now: Instant) {
-        self.timers
-            .set(Timer::ConnectRetry, now + self.cfg.connect_retry_time);
+        let d = self.jittered(self.cfg.connect_retry_time);
+        self.timers.set(Timer::ConnectRetry, now + d);
+    }
+
+    /// RFC 4271 §10: jitter of ConnectRetryTime (and our IdleHold) by a factor in
+    /// [0.75, 1], from a xorshift sequence seeded by the router ID.
+    fn jittered(&mut self, d: Duration) -> Duration {
+        if !self.cfg.jitter {
+            return d;
+        }
+        let mut x = self.jitter_state;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.jitter_state = x;
+        // 0..=256 parts of a quarter.
+        let frac = (x >> 56) as u32;
+        d.mul_f64(0.75 + 0.25 * f64::from(frac) / 255.0)
     }
 
     fn idle_hold_delay(&self) -> Duration {
@@ -564,6 +583,7 @@ impl Session {
         self.enter(State::Idle);
         if !self.stopped && self.cfg.auto_restart {
             let d = self.idle_hold_delay();
+            let d = self.jittered(d);
             if flap {
                 self.backoff_level = self.backoff_level.saturating_add(1);
             }
@@ -841,14 +861,17 @@ impl Session {
                 self.enter(OpenSent);
             }
             (Connect, Event::TcpConnectionFails) => {
-                if self.timers.is_running(Timer::DelayOpen) {
-                    self.timers.stop(Timer::DelayOpen);
-                    self.drop_connection();
-                    self.start_connect_retry(now);
-                    self.enter(Active);
-                } else {
-                    self.error_exit(now, None, Reason::TcpFailure, false, false);
+                // RFC 4271 says Idle unless the DelayOpenTimer runs. We go to Active in
+                // both cases (as FRR does): keep listening and retry when the
+                // ConnectRetryTimer expires, so that two speakers whose attempts meet
+                // each other's Idle state (which refuses connections) cannot livelock.
+                if self.conn == Conn::Up {
+                    self.report_close(now, Reason::TcpFailure);
                 }
+                self.timers.stop(Timer::DelayOpen);
+                self.drop_connection();
+                self.start_connect_retry(now);
+                self.enter(Active);
             }
             (Active, Event::TcpConnectionFails) => {
                 self.error_exit(now, None, Reason::TcpFailure, true, false);

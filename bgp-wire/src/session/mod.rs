@@ -82,6 +82,11 @@
 //! - RFC 4724 capability, R/F bits, End-of-RIB, §4.2 restart detection; RFC 9494 LLGR
 //!   capability (aware or enabled per family); RFC 7911, 8654, 2918, 7313, 9234 roles
 //!
+//! **Deliberate deviation:** a failed connection attempt in Connect leads to Active
+//! (listen, retry on the ConnectRetryTimer), not Idle as RFC 4271 §8.2.2 says, so two
+//! speakers that both refuse connections from Idle cannot retry in lockstep forever (the
+//! simulation test `sim_both_active_*` found this livelock). FRR does the same.
+//!
 //! **Not implemented:** CollisionDetectEstablishedState, SendNOTIFICATIONwithoutOPEN as
 //! an option (we always send), MinRouteAdvertisementInterval (the caller paces
 //! UPDATEs), Selection_Deferral_Timer (the route engine's job), RFC 9234 OTC handling.

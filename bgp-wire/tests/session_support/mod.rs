@@ -26,7 +26,9 @@ pub const PEER_AS: u32 = 4_200_000_002;
 
 /// Our side: eBGP to PEER_AS, hold 90.
 pub fn config() -> SessionConfig {
-    SessionConfig::new(LOCAL_AS, LOCAL_ID).with_peer_as(PEER_AS)
+    let mut c = SessionConfig::new(LOCAL_AS, LOCAL_ID).with_peer_as(PEER_AS);
+    c.jitter = false;
+    c
 }
 
 /// The peer's OPEN written by hand: AS_TRANS + 4-octet AS, IPv4+IPv6 unicast, Route
