@@ -9,11 +9,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use dualtor::config::{
-    AddressScope, AsNumber, BfdTimers, BindMode, BlockAffinity, Community, Config,
-    ConfigErrorKind, Gateway, InterfaceAddress, IpPool, LlgrAdvert, NextHopMode, NoSecrets,
-    NodeConfig, NodePlan, OriginKind, PeerConfig, PeerField, PeerPlan, RestartAdvert,
-    RestartMode, ResourceId, ResourceKind, Secret, SecretDir, SessionSource, SkipReason,
-    diff, plan,
+    AddressScope, AsNumber, BfdTimers, BindMode, BlockAffinity, Community, Config, ConfigErrorKind,
+    Gateway, InterfaceAddress, IpPool, LlgrAdvert, NextHopMode, NoSecrets, NodeConfig, NodePlan,
+    OriginKind, PeerConfig, PeerField, PeerPlan, ResourceId, ResourceKind, RestartAdvert,
+    RestartMode, Secret, SecretDir, SessionSource, SkipReason, diff, plan,
 };
 use ipnet::IpNet;
 
@@ -36,9 +35,21 @@ fn addresses(rack: u8, n: u8) -> Vec<InterfaceAddress> {
     let x = 10 * rack;
     vec![
         InterfaceAddress::new("lo", net("127.0.0.1/8"), AddressScope::Host),
-        InterfaceAddress::new("lo", net(&format!("172.31.{x}.{n}/32")), AddressScope::Universe),
-        InterfaceAddress::new("eth0", net(&format!("172.31.{}.{n}/24", x + 1)), AddressScope::Link),
-        InterfaceAddress::new("eth1", net(&format!("172.31.{}.{n}/24", x + 2)), AddressScope::Link),
+        InterfaceAddress::new(
+            "lo",
+            net(&format!("172.31.{x}.{n}/32")),
+            AddressScope::Universe,
+        ),
+        InterfaceAddress::new(
+            "eth0",
+            net(&format!("172.31.{}.{n}/24", x + 1)),
+            AddressScope::Link,
+        ),
+        InterfaceAddress::new(
+            "eth1",
+            net(&format!("172.31.{}.{n}/24", x + 2)),
+            AddressScope::Link,
+        ),
     ]
 }
 
@@ -60,7 +71,14 @@ const LLGR_DEFAULT: RestartAdvert = RestartAdvert {
 /// Asserts a guide ToR session: iBGP, `sourceAddress: None`, LLGR, direct
 /// gateway over `interface`, and the given BFD timers.
 #[track_caller]
-fn assert_guide_tor(p: &PeerPlan, name: &str, addr: &str, asn_: u32, interface: &str, bfd: Option<BfdTimers>) {
+fn assert_guide_tor(
+    p: &PeerPlan,
+    name: &str,
+    addr: &str,
+    asn_: u32,
+    interface: &str,
+    bfd: Option<BfdTimers>,
+) {
     assert_eq!(p.name, name);
     assert_eq!(p.address, ip(addr));
     assert_eq!(p.port, 179);
@@ -101,8 +119,22 @@ fn guide_plan_a1() {
     // nodeSelector rack == 'ra': ra1 and ra2, not rb1/rb2.
     let keys: Vec<IpAddr> = p.peers.keys().copied().collect();
     assert_eq!(keys, [ip("172.31.11.250"), ip("172.31.12.250")]);
-    assert_guide_tor(&p.peers[&ip("172.31.11.250")], "ra1", "172.31.11.250", 65001, "eth0", Some(BFD_DEFAULTS));
-    assert_guide_tor(&p.peers[&ip("172.31.12.250")], "ra2", "172.31.12.250", 65001, "eth1", Some(BFD_DEFAULTS));
+    assert_guide_tor(
+        &p.peers[&ip("172.31.11.250")],
+        "ra1",
+        "172.31.11.250",
+        65001,
+        "eth0",
+        Some(BFD_DEFAULTS),
+    );
+    assert_guide_tor(
+        &p.peers[&ip("172.31.12.250")],
+        "ra2",
+        "172.31.12.250",
+        65001,
+        "eth1",
+        Some(BFD_DEFAULTS),
+    );
     assert!(p.skipped_peers.is_empty());
     // The loopback /32 lies in the disabled pool loopbacks-rack-a: exported.
     // The confirmed block is exported (pod pool) and blackholed; the pending
@@ -124,8 +156,22 @@ fn guide_plan_b1() {
     assert_eq!(p.local_as, asn(65002));
     let keys: Vec<IpAddr> = p.peers.keys().copied().collect();
     assert_eq!(keys, [ip("172.31.21.250"), ip("172.31.22.250")]);
-    assert_guide_tor(&p.peers[&ip("172.31.21.250")], "rb1", "172.31.21.250", 65002, "eth0", Some(BFD_DEFAULTS));
-    assert_guide_tor(&p.peers[&ip("172.31.22.250")], "rb2", "172.31.22.250", 65002, "eth1", Some(BFD_DEFAULTS));
+    assert_guide_tor(
+        &p.peers[&ip("172.31.21.250")],
+        "rb1",
+        "172.31.21.250",
+        65002,
+        "eth0",
+        Some(BFD_DEFAULTS),
+    );
+    assert_guide_tor(
+        &p.peers[&ip("172.31.22.250")],
+        "rb2",
+        "172.31.22.250",
+        65002,
+        "eth1",
+        Some(BFD_DEFAULTS),
+    );
     assert_eq!(
         originations(&p),
         [
@@ -212,7 +258,10 @@ fn extras_plan_a1() {
         skipped,
         [
             ("mesh", &SkipReason::PeerSelector),
-            ("ra1-dup", &SkipReason::DuplicatePeerIp { kept: "ra1".into() }),
+            (
+                "ra1-dup",
+                &SkipReason::DuplicatePeerIp { kept: "ra1".into() }
+            ),
         ]
     );
 }
@@ -227,7 +276,10 @@ fn extras_plan_b1_bfd_only_on_matching_interface() {
     assert_eq!(p.peers[&ip("172.31.22.250")].bfd, None);
     // ra1-dup names node a1 only.
     assert_eq!(
-        p.skipped_peers.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+        p.skipped_peers
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>(),
         ["mesh"]
     );
 }
@@ -361,7 +413,13 @@ fn guide_in_code() -> Config {
 
 #[test]
 fn typed_config_plans_like_yaml() {
-    let from_yaml = plan(&Config::from_yaml(GUIDE).unwrap(), "a1", &addresses(1, 1), &NoSecrets).unwrap();
+    let from_yaml = plan(
+        &Config::from_yaml(GUIDE).unwrap(),
+        "a1",
+        &addresses(1, 1),
+        &NoSecrets,
+    )
+    .unwrap();
     let in_code = plan(&guide_in_code(), "a1", &addresses(1, 1), &NoSecrets).unwrap();
     assert_eq!(in_code, from_yaml);
 }
@@ -378,7 +436,9 @@ fn diff_touches_only_affected_sessions() {
     let old_config = guide_in_code();
     let mut new_config = old_config.clone();
     // ra2: a new restart time (goes into OPEN: session reset).
-    set_peer(&mut new_config, "ra2", |p| p.max_restart_time = Some(Duration::from_secs(10)));
+    set_peer(&mut new_config, "ra2", |p| {
+        p.max_restart_time = Some(Duration::from_secs(10))
+    });
     // ra1: gateway mode (applies live: next hops re-resolved).
     set_peer(&mut new_config, "ra1", |p| {
         p.bird_gateway_mode = dualtor::config::GatewayMode::Recursive

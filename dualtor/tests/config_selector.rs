@@ -46,7 +46,9 @@ fn eval(e: &Ref, labels: &Labels) -> bool {
         },
         Ref::Contains(k, x) => v(k).is_some_and(|l| l.find(x).is_some()),
         Ref::Starts(k, x) => v(k).is_some_and(|l| l.len() >= x.len() && &l[..x.len()] == *x),
-        Ref::Ends(k, x) => v(k).is_some_and(|l| l.len() >= x.len() && &l[l.len() - x.len()..] == *x),
+        Ref::Ends(k, x) => {
+            v(k).is_some_and(|l| l.len() >= x.len() && &l[l.len() - x.len()..] == *x)
+        }
         Ref::Not(a) => !eval(a, labels),
         Ref::And(a, b) => eval(a, labels) && eval(b, labels),
         Ref::Or(a, b) => eval(a, labels) || eval(b, labels),
@@ -74,14 +76,14 @@ fn prec(e: &Ref) -> u8 {
 /// (plus extra ones where `noise` says), with varied spacing and quotes.
 fn render(e: &Ref, noise: &mut dyn Iterator<Item = u8>) -> String {
     let mut n = || noise.next().unwrap_or(0);
-    let sp = if n() % 2 == 0 { " " } else { "  " };
-    let dq = n() % 3 == 0;
+    let sp = if n().is_multiple_of(2) { " " } else { "  " };
+    let dq = n().is_multiple_of(3);
     let set = |s: &[&str], dq: bool| {
         let items: Vec<String> = s.iter().map(|x| quote(x, dq)).collect();
         format!("{{{}}}", items.join(","))
     };
     let sub = |c: &Ref, min: u8, noise: &mut dyn Iterator<Item = u8>| {
-        let extra = noise.next().unwrap_or(1) % 5 == 0;
+        let extra = noise.next().unwrap_or(1).is_multiple_of(5);
         let text = render(c, noise);
         if prec(c) < min || extra {
             format!("({text})")
@@ -139,7 +141,11 @@ fn expr() -> impl Strategy<Value = Ref> {
 }
 
 fn labels() -> impl Strategy<Value = Labels> {
-    prop::collection::btree_map(key().prop_map(String::from), value().prop_map(String::from), 0..4)
+    prop::collection::btree_map(
+        key().prop_map(String::from),
+        value().prop_map(String::from),
+        0..4,
+    )
 }
 
 proptest! {

@@ -68,7 +68,16 @@ fn as_numbers() {
     // RFC 5396 asdot.
     assert_eq!("1.10".parse::<AsNumber>(), Ok(asn(65546)));
     assert_eq!("4294967295".parse::<AsNumber>(), Ok(asn(u32::MAX)));
-    for bad in ["0", "0.0", "4294967296", "-1", "", "65001x", "1.65536", "+5"] {
+    for bad in [
+        "0",
+        "0.0",
+        "4294967296",
+        "-1",
+        "",
+        "65001x",
+        "1.65536",
+        "+5",
+    ] {
         assert!(bad.parse::<AsNumber>().is_err(), "{bad}");
     }
     assert_eq!(AsNumber::new(0), None);
@@ -83,11 +92,24 @@ fn peer_addresses() {
         Ok(PeerAddress::new("172.31.11.250".parse().unwrap()))
     );
     let v4 = p("172.31.11.250:1179").unwrap();
-    assert_eq!((v4.ip, v4.port), ("172.31.11.250".parse::<IpAddr>().unwrap(), Some(1179)));
+    assert_eq!(
+        (v4.ip, v4.port),
+        ("172.31.11.250".parse::<IpAddr>().unwrap(), Some(1179))
+    );
     let v6 = p("[fd00::250]:179").unwrap();
-    assert_eq!((v6.ip, v6.port), ("fd00::250".parse::<IpAddr>().unwrap(), Some(179)));
+    assert_eq!(
+        (v6.ip, v6.port),
+        ("fd00::250".parse::<IpAddr>().unwrap(), Some(179))
+    );
     assert_eq!(p("fd00::250").unwrap().port, None);
-    for bad in ["172.31.11.250:0", "172.31.11.250:65536", "[fd00::250]", "fd00::250]:1", "host:179", "1.2.3.4:+1"] {
+    for bad in [
+        "172.31.11.250:0",
+        "172.31.11.250:65536",
+        "[fd00::250]",
+        "fd00::250]:1",
+        "host:179",
+        "1.2.3.4:+1",
+    ] {
         assert!(p(bad).is_err(), "{bad}");
     }
     assert_eq!(v6.to_string(), "[fd00::250]:179");
@@ -97,7 +119,10 @@ fn peer_addresses() {
 #[test]
 fn communities() {
     assert_eq!("65000:100".parse(), Ok(Community::Standard(65000, 100)));
-    assert_eq!("4200000000:1:2".parse(), Ok(Community::Large(4_200_000_000, 1, 2)));
+    assert_eq!(
+        "4200000000:1:2".parse(),
+        Ok(Community::Large(4_200_000_000, 1, 2))
+    );
     for bad in ["65536:1", "1", "1:2:3:4", "a:b", "1::2", ""] {
         assert!(bad.parse::<Community>().is_err(), "{bad}");
     }
@@ -124,7 +149,10 @@ fn validate_in_code_password_too_long() {
     c.peers.push(p);
     let e = c.validate().unwrap_err();
     assert_eq!(e.document, None);
-    assert_eq!(e.resource, Some(ResourceId::new(ResourceKind::BgpPeer, "ra1")));
+    assert_eq!(
+        e.resource,
+        Some(ResourceId::new(ResourceKind::BgpPeer, "ra1"))
+    );
     assert_eq!(e.field, "spec.password");
     assert_eq!(e.kind, ConfigErrorKind::PasswordTooLong { len: 81 });
 }
@@ -137,14 +165,24 @@ fn validate_in_code_encapsulation_and_duplicates() {
     c.ip_pools.push(pool);
     let e = c.validate().unwrap_err();
     assert_eq!(e.field, "spec.vxlanMode");
-    assert_eq!(e.kind, ConfigErrorKind::Encapsulation { mode: EncapMode::Always });
+    assert_eq!(
+        e.kind,
+        ConfigErrorKind::Encapsulation {
+            mode: EncapMode::Always
+        }
+    );
 
     let mut c = Config::new();
     c.nodes.push(NodeConfig::new("a1"));
     c.nodes.push(NodeConfig::new("a1"));
     let e = c.validate().unwrap_err();
     assert_eq!(e.resource, Some(ResourceId::new(ResourceKind::Node, "a1")));
-    assert_eq!(e.kind, ConfigErrorKind::Duplicate { first_document: None });
+    assert_eq!(
+        e.kind,
+        ConfigErrorKind::Duplicate {
+            first_document: None
+        }
+    );
 }
 
 #[test]
@@ -160,7 +198,9 @@ fn validate_in_code_bfd_intervals() {
     assert_eq!(e.field, "spec.interfaces[0].minimumSendInterval");
     assert_eq!(
         e.kind,
-        ConfigErrorKind::DurationOutOfRange { value: "1.5ms".into() }
+        ConfigErrorKind::DurationOutOfRange {
+            value: "1.5ms".into()
+        }
     );
 }
 
@@ -174,7 +214,11 @@ fn validate_in_code_block_size() {
     assert_eq!(e.field, "spec.blockSize");
     assert_eq!(
         e.kind,
-        ConfigErrorKind::OutOfRange { value: "20".into(), min: 24, max: 32 }
+        ConfigErrorKind::OutOfRange {
+            value: "20".into(),
+            min: 24,
+            max: 32
+        }
     );
 }
 

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use dualtor::config::{
     AffinityState, AsNumber, Config, ConfigError, ConfigErrorKind, DurationError, EncapMode,
-    FailureDetectionMode, GatewayMode, NoSecrets, PeerAddress, RestartMode, ResourceId,
-    ResourceKind as K, SecretDir, Selector, SelectorError, SelectorErrorKind, SourceAddress, plan,
+    FailureDetectionMode, GatewayMode, NoSecrets, PeerAddress, ResourceId, ResourceKind as K,
+    RestartMode, SecretDir, Selector, SelectorError, SelectorErrorKind, SourceAddress, plan,
 };
 
 const GUIDE: &str = include_str!("fixtures/guide.yaml");
@@ -68,7 +68,9 @@ fn guide_bgp_peers() {
     assert_eq!(ra1.node, None);
     assert_eq!(
         ra1.peer_ip,
-        Some(PeerAddress::new(IpAddr::V4(Ipv4Addr::new(172, 31, 11, 250))))
+        Some(PeerAddress::new(IpAddr::V4(Ipv4Addr::new(
+            172, 31, 11, 250
+        ))))
     );
     assert_eq!(ra1.as_number, Some(asn(65001)));
     assert_eq!(ra1.source_address, SourceAddress::None);
@@ -77,7 +79,10 @@ fn guide_bgp_peers() {
         FailureDetectionMode::BfdIfDirectlyConnected
     );
     assert_eq!(ra1.restart_mode, RestartMode::LongLivedGracefulRestart);
-    assert_eq!(ra1.bird_gateway_mode, GatewayMode::DirectIfDirectlyConnected);
+    assert_eq!(
+        ra1.bird_gateway_mode,
+        GatewayMode::DirectIfDirectlyConnected
+    );
     assert_eq!(ra1.max_restart_time, None);
     assert_eq!(ra1.password, None);
     let rb2 = &c.peers[3];
@@ -104,7 +109,10 @@ fn guide_pools_nodes_affinities() {
     assert!(pods.nat_outgoing);
 
     // "nodeToNodeMeshEnabled": "false" (a string in the guide's patch).
-    assert_eq!(c.bgp_configurations[0].node_to_node_mesh_enabled, Some(false));
+    assert_eq!(
+        c.bgp_configurations[0].node_to_node_mesh_enabled,
+        Some(false)
+    );
 
     let a1 = &c.nodes[0];
     assert_eq!(a1.name, "a1");
@@ -148,11 +156,20 @@ fn extras_fields() {
     assert_eq!(mesh.peer_selector, Some(Selector::All));
     let bfd = &c.bfd_configurations[0];
     assert_eq!(bfd.interfaces.len(), 2);
-    assert_eq!(bfd.interfaces[0].minimum_recv_interval, Duration::from_millis(50));
+    assert_eq!(
+        bfd.interfaces[0].minimum_recv_interval,
+        Duration::from_millis(50)
+    );
     assert_eq!(bfd.interfaces[0].multiplier, 3);
     // Unset fields take Calico's documented defaults.
-    assert_eq!(bfd.interfaces[0].idle_send_interval, Duration::from_secs(60));
-    assert_eq!(bfd.interfaces[1].minimum_send_interval, Duration::from_millis(100));
+    assert_eq!(
+        bfd.interfaces[0].idle_send_interval,
+        Duration::from_secs(60)
+    );
+    assert_eq!(
+        bfd.interfaces[1].minimum_send_interval,
+        Duration::from_millis(100)
+    );
 }
 
 #[test]
@@ -356,7 +373,8 @@ fn err_password_too_long() {
     // Loads (the secret is not read yet); the plan reads it and refuses an
     // 81-byte key (RFC 2385 keys are at most 80 bytes on Linux).
     let c = Config::from_yaml(&fixture("err-password-too-long.yaml")).unwrap();
-    let secrets = SecretDir::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/secrets"));
+    let secrets =
+        SecretDir::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/secrets"));
     let e = plan(&c, "a1", &[], &secrets).unwrap_err();
     assert_error(
         &e,

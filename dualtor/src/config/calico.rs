@@ -237,12 +237,9 @@ fn duration(ctx: &Ctx, o: &Obj<'_>, key: &str) -> Result<Option<Duration>, Confi
         return Ok(None);
     };
     let s = string(ctx, v, &path)?;
-    parse_duration(&s).map(Some).map_err(|error| {
-        ctx.err(
-            &path,
-            ConfigErrorKind::InvalidDuration { value: s, error },
-        )
-    })
+    parse_duration(&s)
+        .map(Some)
+        .map_err(|error| ctx.err(&path, ConfigErrorKind::InvalidDuration { value: s, error }))
 }
 
 fn selector(ctx: &Ctx, o: &Obj<'_>, key: &str) -> Result<Option<Selector>, ConfigError> {
@@ -292,7 +289,11 @@ fn one_of<T: Copy>(
     }
 }
 
-fn sequence<'a>(ctx: &Ctx, o: &Obj<'a>, key: &str) -> Result<Vec<(&'a Value, String)>, ConfigError> {
+fn sequence<'a>(
+    ctx: &Ctx,
+    o: &Obj<'a>,
+    key: &str,
+) -> Result<Vec<(&'a Value, String)>, ConfigError> {
     let Some((v, path)) = o.get(key) else {
         return Ok(Vec::new());
     };
@@ -341,7 +342,13 @@ struct Metadata {
 
 fn metadata(ctx: &Ctx, top: &Obj<'_>) -> Result<Metadata, ConfigError> {
     let (v, path) = top.require(ctx, "metadata")?;
-    let o = Obj::new(ctx, v, &path, &["name", "labels", "annotations"], METADATA_IGNORED)?;
+    let o = Obj::new(
+        ctx,
+        v,
+        &path,
+        &["name", "labels", "annotations"],
+        METADATA_IGNORED,
+    )?;
     let name = opt_string(ctx, &o, "name")?
         .ok_or_else(|| ctx.err("metadata.name", ConfigErrorKind::MissingField))?;
     Ok(Metadata {
@@ -351,7 +358,12 @@ fn metadata(ctx: &Ctx, top: &Obj<'_>) -> Result<Metadata, ConfigError> {
     })
 }
 
-fn spec<'a>(ctx: &Ctx, top: &Obj<'a>, known: &[&str], ignored: &[&str]) -> Result<Obj<'a>, ConfigError> {
+fn spec<'a>(
+    ctx: &Ctx,
+    top: &Obj<'a>,
+    known: &[&str],
+    ignored: &[&str],
+) -> Result<Obj<'a>, ConfigError> {
     static NULL: Value = Value::Null;
     let v = top.get("spec").map_or(&NULL, |(v, _)| v);
     Obj::new(ctx, v, "spec", known, ignored)
@@ -477,9 +489,10 @@ fn bgp_peer(ctx: &Ctx, top: &Obj<'_>, meta: Metadata) -> Result<PeerConfig, Conf
     }
     let peer_ip = match opt_string(ctx, &s, "peerIP")? {
         None => None,
-        Some(text) => Some(text.parse::<PeerAddress>().map_err(|_| {
-            ctx.err("spec.peerIP", ConfigErrorKind::InvalidIp { value: text })
-        })?),
+        Some(text) => Some(
+            text.parse::<PeerAddress>()
+                .map_err(|_| ctx.err("spec.peerIP", ConfigErrorKind::InvalidIp { value: text }))?,
+        ),
     };
     let keep = boolean(ctx, &s, "keepOriginalNextHop")?.unwrap_or(false);
     let mode = one_of(
@@ -576,7 +589,10 @@ fn bgp_peer(ctx: &Ctx, top: &Obj<'_>, meta: Metadata) -> Result<PeerConfig, Conf
             &s,
             "birdGatewayMode",
             &["Recursive", "DirectIfDirectlyConnected"],
-            &[GatewayMode::Recursive, GatewayMode::DirectIfDirectlyConnected],
+            &[
+                GatewayMode::Recursive,
+                GatewayMode::DirectIfDirectlyConnected,
+            ],
         )?
         .unwrap_or_default(),
     };
@@ -774,11 +790,7 @@ fn bfd_configuration(
     Ok(c)
 }
 
-fn block_affinity(
-    ctx: &Ctx,
-    top: &Obj<'_>,
-    meta: Metadata,
-) -> Result<BlockAffinity, ConfigError> {
+fn block_affinity(ctx: &Ctx, top: &Obj<'_>, meta: Metadata) -> Result<BlockAffinity, ConfigError> {
     let s = spec(ctx, top, &["state", "node", "cidr", "deleted"], &["type"])?;
     let state = one_of(
         ctx,
@@ -815,7 +827,13 @@ fn kind_of(name: &str) -> Option<ResourceKind> {
 const MAX_LIST_DEPTH: usize = 4;
 
 impl Loader {
-    fn resource(&mut self, v: &Value, document: usize, prefix: String, depth: usize) -> Result<(), ConfigError> {
+    fn resource(
+        &mut self,
+        v: &Value,
+        document: usize,
+        prefix: String,
+        depth: usize,
+    ) -> Result<(), ConfigError> {
         let mut ctx = Ctx {
             document,
             resource: None,
@@ -873,9 +891,8 @@ impl Loader {
             ));
         }
         self.seen.insert((kind, name), document);
-        let checked = |r: Result<(), validate::FieldError>| {
-            r.map_err(|(path, k)| ctx.err(&path, k))
-        };
+        let checked =
+            |r: Result<(), validate::FieldError>| r.map_err(|(path, k)| ctx.err(&path, k));
         let c = &mut self.config;
         match kind {
             ResourceKind::Node => {
@@ -970,7 +987,13 @@ mod tests {
     fn v4_and_v6_addresses() {
         let yaml = "apiVersion: projectcalico.org/v3\nkind: Node\nmetadata: {name: n}\nspec:\n  bgp: {ipv4Address: 10.0.0.1, ipv6Address: 'fd00::1/64'}\n";
         let c = Config::from_yaml(yaml).unwrap();
-        assert_eq!(c.nodes[0].ipv4_address, Some("10.0.0.1/32".parse::<Ipv4Net>().unwrap()));
-        assert_eq!(c.nodes[0].ipv6_address, Some("fd00::1/64".parse::<Ipv6Net>().unwrap()));
+        assert_eq!(
+            c.nodes[0].ipv4_address,
+            Some("10.0.0.1/32".parse::<Ipv4Net>().unwrap())
+        );
+        assert_eq!(
+            c.nodes[0].ipv6_address,
+            Some("fd00::1/64".parse::<Ipv6Net>().unwrap())
+        );
     }
 }

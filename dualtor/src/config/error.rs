@@ -273,7 +273,11 @@ pub struct ConfigError {
 
 impl ConfigError {
     /// An error on `field` of a resource, outside any document.
-    pub fn new(resource: Option<ResourceId>, field: impl Into<String>, kind: ConfigErrorKind) -> Self {
+    pub fn new(
+        resource: Option<ResourceId>,
+        field: impl Into<String>,
+        kind: ConfigErrorKind,
+    ) -> Self {
         ConfigError {
             document: None,
             resource,

@@ -15,6 +15,11 @@
 //! Nothing here performs network I/O or touches the kernel; secrets may be
 //! read from files or the environment when a plan is computed.
 
+// `ConfigError` carries its evidence (document, resource, field path, the
+// offending value); it is returned at most once per load or plan, so its
+// size is irrelevant next to the clarity of a flat, matchable error.
+#![allow(clippy::result_large_err)]
+
 #[cfg(feature = "serde")]
 mod calico;
 pub mod duration;

@@ -580,7 +580,8 @@ impl FromStr for InterfacePattern {
         let valid = |n: &str| {
             !n.is_empty()
                 && n.len() <= 15
-                && n.bytes().all(|b| b.is_ascii_graphic() && b != b'/' && b != b'*')
+                && n.bytes()
+                    .all(|b| b.is_ascii_graphic() && b != b'/' && b != b'*')
         };
         match s.strip_suffix('*') {
             Some(prefix) if valid(prefix) => Ok(InterfacePattern::Prefix(prefix.to_owned())),

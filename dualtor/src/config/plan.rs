@@ -274,7 +274,11 @@ fn bfd_timers(config: &Config, node: &NodeConfig, interface: &str) -> Option<Bfd
     let mut configs: Vec<_> = config
         .bfd_configurations
         .iter()
-        .filter(|c| c.node_selector.as_ref().is_none_or(|s| s.matches(&node.labels)))
+        .filter(|c| {
+            c.node_selector
+                .as_ref()
+                .is_none_or(|s| s.matches(&node.labels))
+        })
         .collect();
     configs.sort_by(|a, b| a.name.cmp(&b.name));
     configs
@@ -298,7 +302,9 @@ fn restart_advert(peer: &PeerConfig) -> RestartAdvert {
             RestartAdvert {
                 restart_time: 0,
                 llgr: LlgrAdvert::StaleTime(
-                    u32::try_from(t.as_secs()).unwrap_or(u32::MAX).min(0xFF_FFFF),
+                    u32::try_from(t.as_secs())
+                        .unwrap_or(u32::MAX)
+                        .min(0xFF_FFFF),
                 ),
             }
         }
@@ -320,15 +326,19 @@ pub fn plan(
     secrets: &dyn SecretStore,
 ) -> Result<NodePlan, ConfigError> {
     config.validate()?;
-    let me = config.nodes.iter().find(|n| n.name == node).ok_or_else(|| {
-        ConfigError::new(
-            Some(ResourceId::new(ResourceKind::Node, node)),
-            "",
-            ConfigErrorKind::UnknownNode {
-                name: node.to_owned(),
-            },
-        )
-    })?;
+    let me = config
+        .nodes
+        .iter()
+        .find(|n| n.name == node)
+        .ok_or_else(|| {
+            ConfigError::new(
+                Some(ResourceId::new(ResourceKind::Node, node)),
+                "",
+                ConfigErrorKind::UnknownNode {
+                    name: node.to_owned(),
+                },
+            )
+        })?;
     let (default_as, listen_port, bind_mode) = effective_bgp(config, node);
     let local_as = me
         .as_number
@@ -379,12 +389,16 @@ pub fn plan(
                 )
             })?;
         let source = match (p.source_address, addr.ip) {
-            (SourceAddress::UseNodeIp, IpAddr::V4(_)) => me
-                .ipv4_address
-                .map_or(SessionSource::Kernel, |a| SessionSource::NodeIp(IpAddr::V4(a.addr()))),
-            (SourceAddress::UseNodeIp, IpAddr::V6(_)) => me
-                .ipv6_address
-                .map_or(SessionSource::Kernel, |a| SessionSource::NodeIp(IpAddr::V6(a.addr()))),
+            (SourceAddress::UseNodeIp, IpAddr::V4(_)) => {
+                me.ipv4_address.map_or(SessionSource::Kernel, |a| {
+                    SessionSource::NodeIp(IpAddr::V4(a.addr()))
+                })
+            }
+            (SourceAddress::UseNodeIp, IpAddr::V6(_)) => {
+                me.ipv6_address.map_or(SessionSource::Kernel, |a| {
+                    SessionSource::NodeIp(IpAddr::V6(a.addr()))
+                })
+            }
             (SourceAddress::None, _) => SessionSource::Kernel,
         };
         let interface = connected_interface(addr.ip, addresses);
@@ -476,7 +490,9 @@ fn originations(
             out.push((*cidr, OriginKind::Service));
         }
     }
-    let adverts = global.map(|g| g.prefix_advertisements.as_slice()).unwrap_or(&[]);
+    let adverts = global
+        .map(|g| g.prefix_advertisements.as_slice())
+        .unwrap_or(&[]);
     let mut map = BTreeMap::new();
     for (prefix, kind) in out {
         let mut communities: Vec<Community> = adverts
@@ -635,8 +651,16 @@ fn peer_fields(a: &PeerPlan, b: &PeerPlan) -> Vec<PeerField> {
 }
 
 fn keys_diff<K: Ord + Copy, V>(old: &BTreeMap<K, V>, new: &BTreeMap<K, V>) -> (Vec<K>, Vec<K>) {
-    let added = new.keys().filter(|k| !old.contains_key(k)).copied().collect();
-    let removed = old.keys().filter(|k| !new.contains_key(k)).copied().collect();
+    let added = new
+        .keys()
+        .filter(|k| !old.contains_key(k))
+        .copied()
+        .collect();
+    let removed = old
+        .keys()
+        .filter(|k| !new.contains_key(k))
+        .copied()
+        .collect();
     (added, removed)
 }
 
@@ -670,8 +694,16 @@ pub fn diff(old: &NodePlan, new: &NodePlan) -> PlanDiff {
         originations_added,
         originations_removed,
         originations_changed,
-        blackholes_added: new.blackholes.difference(&old.blackholes).copied().collect(),
-        blackholes_removed: old.blackholes.difference(&new.blackholes).copied().collect(),
+        blackholes_added: new
+            .blackholes
+            .difference(&old.blackholes)
+            .copied()
+            .collect(),
+        blackholes_removed: old
+            .blackholes
+            .difference(&new.blackholes)
+            .copied()
+            .collect(),
         identity_changed: old.local_as != new.local_as || old.router_id != new.router_id,
         listener_changed: old.listen_port != new.listen_port || old.bind_mode != new.bind_mode,
     }

@@ -369,7 +369,12 @@ impl Parser<'_> {
 
     fn string(&mut self) -> Result<String, SelectorError> {
         self.skip_ws();
-        let Some(quote) = self.rest().chars().next().filter(|c| matches!(c, '\'' | '"')) else {
+        let Some(quote) = self
+            .rest()
+            .chars()
+            .next()
+            .filter(|c| matches!(c, '\'' | '"'))
+        else {
             return Err(self.err(SelectorErrorKind::ExpectedString));
         };
         let body = &self.rest()[1..];
@@ -523,7 +528,11 @@ mod tests {
             ("rack = 'ra'", 5, SelectorErrorKind::ExpectedOperator),
             ("rack == ra", 8, SelectorErrorKind::ExpectedString),
             ("(a == 'x'", 9, SelectorErrorKind::ExpectedCloseParen),
-            ("a in {'x' 'y'}", 10, SelectorErrorKind::ExpectedSetSeparator),
+            (
+                "a in {'x' 'y'}",
+                10,
+                SelectorErrorKind::ExpectedSetSeparator,
+            ),
             ("all() all()", 6, SelectorErrorKind::TrailingInput),
             ("a == 'x' &&", 11, SelectorErrorKind::ExpectedExpression),
             ("#", 0, SelectorErrorKind::UnexpectedChar),

@@ -103,10 +103,10 @@ pub(crate) fn check_peer(peer: &PeerConfig) -> Result<(), FieldError> {
     if let Some(PasswordSource::Value(secret)) = &peer.password {
         check_password_len(secret).map_err(|k| field("spec.password", k))?;
     }
-    if let Some(k) = peer.keepalive_time {
-        if k < Duration::from_secs(1) || k > MAX_KEEPALIVE {
-            return Err(duration_out_of_range("spec.keepaliveTime", k));
-        }
+    if let Some(k) = peer.keepalive_time
+        && (k < Duration::from_secs(1) || k > MAX_KEEPALIVE)
+    {
+        return Err(duration_out_of_range("spec.keepaliveTime", k));
     }
     if let Some(t) = peer.max_restart_time {
         let max = match peer.restart_mode {
@@ -127,15 +127,15 @@ pub(crate) fn check_peer(peer: &PeerConfig) -> Result<(), FieldError> {
             },
         ));
     }
-    if let (Some(gw), Some(peer_ip)) = (peer.reachable_by, peer.peer_ip) {
-        if gw.is_ipv4() != peer_ip.ip.is_ipv4() {
-            return Err(field(
-                "spec.reachableBy",
-                ConfigErrorKind::InvalidIp {
-                    value: gw.to_string(),
-                },
-            ));
-        }
+    if let (Some(gw), Some(peer_ip)) = (peer.reachable_by, peer.peer_ip)
+        && gw.is_ipv4() != peer_ip.ip.is_ipv4()
+    {
+        return Err(field(
+            "spec.reachableBy",
+            ConfigErrorKind::InvalidIp {
+                value: gw.to_string(),
+            },
+        ));
     }
     Ok(())
 }
