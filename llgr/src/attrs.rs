@@ -99,7 +99,10 @@ impl RawAttr {
         if self.flags & flags::TRANSITIVE == 0 {
             return None;
         }
-        Some(RawAttr { flags: self.flags | flags::PARTIAL, ..self.clone() })
+        Some(RawAttr {
+            flags: self.flags | flags::PARTIAL,
+            ..self.clone()
+        })
     }
 }
 
@@ -156,7 +159,9 @@ impl PathAttrs {
         self.as_path
             .iter()
             .map(|s| match s {
-                AsSegment::Sequence(v) | AsSegment::Set(v) => v.iter().filter(|a| **a == asn).count(),
+                AsSegment::Sequence(v) | AsSegment::Set(v) => {
+                    v.iter().filter(|a| **a == asn).count()
+                }
             })
             .sum()
     }
@@ -212,7 +217,10 @@ mod tests {
     #[test]
     fn as_path_len_counts_set_as_one() {
         let a = PathAttrs {
-            as_path: vec![AsSegment::Sequence(vec![1, 2]), AsSegment::Set(vec![3, 4, 5])],
+            as_path: vec![
+                AsSegment::Sequence(vec![1, 2]),
+                AsSegment::Set(vec![3, 4, 5]),
+            ],
             ..Default::default()
         };
         assert_eq!(a.as_path_len(), 3);
@@ -223,19 +231,37 @@ mod tests {
     // optional non-transitive ones are dropped, well-known ones pass unchanged.
     #[test]
     fn partial_bit_on_propagation() {
-        let t = RawAttr { flags: 0xC0, type_code: 99, value: Bytes::from_static(b"x") };
+        let t = RawAttr {
+            flags: 0xC0,
+            type_code: 99,
+            value: Bytes::from_static(b"x"),
+        };
         assert_eq!(t.propagated().unwrap().flags, 0xE0);
-        let nt = RawAttr { flags: 0x80, type_code: 98, value: Bytes::new() };
+        let nt = RawAttr {
+            flags: 0x80,
+            type_code: 98,
+            value: Bytes::new(),
+        };
         assert_eq!(nt.propagated(), None);
-        let wk = RawAttr { flags: 0x40, type_code: 97, value: Bytes::new() };
+        let wk = RawAttr {
+            flags: 0x40,
+            type_code: 97,
+            value: Bytes::new(),
+        };
         assert_eq!(wk.propagated().unwrap().flags, 0x40);
     }
 
     #[test]
     fn interner_shares_equal_sets() {
         let mut i = Interner::default();
-        let a = i.intern(PathAttrs { med: Some(1), ..Default::default() });
-        let b = i.intern(PathAttrs { med: Some(1), ..Default::default() });
+        let a = i.intern(PathAttrs {
+            med: Some(1),
+            ..Default::default()
+        });
+        let b = i.intern(PathAttrs {
+            med: Some(1),
+            ..Default::default()
+        });
         assert!(Arc::ptr_eq(&a, &b));
         assert_eq!(i.len(), 1);
     }

@@ -250,7 +250,11 @@ pub struct Engine {
 }
 
 fn clamp_nonzero(d: Duration, (lo, hi): (Duration, Duration)) -> Duration {
-    if d.is_zero() { d } else { d.clamp(lo, hi.max(lo)) }
+    if d.is_zero() {
+        d
+    } else {
+        d.clamp(lo, hi.max(lo))
+    }
 }
 
 fn is_host(p: &Prefix) -> bool {
@@ -394,7 +398,11 @@ impl Engine {
 
     fn recompute_all(&mut self) {
         let ids: Vec<u32> = (0..self.sets.len() as u32)
-            .filter(|i| self.sets[*i as usize].as_ref().is_some_and(|s| !s.has_local))
+            .filter(|i| {
+                self.sets[*i as usize]
+                    .as_ref()
+                    .is_some_and(|s| !s.has_local)
+            })
             .collect();
         self.recompute(ids);
     }
@@ -436,9 +444,7 @@ impl Engine {
                 //# not set for an AFI/SAFI, the stale routes MUST be deleted.
                 Phase::Gr => params.gr_family(f).is_some_and(|g| g.forwarding),
                 // RFC 9494 §4.2 (checklist 28): GR+LLGR, the family in capability 71, F=1.
-                Phase::Llgr => {
-                    llgr_local && params.llgr_family(f).is_some_and(|g| g.forwarding)
-                }
+                Phase::Llgr => llgr_local && params.llgr_family(f).is_some_and(|g| g.forwarding),
             };
             if !keep {
                 lost.push(f);
@@ -482,7 +488,10 @@ impl Engine {
         if transit {
             self.transit_up -= 1;
         }
-        let (rtb, llb) = (self.cfg.restart_time_bounds, self.cfg.llgr_stale_time_bounds);
+        let (rtb, llb) = (
+            self.cfg.restart_time_bounds,
+            self.cfg.llgr_stale_time_bounds,
+        );
         let mut gr_fams = Vec::new();
         let mut llgr_fams = Vec::new();
         let mut max_rt = Duration::ZERO;
@@ -496,7 +505,11 @@ impl Engine {
                 fs.phase = Phase::None;
                 let n = self.remove_cands(peer.0, f, |_| true);
                 if n > 0 {
-                    self.events.push_back(Event::RoutesFlushed { peer, family: f, routes: n });
+                    self.events.push_back(Event::RoutesFlushed {
+                        peer,
+                        family: f,
+                        routes: n,
+                    });
                 }
                 continue;
             }
@@ -548,7 +561,11 @@ impl Engine {
                 fs.phase = Phase::None;
                 let n = self.remove_cands(peer.0, f, |_| true);
                 if n > 0 {
-                    self.events.push_back(Event::RoutesFlushed { peer, family: f, routes: n });
+                    self.events.push_back(Event::RoutesFlushed {
+                        peer,
+                        family: f,
+                        routes: n,
+                    });
                 }
             } else if !rt.is_zero() {
                 fs.phase = Phase::Gr;
@@ -600,18 +617,29 @@ impl Engine {
             });
         }
         let stale_routes = self.count_stale(peer.0, f);
-        self.events.push_back(Event::EnteredLlgr { peer, family: f, stale_time: llst, stale_routes });
+        self.events.push_back(Event::EnteredLlgr {
+            peer,
+            family: f,
+            stale_time: llst,
+            stale_routes,
+        });
         let ids = self.sets_of(peer.0, Some(f));
         self.recompute(ids);
     }
 
     fn count_stale(&self, peer: u32, f: Family) -> u64 {
-        let fresh = self.peers[peer as usize].as_ref().and_then(|p| p.fam[f.idx()].fresh);
+        let fresh = self.peers[peer as usize]
+            .as_ref()
+            .and_then(|p| p.fam[f.idx()].fresh);
         self.sets_of(peer, Some(f))
             .iter()
             .filter_map(|i| self.sets[*i as usize].as_ref())
             .map(|s| {
-                let n = s.cands.iter().filter(|c| c.peer == peer && Some(c.epoch) != fresh).count();
+                let n = s
+                    .cands
+                    .iter()
+                    .filter(|c| c.peer == peer && Some(c.epoch) != fresh)
+                    .count();
                 n as u64 * s.members.len() as u64
             })
             .sum()
@@ -625,7 +653,12 @@ impl Engine {
         p.timers.stop(Timer::EorWait(f));
         let fresh = p.fam[f.idx()].fresh;
         let n = self.remove_cands(peer.0, f, |c| Some(c.epoch) != fresh);
-        self.events.push_back(Event::StaleSwept { peer, family: f, reason, routes: n });
+        self.events.push_back(Event::StaleSwept {
+            peer,
+            family: f,
+            reason,
+            routes: n,
+        });
     }
 
     /// End-of-RIB for a family (RFC 4724 §2): routes still stale are deleted.
@@ -692,7 +725,11 @@ impl Engine {
     /// The next deadline at which [`Engine::handle_timeout`] must be called.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.peers.iter().flatten().filter_map(|p| p.timers.next()).min()
+        self.peers
+            .iter()
+            .flatten()
+            .filter_map(|p| p.timers.next())
+            .min()
     }
 
     /// The deadline of one timer of a peer.
@@ -743,13 +780,24 @@ impl Engine {
         for (pfx, id) in announced {
             let pfx = pfx.trunc();
             let self_nh = is_host(&pfx) && attrs.next_hop == Some(pfx.addr());
-            let c = Cand { peer: peer.0, path_id: id.0, epoch, self_nh, attrs: attrs.clone() };
+            let c = Cand {
+                peer: peer.0,
+                path_id: id.0,
+                epoch,
+                self_nh,
+                attrs: attrs.clone(),
+            };
             self.upsert(pfx, peer.0, id.0, Some(c));
         }
     }
 
     /// RFC 7606 treat-as-withdraw: the routes are withdrawn; unknown ones are not errors.
-    pub fn handle_treat_as_withdraw(&mut self, now: Instant, peer: PeerId, routes: &[(Prefix, PathId)]) {
+    pub fn handle_treat_as_withdraw(
+        &mut self,
+        now: Instant,
+        peer: PeerId,
+        routes: &[(Prefix, PathId)],
+    ) {
         self.tick(now);
         if self.peer(peer).is_none() {
             self.stats.unknown_peer += 1;
@@ -776,7 +824,9 @@ impl Engine {
         if a.cluster_list.contains(&cluster) {
             return Err(Rejection::ClusterLoop);
         }
-        let Some(nh) = a.next_hop else { return Err(Rejection::MissingNextHop) };
+        let Some(nh) = a.next_hop else {
+            return Err(Rejection::MissingNextHop);
+        };
         // RFC 4271 §5.1.3 / §6.3: a next hop that is one of our own addresses.
         let session_local = p.session.as_ref().and_then(|s| s.local_address);
         if self.cfg.local_addresses.contains(&nh) || session_local == Some(nh) {
@@ -797,7 +847,13 @@ impl Engine {
             large_communities: route.large_communities,
             ..Default::default()
         });
-        let c = Cand { peer: LOCAL, path_id: 0, epoch: 0, self_nh: route.blackhole, attrs };
+        let c = Cand {
+            peer: LOCAL,
+            path_id: 0,
+            epoch: 0,
+            self_nh: route.blackhole,
+            attrs,
+        };
         self.upsert(prefix, LOCAL, 0, Some(c));
     }
 
@@ -837,8 +893,10 @@ impl Engine {
                 self.stats.reject(Rejection::PrefixLimit, 1);
                 if !p.limit_reported {
                     p.limit_reported = true;
-                    self.events
-                        .push_back(Event::PrefixLimitExceeded { peer: PeerId(peer), limit });
+                    self.events.push_back(Event::PrefixLimitExceeded {
+                        peer: PeerId(peer),
+                        limit,
+                    });
                 }
                 self.scratch = scratch;
                 return false;
@@ -866,7 +924,11 @@ impl Engine {
                 fs.routes -= 1;
             }
         }
-        let new_set = if scratch.is_empty() { None } else { Some(self.intern_set(&scratch, family)) };
+        let new_set = if scratch.is_empty() {
+            None
+        } else {
+            Some(self.intern_set(&scratch, family))
+        };
         self.scratch = scratch;
         let (old_group, old_best) = match old {
             Some(s) => {
@@ -878,11 +940,16 @@ impl Engine {
         let (new_group, new_best, exportable) = match new_set {
             Some(s) => {
                 let st = self.sets[s as usize].as_ref().expect("live");
-                (st.group, st.best.map(|b| self.best_ident(st, b)), st.has_local)
+                (
+                    st.group,
+                    st.best.map(|b| self.best_ident(st, b)),
+                    st.has_local,
+                )
             }
             None => (None, None, false),
         };
-        let old_local = old.is_some_and(|s| self.sets[s as usize].as_ref().expect("live").has_local);
+        let old_local =
+            old.is_some_and(|s| self.sets[s as usize].as_ref().expect("live").has_local);
         let dirty_fib = old_group != new_group || new_set.is_none();
         let dirty_export = old_best != new_best && (exportable || old_local || self.transit_up > 0);
         if let Some(s) = old {
@@ -893,7 +960,11 @@ impl Engine {
                 let members = &mut self.sets[s as usize].as_mut().expect("live").members;
                 let pos = members.len() as u32;
                 members.push(prefix);
-                let e = self.table.entry(prefix).or_insert(Entry { set: s, pos, dirty: 0 });
+                let e = self.table.entry(prefix).or_insert(Entry {
+                    set: s,
+                    pos,
+                    dirty: 0,
+                });
                 e.set = s;
                 e.pos = pos;
             }
@@ -914,7 +985,12 @@ impl Engine {
     /// Identity of a best path for export-change detection.
     fn best_ident(&self, s: &PathSet, b: BestKey) -> (u32, u32, usize, bool) {
         let c = &s.cands[b.idx];
-        (c.peer, c.path_id, Arc::as_ptr(&c.attrs) as usize, b.llgr_stale)
+        (
+            c.peer,
+            c.path_id,
+            Arc::as_ptr(&c.attrs) as usize,
+            b.llgr_stale,
+        )
     }
 
     fn mark(&mut self, prefix: Prefix, bit: u8) {
@@ -933,13 +1009,15 @@ impl Engine {
 
     /// Remove a prefix from a path set's member list (the table entry stays).
     fn leave_set(&mut self, prefix: Prefix, s: u32) {
-        let Some(pos) = self.table.get(&prefix).map(|e| e.pos as usize) else { return };
+        let Some(pos) = self.table.get(&prefix).map(|e| e.pos as usize) else {
+            return;
+        };
         let set = self.sets[s as usize].as_mut().expect("live");
         set.members.swap_remove(pos);
-        if let Some(moved) = set.members.get(pos).copied() {
-            if let Some(e) = self.table.get_mut(&moved) {
-                e.pos = pos as u32;
-            }
+        if let Some(moved) = set.members.get(pos).copied()
+            && let Some(e) = self.table.get_mut(&moved)
+        {
+            e.pos = pos as u32;
         }
         if set.members.is_empty() {
             self.free_set(s);
@@ -980,7 +1058,9 @@ impl Engine {
     }
 
     fn free_set(&mut self, id: u32) {
-        let Some(set) = self.sets[id as usize].take() else { return };
+        let Some(set) = self.sets[id as usize].take() else {
+            return;
+        };
         self.release_group(set.group);
         let index = &mut self.set_index[set.family.idx()];
         if set.canonical && index.get(&*set.cands) == Some(&id) {
@@ -995,11 +1075,17 @@ impl Engine {
     }
 
     fn sets_of(&self, peer: u32, family: Option<Family>) -> Vec<u32> {
-        let Some(ids) = self.peer_sets.get(&peer) else { return Vec::new() };
+        let Some(ids) = self.peer_sets.get(&peer) else {
+            return Vec::new();
+        };
         ids.iter()
             .copied()
             .filter(|i| {
-                family.is_none_or(|f| self.sets[*i as usize].as_ref().is_some_and(|s| s.family == f))
+                family.is_none_or(|f| {
+                    self.sets[*i as usize]
+                        .as_ref()
+                        .is_some_and(|s| s.family == f)
+                })
             })
             .collect()
     }
@@ -1011,8 +1097,12 @@ impl Engine {
         let mut changed = Vec::new();
         for id in self.sets_of(peer, Some(family)) {
             let set = self.sets[id as usize].as_ref().expect("live");
-            let keep: Vec<Cand> =
-                set.cands.iter().filter(|c| !(c.peer == peer && pred(c))).cloned().collect();
+            let keep: Vec<Cand> = set
+                .cands
+                .iter()
+                .filter(|c| !(c.peer == peer && pred(c)))
+                .cloned()
+                .collect();
             let n = (set.cands.len() - keep.len()) as u64;
             if n == 0 {
                 continue;
@@ -1039,7 +1129,9 @@ impl Engine {
                 // Keep the best-path index pointing at the same path (or none if removed).
                 let old_best = set.best.map(|b| (old[b.idx].clone(), b.llgr_stale));
                 set.best = old_best.and_then(|(c, llgr_stale)| {
-                    keep.iter().position(|k| *k == c).map(|idx| BestKey { idx, llgr_stale })
+                    keep.iter()
+                        .position(|k| *k == c)
+                        .map(|idx| BestKey { idx, llgr_stale })
                 });
                 let was_canonical = set.canonical;
                 set.canonical = false;
@@ -1074,7 +1166,9 @@ impl Engine {
         let mut moved: HashMap<GroupId, Vec<(u32, Vec<NextHop>)>> = HashMap::new();
         let mut from_none: Vec<(u32, Vec<NextHop>)> = Vec::new();
         for id in ids {
-            let Some(set) = self.sets[id as usize].as_ref() else { continue };
+            let Some(set) = self.sets[id as usize].as_ref() else {
+                continue;
+            };
             let ev = self.evaluate(&set.cands, set.family);
             let old_best = set.best.map(|b| self.best_ident(set, b));
             let new_best = ev.best.map(|b| self.best_ident(set, b));
@@ -1147,7 +1241,15 @@ impl Engine {
         self.next_group += 1;
         let nexthops: Arc<[NextHop]> = content.into();
         self.group_index.insert(nexthops.clone(), g);
-        self.groups.insert(g, Group { nexthops, users: 1, announced: false, dirty: true });
+        self.groups.insert(
+            g,
+            Group {
+                nexthops,
+                users: 1,
+                announced: false,
+                dirty: true,
+            },
+        );
         self.group_dirty.push(g);
         Some(g)
     }
@@ -1172,19 +1274,33 @@ impl Engine {
     fn evaluate(&self, cands: &[Cand], family: Family) -> Eval {
         // A learned route never replaces a locally originated one.
         if let Some(i) = cands.iter().position(|c| c.peer == LOCAL) {
-            let content = if cands[i].self_nh { vec![NextHop::Blackhole] } else { Vec::new() };
-            return Eval { content, best: Some(BestKey { idx: i, llgr_stale: false }) };
+            let content = if cands[i].self_nh {
+                vec![NextHop::Blackhole]
+            } else {
+                Vec::new()
+            };
+            return Eval {
+                content,
+                best: Some(BestKey {
+                    idx: i,
+                    llgr_stale: false,
+                }),
+            };
         }
         let mut views = Vec::with_capacity(cands.len());
         let mut resolved: Vec<Vec<NextHop>> = Vec::with_capacity(cands.len());
         for (i, c) in cands.iter().enumerate() {
-            let Some(p) = self.peers.get(c.peer as usize).and_then(Option::as_ref) else { continue };
+            let Some(p) = self.peers.get(c.peer as usize).and_then(Option::as_ref) else {
+                continue;
+            };
             let fs = &p.fam[family.idx()];
             let stale = fs.fresh != Some(c.epoch);
             let llgr_stale =
                 c.attrs.has_community(LLGR_STALE) || (stale && fs.phase == Phase::Llgr);
             // RFC 4271 §9.1.2.1: unresolvable routes are excluded.
-            let Some((nhs, cost)) = self.resolve(p, c) else { continue };
+            let Some((nhs, cost)) = self.resolve(p, c) else {
+                continue;
+            };
             let a = &c.attrs;
             views.push(View {
                 idx: i,
@@ -1208,11 +1324,21 @@ impl Engine {
             resolved.push(nhs);
         }
         let Some(best) = select::best(&views, self.cfg.always_compare_med) else {
-            return Eval { content: Vec::new(), best: None };
+            return Eval {
+                content: Vec::new(),
+                best: None,
+            };
         };
-        let mut order: Vec<usize> =
-            (0..views.len()).filter(|&k| select::mergeable(&best, &views[k])).collect();
-        order.sort_by_key(|&k| (views[k].idx != best.idx, views[k].peer_addr, views[k].path_id));
+        let mut order: Vec<usize> = (0..views.len())
+            .filter(|&k| select::mergeable(&best, &views[k]))
+            .collect();
+        order.sort_by_key(|&k| {
+            (
+                views[k].idx != best.idx,
+                views[k].peer_addr,
+                views[k].path_id,
+            )
+        });
         let mut content: Vec<NextHop> = Vec::new();
         for k in order {
             for nh in &resolved[k] {
@@ -1222,7 +1348,13 @@ impl Engine {
             }
         }
         content.sort();
-        Eval { content, best: Some(BestKey { idx: best.idx, llgr_stale: best.llgr_stale }) }
+        Eval {
+            content,
+            best: Some(BestKey {
+                idx: best.idx,
+                llgr_stale: best.llgr_stale,
+            }),
+        }
     }
 
     /// Next hops of a learned path and their IGP cost, or `None` when unresolvable.
@@ -1232,19 +1364,35 @@ impl Engine {
         let iface = p.cfg.interface;
         let on_link = |gw: IpAddr, interface: Option<u32>| match (c.self_nh, interface) {
             (true, Some(interface)) => NextHop::Device { interface, peer },
-            _ => NextHop::Gateway { gateway: gw, interface, peer },
+            _ => NextHop::Gateway {
+                gateway: gw,
+                interface,
+                peer,
+            },
         };
         if let (Some(ll), Some(_)) = (c.attrs.link_local_next_hop, iface) {
-            return Some((vec![NextHop::Gateway { gateway: IpAddr::V6(ll), interface: iface, peer }], 0));
+            return Some((
+                vec![NextHop::Gateway {
+                    gateway: IpAddr::V6(ll),
+                    interface: iface,
+                    peer,
+                }],
+                0,
+            ));
         }
         if p.cfg.connected.iter().any(|n| n.contains(&nh)) {
             return Some((vec![on_link(nh, iface)], 0));
         }
         match p.cfg.gateway_mode {
             // BIRD 1.6 `gateway direct`: not on the session's subnet -> the neighbour itself.
-            GatewayMode::Direct => {
-                Some((vec![NextHop::Gateway { gateway: p.cfg.address, interface: iface, peer }], 0))
-            }
+            GatewayMode::Direct => Some((
+                vec![NextHop::Gateway {
+                    gateway: p.cfg.address,
+                    interface: iface,
+                    peer,
+                }],
+                0,
+            )),
             GatewayMode::Recursive => {
                 let mut ifs: Vec<u32> = self
                     .connected
@@ -1258,7 +1406,9 @@ impl Engine {
                 }
                 let max = if nh.is_ipv4() { 32 } else { 128 };
                 for len in (0..=max).rev() {
-                    let Ok(net) = IpNet::new(nh, len) else { continue };
+                    let Ok(net) = IpNet::new(nh, len) else {
+                        continue;
+                    };
                     if let Some(r) = self.igp.get(&net.trunc()) {
                         if r.nexthops.is_empty() {
                             return None;
@@ -1284,14 +1434,21 @@ impl Engine {
 
     /// Send the whole exportable table to a peer whose session just came up.
     fn export_full(&mut self, q: u32) {
-        let transit =
-            self.peers[q as usize].as_ref().is_some_and(|p| p.cfg.export == ExportPolicy::Transit);
+        let transit = self.peers[q as usize]
+            .as_ref()
+            .is_some_and(|p| p.cfg.export == ExportPolicy::Transit);
         let prefixes: Vec<Prefix> = if transit {
             self.table.keys().copied().collect()
         } else {
             self.sets_of(LOCAL, None)
                 .iter()
-                .flat_map(|i| self.sets[*i as usize].as_ref().expect("live").members.clone())
+                .flat_map(|i| {
+                    self.sets[*i as usize]
+                        .as_ref()
+                        .expect("live")
+                        .members
+                        .clone()
+                })
                 .collect()
         };
         for pfx in prefixes {
@@ -1300,8 +1457,12 @@ impl Engine {
     }
 
     fn sync_export(&mut self, q: u32, prefix: Prefix) {
-        let desired = self.export_attrs(q, &prefix).map(|a| self.interner.intern(a));
-        let Some(p) = self.peers[q as usize].as_mut() else { return };
+        let desired = self
+            .export_attrs(q, &prefix)
+            .map(|a| self.interner.intern(a));
+        let Some(p) = self.peers[q as usize].as_mut() else {
+            return;
+        };
         if p.session.is_none() {
             return;
         }
@@ -1318,7 +1479,11 @@ impl Engine {
             Some(a) => p.adj_out.insert(prefix, a.clone()),
             None => p.adj_out.remove(&prefix),
         };
-        self.rib_out.push(RibOutChange { peer: PeerId(q), prefix, attrs: desired });
+        self.rib_out.push(RibOutChange {
+            peer: PeerId(q),
+            prefix,
+            attrs: desired,
+        });
     }
 
     /// What we advertise to peer `q` for `prefix` (RFC 4271 §9.2, RFC 4456, RFC 9494 §4.3).
@@ -1381,8 +1546,10 @@ impl Engine {
             if ps.cfg.internal {
                 // RFC 4456 §8: set ORIGINATOR_ID if absent, prepend our CLUSTER_ID.
                 out.originator_id.get_or_insert(ps.router_id);
-                out.cluster_list
-                    .insert(0, self.cfg.cluster_id.unwrap_or(u32::from(self.cfg.router_id)));
+                out.cluster_list.insert(
+                    0,
+                    self.cfg.cluster_id.unwrap_or(u32::from(self.cfg.router_id)),
+                );
             }
         } else {
             // RFC 4271 §5.1.2 prepend; §5.1.4 MED not propagated to other ASes; §5.1.5
@@ -1417,7 +1584,9 @@ impl Engine {
     pub fn poll_fib(&mut self) -> Vec<FibChange> {
         let mut out = Vec::new();
         for g in std::mem::take(&mut self.group_dirty) {
-            let Some(grp) = self.groups.get_mut(&g) else { continue };
+            let Some(grp) = self.groups.get_mut(&g) else {
+                continue;
+            };
             if !grp.dirty {
                 continue;
             }
@@ -1443,7 +1612,10 @@ impl Engine {
                 }
                 None => {
                     if gone.insert(pfx) {
-                        out.push(FibChange::Route { prefix: pfx, group: None });
+                        out.push(FibChange::Route {
+                            prefix: pfx,
+                            group: None,
+                        });
                     }
                 }
             }
@@ -1459,7 +1631,11 @@ impl Engine {
     pub fn poll_rib_out(&mut self) -> Vec<RibOutChange> {
         let dirty = std::mem::take(&mut self.export_dirty);
         let up: Vec<u32> = (0..self.peers.len() as u32)
-            .filter(|i| self.peers[*i as usize].as_ref().is_some_and(|p| p.session.is_some()))
+            .filter(|i| {
+                self.peers[*i as usize]
+                    .as_ref()
+                    .is_some_and(|p| p.session.is_some())
+            })
             .collect();
         let mut gone = HashSet::new();
         for pfx in dirty {
@@ -1510,8 +1686,12 @@ impl Engine {
 
     /// All paths of a prefix (the Adj-RIBs-In for it), with their stale state.
     pub fn paths(&self, prefix: &Prefix) -> Vec<PathInfo> {
-        let Some(e) = self.table.get(&prefix.trunc()) else { return Vec::new() };
-        let Some(set) = self.sets[e.set as usize].as_ref() else { return Vec::new() };
+        let Some(e) = self.table.get(&prefix.trunc()) else {
+            return Vec::new();
+        };
+        let Some(set) = self.sets[e.set as usize].as_ref() else {
+            return Vec::new();
+        };
         set.cands
             .iter()
             .map(|c| {
@@ -1546,7 +1726,11 @@ impl Engine {
     /// Number of live path sets, next-hop groups and interned attribute sets (sharing
     /// diagnostics).
     pub fn sharing(&self) -> (usize, usize, usize) {
-        (self.sets.len() - self.free_sets.len(), self.groups.len(), self.interner.len())
+        (
+            self.sets.len() - self.free_sets.len(),
+            self.groups.len(),
+            self.interner.len(),
+        )
     }
 
     /// What we currently advertise to a peer for a prefix.

@@ -124,7 +124,7 @@ pub use attrs::{
 pub use engine::{Config, Engine, IgpRoute, LocalRoute, PathInfo};
 pub use output::{Event, FibChange, GroupId, NextHop, Rejection, RibOutChange, Stats, SweepReason};
 pub use peer::{
-    DownReason, ExportPolicy, Family, GatewayMode, GrCapability, GrFamily, LlgrFamily,
-    NextHopMode, PathId, Peer, PeerId, Prefix, SessionParams,
+    DownReason, ExportPolicy, Family, GatewayMode, GrCapability, GrFamily, LlgrFamily, NextHopMode,
+    PathId, Peer, PeerId, Prefix, SessionParams,
 };
 pub use timer::Timer;

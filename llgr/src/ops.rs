@@ -103,25 +103,22 @@ pub struct Harness {
     routes: HashMap<IpNet, GroupId>,
 }
 
-impl Default for Harness {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 fn prefix(i: u8) -> IpNet {
     let i = i % 8;
     if i > 5 {
-        IpNet::new(IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, u16::from(i), 0, 0, 0, 0, 0)), 64)
-            .expect("valid")
+        IpNet::new(
+            IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, u16::from(i), 0, 0, 0, 0, 0)),
+            64,
+        )
+        .expect("valid")
     } else {
         IpNet::new(IpAddr::V4(Ipv4Addr::new(10, i, 0, 0)), 24).expect("valid")
     }
 }
 
 impl Harness {
-    /// Three peers: two Direct on connected subnets, one Recursive.
-    pub fn new() -> Self {
+    /// Three peers: two Direct on connected subnets, one Recursive; `now` is the start time.
+    pub fn new(now: Instant) -> Self {
         let mut engine = Engine::new(Config::new(64512, Ipv4Addr::new(10, 255, 0, 1)));
         let mut peers = Vec::new();
         for i in 0..3u8 {
@@ -132,12 +129,22 @@ impl Harness {
             );
             p.interface = Some(u32::from(i) + 2);
             p.connected = vec![IpNet::new(p.address, 24).expect("valid").trunc()];
-            p.gateway_mode = if i == 2 { GatewayMode::Recursive } else { GatewayMode::Direct };
+            p.gateway_mode = if i == 2 {
+                GatewayMode::Recursive
+            } else {
+                GatewayMode::Direct
+            };
             p.llgr = i != 1;
             p.prefix_limit = Some(12);
             peers.push(engine.add_peer(p));
         }
-        Harness { engine, now: Instant::now(), peers, groups: HashMap::new(), routes: HashMap::new() }
+        Harness {
+            engine,
+            now,
+            peers,
+            groups: HashMap::new(),
+            routes: HashMap::new(),
+        }
     }
 
     fn attrs(&self, peer: usize, v: u8) -> PathAttrs {
@@ -155,7 +162,10 @@ impl Harness {
             _ => IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 9)),
         };
         PathAttrs {
-            as_path: vec![AsSegment::Sequence(vec![65010 + peer as u32; 1 + (v as usize >> 6)])],
+            as_path: vec![AsSegment::Sequence(vec![
+                65010 + peer as u32;
+                1 + (v as usize >> 6)
+            ])],
             next_hop: Some(nh),
             med: Some(u32::from(v >> 4 & 3)),
             communities,
@@ -167,9 +177,18 @@ impl Harness {
     pub fn apply(&mut self, op: &Op) {
         let n = self.peers.len();
         match *op {
-            Op::Up { peer, gr, restart_time, llgr, stale_time, forwarding } => {
-                let fams: Vec<GrFamily> =
-                    Family::ALL.iter().map(|&family| GrFamily { family, forwarding }).collect();
+            Op::Up {
+                peer,
+                gr,
+                restart_time,
+                llgr,
+                stale_time,
+                forwarding,
+            } => {
+                let fams: Vec<GrFamily> = Family::ALL
+                    .iter()
+                    .map(|&family| GrFamily { family, forwarding })
+                    .collect();
                 let params = crate::SessionParams {
                     gr: gr.then(|| GrCapability {
                         restart_time: u16::from(restart_time),
@@ -188,18 +207,30 @@ impl Harness {
                     }),
                     ..Default::default()
                 };
-                self.engine.handle_session_up(self.now, self.peers[peer as usize % n], params);
+                self.engine
+                    .handle_session_up(self.now, self.peers[peer as usize % n], params);
             }
             Op::Down { peer, reason } => {
-                self.engine.handle_session_down(self.now, self.peers[peer as usize % n], reason);
+                self.engine
+                    .handle_session_down(self.now, self.peers[peer as usize % n], reason);
             }
-            Op::Announce { peer, prefix: p, path_id, attrs } => {
+            Op::Announce {
+                peer,
+                prefix: p,
+                path_id,
+                attrs,
+            } => {
                 let i = peer as usize % n;
                 let a = self.attrs(i, attrs);
                 let pid = PathId(u32::from(path_id % 2));
-                self.engine.handle_update(self.now, self.peers[i], &[(prefix(p), pid)], a, &[]);
+                self.engine
+                    .handle_update(self.now, self.peers[i], &[(prefix(p), pid)], a, &[]);
             }
-            Op::Withdraw { peer, prefix: p, path_id } => {
+            Op::Withdraw {
+                peer,
+                prefix: p,
+                path_id,
+            } => {
                 let pid = PathId(u32::from(path_id % 2));
                 self.engine.handle_update(
                     self.now,
@@ -210,15 +241,26 @@ impl Harness {
                 );
             }
             Op::EndOfRib { peer, family } => {
-                self.engine.handle_end_of_rib(self.now, self.peers[peer as usize % n], family);
+                self.engine
+                    .handle_end_of_rib(self.now, self.peers[peer as usize % n], family);
             }
             Op::Advance { secs } => {
                 self.now += Duration::from_secs(u64::from(secs));
                 self.engine.handle_timeout(self.now);
             }
-            Op::Local { prefix: p, add, blackhole } => {
+            Op::Local {
+                prefix: p,
+                add,
+                blackhole,
+            } => {
                 if add {
-                    self.engine.originate(prefix(p), LocalRoute { blackhole, ..Default::default() });
+                    self.engine.originate(
+                        prefix(p),
+                        LocalRoute {
+                            blackhole,
+                            ..Default::default()
+                        },
+                    );
                 } else {
                     self.engine.withdraw_local(prefix(p));
                 }
@@ -228,7 +270,8 @@ impl Harness {
                     metric: u32::from(metric),
                     nexthops: vec![(Some(IpAddr::V4(Ipv4Addr::new(172, 31, 12, 1))), 4)],
                 });
-                self.engine.set_igp_route("192.0.2.0/24".parse().expect("valid"), r);
+                self.engine
+                    .set_igp_route("192.0.2.0/24".parse().expect("valid"), r);
             }
         }
         self.check();
@@ -238,26 +281,44 @@ impl Harness {
         for c in self.engine.poll_fib() {
             match c {
                 FibChange::GroupAdded { id, nexthops } => {
-                    assert!(self.groups.insert(id, nexthops).is_none(), "group added twice");
+                    assert!(
+                        self.groups.insert(id, nexthops).is_none(),
+                        "group added twice"
+                    );
                 }
                 FibChange::GroupChanged { id, nexthops } => {
-                    assert!(self.groups.insert(id, nexthops).is_some(), "unknown group changed");
+                    assert!(
+                        self.groups.insert(id, nexthops).is_some(),
+                        "unknown group changed"
+                    );
                 }
                 FibChange::GroupRemoved { id } => {
                     assert!(self.groups.remove(&id).is_some(), "unknown group removed");
-                    assert!(self.routes.values().all(|g| *g != id), "removed group in use");
+                    assert!(
+                        self.routes.values().all(|g| *g != id),
+                        "removed group in use"
+                    );
                 }
-                FibChange::Route { prefix, group: Some(g) } => {
+                FibChange::Route {
+                    prefix,
+                    group: Some(g),
+                } => {
                     assert!(self.groups.contains_key(&g), "route to unknown group");
                     self.routes.insert(prefix, g);
                 }
-                FibChange::Route { prefix, group: None } => {
+                FibChange::Route {
+                    prefix,
+                    group: None,
+                } => {
                     self.routes.remove(&prefix);
                 }
             }
         }
-        let replayed: HashMap<IpNet, Arc<[NextHop]>> =
-            self.routes.iter().map(|(p, g)| (*p, self.groups[g].clone())).collect();
+        let replayed: HashMap<IpNet, Arc<[NextHop]>> = self
+            .routes
+            .iter()
+            .map(|(p, g)| (*p, self.groups[g].clone()))
+            .collect();
         assert_eq!(replayed, self.engine.fib_snapshot(), "replayed FIB differs");
         let _ = self.engine.poll_rib_out();
         while self.engine.poll_event().is_some() {}

@@ -201,13 +201,16 @@ impl SessionParams {
     }
 
     pub(crate) fn gr_family(&self, f: Family) -> Option<GrFamily> {
-        self.gr.as_ref()?.families.iter().copied().find(|x| x.family == f)
+        self.gr
+            .as_ref()?
+            .families
+            .iter()
+            .copied()
+            .find(|x| x.family == f)
     }
 
     pub(crate) fn llgr_family(&self, f: Family) -> Option<LlgrFamily> {
-        if self.gr.is_none() {
-            return None;
-        }
+        self.gr.as_ref()?;
         self.llgr.as_ref()?.iter().copied().find(|x| x.family == f)
     }
 

@@ -116,20 +116,43 @@ mod tests {
     // RFC 9494 §4.4 (checklist rule 21): stale LP=1000 vs fresh LP=10 -> fresh wins.
     #[test]
     fn rule21_stale_loses_whatever_local_pref() {
-        let stale = View { llgr_stale: true, local_pref: 1000, ..v(0) };
-        let fresh = View { local_pref: 10, ..v(1) };
+        let stale = View {
+            llgr_stale: true,
+            local_pref: 1000,
+            ..v(0)
+        };
+        let fresh = View {
+            local_pref: 10,
+            ..v(1)
+        };
         assert_eq!(best(&[stale, fresh], false).unwrap().idx, 1);
         // Between two stale routes the normal rules apply.
-        let stale2 = View { llgr_stale: true, local_pref: 10, ..v(1) };
+        let stale2 = View {
+            llgr_stale: true,
+            local_pref: 10,
+            ..v(1)
+        };
         assert_eq!(best(&[stale, stale2], false).unwrap().idx, 0);
     }
 
     // RFC 4271 §9.1.2.2 (c): MED compared only within one neighbouring AS.
     #[test]
     fn med_only_within_neighbor_as() {
-        let a = View { med: 10, neighbor_as: Some(1), ..v(1) };
-        let b = View { med: 5, neighbor_as: Some(2), ..v(2) };
-        let c = View { med: 1, neighbor_as: Some(1), ..v(3) };
+        let a = View {
+            med: 10,
+            neighbor_as: Some(1),
+            ..v(1)
+        };
+        let b = View {
+            med: 5,
+            neighbor_as: Some(2),
+            ..v(2)
+        };
+        let c = View {
+            med: 1,
+            neighbor_as: Some(1),
+            ..v(3)
+        };
         // a loses to c (same AS); b and c survive; peer address decides: b (10.0.0.2).
         assert_eq!(best(&[a, b, c], false).unwrap().idx, 2);
         // always-compare-med: c has the lowest MED overall.
@@ -139,11 +162,25 @@ mod tests {
     // RFC 4271 §9.1.2.2 (d), (e), (f), (g) in order.
     #[test]
     fn tie_breaks_in_rfc_order() {
-        let ibgp = View { external: false, ..v(1) };
-        let ebgp = View { igp_cost: 50, ..v(2) };
+        let ibgp = View {
+            external: false,
+            ..v(1)
+        };
+        let ebgp = View {
+            igp_cost: 50,
+            ..v(2)
+        };
         assert_eq!(best(&[ibgp, ebgp], false).unwrap().idx, 2);
-        let near = View { igp_cost: 1, bgp_id: 9, ..v(3) };
-        let far = View { igp_cost: 2, bgp_id: 1, ..v(4) };
+        let near = View {
+            igp_cost: 1,
+            bgp_id: 9,
+            ..v(3)
+        };
+        let far = View {
+            igp_cost: 2,
+            bgp_id: 1,
+            ..v(4)
+        };
         assert_eq!(best(&[near, far], false).unwrap().idx, 3);
         let lo_id = View { bgp_id: 1, ..v(6) };
         let hi_id = View { bgp_id: 2, ..v(5) };
@@ -154,7 +191,10 @@ mod tests {
     #[test]
     fn stale_and_fresh_never_merge() {
         let a = v(1);
-        let b = View { llgr_stale: true, ..v(2) };
+        let b = View {
+            llgr_stale: true,
+            ..v(2)
+        };
         assert!(!mergeable(&a, &b));
         assert!(mergeable(&a, &v(3)));
     }

@@ -23,14 +23,42 @@ const LIMIT_P2: usize = 6;
 
 #[derive(Debug, Clone)]
 enum Op {
-    Up { peer: usize, gr: Option<(u16, bool)>, llgr: Option<u32> },
-    Down { peer: usize, reason: DownReason },
-    Announce { peer: usize, prefix: usize, pid: u32, v: u8 },
-    Withdraw { peer: usize, prefix: usize, pid: u32 },
-    Eor { peer: usize, v6: bool },
-    Advance { secs: u64 },
-    Local { prefix: usize, add: bool, blackhole: bool },
-    Igp { present: bool, metric: u32 },
+    Up {
+        peer: usize,
+        gr: Option<(u16, bool)>,
+        llgr: Option<u32>,
+    },
+    Down {
+        peer: usize,
+        reason: DownReason,
+    },
+    Announce {
+        peer: usize,
+        prefix: usize,
+        pid: u32,
+        v: u8,
+    },
+    Withdraw {
+        peer: usize,
+        prefix: usize,
+        pid: u32,
+    },
+    Eor {
+        peer: usize,
+        v6: bool,
+    },
+    Advance {
+        secs: u64,
+    },
+    Local {
+        prefix: usize,
+        add: bool,
+        blackhole: bool,
+    },
+    Igp {
+        present: bool,
+        metric: u32,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -58,10 +86,17 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 fn prefixes() -> Vec<IpNet> {
-    ["10.0.0.0/24", "10.0.1.0/24", "10.0.2.0/24", "10.0.3.0/24", "2001:db8::/64", "2001:db8:1::/64"]
-        .iter()
-        .map(|s| s.parse().unwrap())
-        .collect()
+    [
+        "10.0.0.0/24",
+        "10.0.1.0/24",
+        "10.0.2.0/24",
+        "10.0.3.0/24",
+        "2001:db8::/64",
+        "2001:db8:1::/64",
+    ]
+    .iter()
+    .map(|s| s.parse().unwrap())
+    .collect()
 }
 
 fn peer_addr(i: usize) -> IpAddr {
@@ -203,7 +238,10 @@ impl Model {
                 self.peers[peer].up = false;
                 let p = self.peers[peer].clone();
                 let graceful = p.gr.is_some()
-                    && matches!(reason, DownReason::TransportFailure | DownReason::DeclaredGraceful);
+                    && matches!(
+                        reason,
+                        DownReason::TransportFailure | DownReason::DeclaredGraceful
+                    );
                 let rt = p.gr.map_or(0, |(rt, _)| u64::from(rt));
                 let llst = if self.llgr_local[peer] && p.gr.is_some() {
                     u64::from(p.llgr.unwrap_or(0))
@@ -239,7 +277,12 @@ impl Model {
                     }
                 }
             }
-            Op::Announce { peer, prefix, pid, v } => {
+            Op::Announce {
+                peer,
+                prefix,
+                pid,
+                v,
+            } => {
                 if !self.peers[peer].up {
                     return;
                 }
@@ -301,7 +344,11 @@ impl Model {
                     }
                 }
             }
-            Op::Local { prefix, add, blackhole } => {
+            Op::Local {
+                prefix,
+                add,
+                blackhole,
+            } => {
                 if add {
                     self.local.insert(prefix, blackhole);
                 } else {
@@ -338,15 +385,36 @@ impl Model {
         let iface = Some(peer as u32 + 2);
         let subnet: IpNet = IpNet::new(peer_addr(peer), 24).unwrap().trunc();
         if subnet.contains(&nh) {
-            return Some((NextHop::Gateway { gateway: nh, interface: iface, peer: pid }, 0));
+            return Some((
+                NextHop::Gateway {
+                    gateway: nh,
+                    interface: iface,
+                    peer: pid,
+                },
+                0,
+            ));
         }
         if peer < 2 {
             // Direct (BIRD 1.6): the neighbour itself.
-            return Some((NextHop::Gateway { gateway: peer_addr(peer), interface: iface, peer: pid }, 0));
+            return Some((
+                NextHop::Gateway {
+                    gateway: peer_addr(peer),
+                    interface: iface,
+                    peer: pid,
+                },
+                0,
+            ));
         }
         let metric = self.igp?;
         let gw = IpAddr::V4(Ipv4Addr::new(172, 31, 12, 1));
-        Some((NextHop::Gateway { gateway: gw, interface: Some(4), peer: pid }, metric))
+        Some((
+            NextHop::Gateway {
+                gateway: gw,
+                interface: Some(4),
+                peer: pid,
+            },
+            metric,
+        ))
     }
 
     fn fib(&self) -> HashMap<IpNet, Vec<NextHop>> {
@@ -379,9 +447,13 @@ impl Model {
                     continue;
                 }
                 let a = attrs(*peer, r.v);
-                let Some((nh, cost)) = self.resolve(*peer, &a) else { continue };
+                let Some((nh, cost)) = self.resolve(*peer, &a) else {
+                    continue;
+                };
                 let ext = *peer != 2;
-                let AsSegment::Sequence(seq) = &a.as_path[0] else { unreachable!() };
+                let AsSegment::Sequence(seq) = &a.as_path[0] else {
+                    unreachable!()
+                };
                 cs.push(C {
                     stale: self.llgr_stale(*peer, *prefix, r),
                     lp: if ext { 100 } else { a.local_pref.unwrap() },
@@ -461,13 +533,28 @@ impl Sut {
             p.internal = i == 2;
             p.interface = Some(i as u32 + 2);
             p.connected = vec![IpNet::new(peer_addr(i), 24).unwrap().trunc()];
-            p.gateway_mode = if i < 2 { GatewayMode::Direct } else { GatewayMode::Recursive };
+            p.gateway_mode = if i < 2 {
+                GatewayMode::Direct
+            } else {
+                GatewayMode::Recursive
+            };
             p.llgr = i != 1;
             p.prefix_limit = (i == 2).then_some(LIMIT_P2 as u32);
             peers.push(e.add_peer(p));
         }
         PEERS.with(|p| *p.borrow_mut() = peers.clone());
-        Sut { e, t0: Instant::now(), now: 0, peers, groups: HashMap::new(), routes: HashMap::new() }
+        Sut {
+            e,
+            // The epoch of virtual time; the engine itself never reads the clock.
+            t0: {
+                #[allow(clippy::disallowed_methods)]
+                Instant::now()
+            },
+            now: 0,
+            peers,
+            groups: HashMap::new(),
+            routes: HashMap::new(),
+        }
     }
 
     fn apply(&mut self, op: &Op) {
@@ -477,8 +564,14 @@ impl Sut {
             Op::Up { peer, gr, llgr } => {
                 let families = |fwd| {
                     vec![
-                        GrFamily { family: Family::Ipv4Unicast, forwarding: fwd },
-                        GrFamily { family: Family::Ipv6Unicast, forwarding: fwd },
+                        GrFamily {
+                            family: Family::Ipv4Unicast,
+                            forwarding: fwd,
+                        },
+                        GrFamily {
+                            family: Family::Ipv6Unicast,
+                            forwarding: fwd,
+                        },
                     ]
                 };
                 let fwd = gr.is_some_and(|(_, f)| f);
@@ -491,7 +584,11 @@ impl Sut {
                     llgr: llgr.map(|st| {
                         Family::ALL
                             .iter()
-                            .map(|&family| LlgrFamily { family, forwarding: fwd, stale_time: st })
+                            .map(|&family| LlgrFamily {
+                                family,
+                                forwarding: fwd,
+                                stale_time: st,
+                            })
                             .collect()
                     }),
                     ..Default::default()
@@ -499,9 +596,18 @@ impl Sut {
                 self.e.handle_session_up(t, self.peers[peer], params);
             }
             Op::Down { peer, reason } => self.e.handle_session_down(t, self.peers[peer], reason),
-            Op::Announce { peer, prefix, pid, v } => {
-                self.e.handle_update(t, self.peers[peer], &[(pfx[prefix], PathId(pid))], attrs(peer, v), &[])
-            }
+            Op::Announce {
+                peer,
+                prefix,
+                pid,
+                v,
+            } => self.e.handle_update(
+                t,
+                self.peers[peer],
+                &[(pfx[prefix], PathId(pid))],
+                attrs(peer, v),
+                &[],
+            ),
             Op::Withdraw { peer, prefix, pid } => self.e.handle_update(
                 t,
                 self.peers[peer],
@@ -510,16 +616,31 @@ impl Sut {
                 &[(pfx[prefix], PathId(pid))],
             ),
             Op::Eor { peer, v6 } => {
-                let f = if v6 { Family::Ipv6Unicast } else { Family::Ipv4Unicast };
+                let f = if v6 {
+                    Family::Ipv6Unicast
+                } else {
+                    Family::Ipv4Unicast
+                };
                 self.e.handle_end_of_rib(t, self.peers[peer], f)
             }
             Op::Advance { secs } => {
                 self.now += secs;
-                self.e.handle_timeout(self.t0 + Duration::from_secs(self.now));
+                self.e
+                    .handle_timeout(self.t0 + Duration::from_secs(self.now));
             }
-            Op::Local { prefix, add, blackhole } => {
+            Op::Local {
+                prefix,
+                add,
+                blackhole,
+            } => {
                 if add {
-                    self.e.originate(pfx[prefix], LocalRoute { blackhole, ..Default::default() });
+                    self.e.originate(
+                        pfx[prefix],
+                        LocalRoute {
+                            blackhole,
+                            ..Default::default()
+                        },
+                    );
                 } else {
                     self.e.withdraw_local(pfx[prefix]);
                 }
@@ -543,10 +664,16 @@ impl Sut {
                 FibChange::GroupRemoved { id } => {
                     assert!(self.groups.remove(&id).is_some());
                 }
-                FibChange::Route { prefix, group: Some(g) } => {
+                FibChange::Route {
+                    prefix,
+                    group: Some(g),
+                } => {
                     self.routes.insert(prefix, g);
                 }
-                FibChange::Route { prefix, group: None } => {
+                FibChange::Route {
+                    prefix,
+                    group: None,
+                } => {
                     self.routes.remove(&prefix);
                 }
             }
@@ -590,4 +717,3 @@ proptest! {
         }
     }
 }
-

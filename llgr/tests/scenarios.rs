@@ -33,7 +33,8 @@ struct Runner {
 }
 
 fn s<'a>(v: &'a Value, k: &str) -> &'a str {
-    v[k].as_str().unwrap_or_else(|| panic!("missing string {k} in {v}"))
+    v[k].as_str()
+        .unwrap_or_else(|| panic!("missing string {k} in {v}"))
 }
 
 fn community(v: &Value) -> u32 {
@@ -90,10 +91,14 @@ fn prefixes(v: &Value) -> Vec<(IpNet, PathId)> {
 fn attrs(v: &Value) -> PathAttrs {
     let mut as_path = Vec::new();
     if let Some(a) = v["as_path"].as_array() {
-        as_path.push(AsSegment::Sequence(a.iter().map(|x| x.as_u64().unwrap() as u32).collect()));
+        as_path.push(AsSegment::Sequence(
+            a.iter().map(|x| x.as_u64().unwrap() as u32).collect(),
+        ));
     }
     if let Some(a) = v["as_set"].as_array() {
-        as_path.push(AsSegment::Set(a.iter().map(|x| x.as_u64().unwrap() as u32).collect()));
+        as_path.push(AsSegment::Set(
+            a.iter().map(|x| x.as_u64().unwrap() as u32).collect(),
+        ));
     }
     PathAttrs {
         origin: match v["origin"].as_str() {
@@ -103,13 +108,19 @@ fn attrs(v: &Value) -> PathAttrs {
         },
         as_path,
         next_hop: v["next_hop"].as_str().map(|x| x.parse().unwrap()),
-        link_local_next_hop: v["link_local_next_hop"].as_str().map(|x| x.parse().unwrap()),
+        link_local_next_hop: v["link_local_next_hop"]
+            .as_str()
+            .map(|x| x.parse().unwrap()),
         med: v["med"].as_u64().map(|x| x as u32),
         local_pref: v["local_pref"].as_u64().map(|x| x as u32),
-        communities: v["communities"].as_array().map_or(Vec::new(), |a| a.iter().map(community).collect()),
+        communities: v["communities"]
+            .as_array()
+            .map_or(Vec::new(), |a| a.iter().map(community).collect()),
         originator_id: v["originator_id"].as_str().map(|x| x.parse().unwrap()),
         cluster_list: v["cluster_list"].as_array().map_or(Vec::new(), |a| {
-            a.iter().map(|x| u32::from(x.as_str().unwrap().parse::<Ipv4Addr>().unwrap())).collect()
+            a.iter()
+                .map(|x| u32::from(x.as_str().unwrap().parse::<Ipv4Addr>().unwrap()))
+                .collect()
         }),
         other: v["other"].as_array().map_or(Vec::new(), |a| {
             a.iter()
@@ -151,7 +162,11 @@ fn attrs_json(a: &PathAttrs) -> Value {
         o.insert("originator_id".into(), json!(id.to_string()));
     }
     if !a.cluster_list.is_empty() {
-        let c: Vec<String> = a.cluster_list.iter().map(|c| Ipv4Addr::from(*c).to_string()).collect();
+        let c: Vec<String> = a
+            .cluster_list
+            .iter()
+            .map(|c| Ipv4Addr::from(*c).to_string())
+            .collect();
         o.insert("cluster_list".into(), json!(c));
     }
     if !a.other.is_empty() {
@@ -170,7 +185,11 @@ impl Runner {
         Runner {
             e: None,
             cfg: Config::new(64512, Ipv4Addr::new(10, 255, 0, 1)),
-            t0: Instant::now(),
+            // The epoch of virtual time; the engine itself never reads the clock.
+            t0: {
+                #[allow(clippy::disallowed_methods)]
+                Instant::now()
+            },
             now: Duration::ZERO,
             names: BTreeMap::new(),
             ids: HashMap::new(),
@@ -187,18 +206,31 @@ impl Runner {
     }
 
     fn peer(&self, v: &Value) -> PeerId {
-        *self.names.get(s(v, "peer")).unwrap_or_else(|| panic!("unknown peer in {v}"))
+        *self
+            .names
+            .get(s(v, "peer"))
+            .unwrap_or_else(|| panic!("unknown peer in {v}"))
     }
 
     fn nh_str(&self, n: &NextHop) -> String {
         match n {
-            NextHop::Gateway { gateway, interface: Some(i), peer } => {
+            NextHop::Gateway {
+                gateway,
+                interface: Some(i),
+                peer,
+            } => {
                 format!("via {gateway} dev {i} peer {}", self.ids[peer])
             }
-            NextHop::Gateway { gateway, interface: None, peer } => {
+            NextHop::Gateway {
+                gateway,
+                interface: None,
+                peer,
+            } => {
                 format!("via {gateway} peer {}", self.ids[peer])
             }
-            NextHop::Device { interface, peer } => format!("dev {interface} peer {}", self.ids[peer]),
+            NextHop::Device { interface, peer } => {
+                format!("dev {interface} peer {}", self.ids[peer])
+            }
             NextHop::Blackhole => "blackhole".into(),
         }
     }
@@ -218,7 +250,10 @@ impl Runner {
                     self.cfg.cluster_id = Some(u32::from(a.parse::<Ipv4Addr>().unwrap()));
                 }
                 if let Some(a) = v["local_addresses"].as_array() {
-                    self.cfg.local_addresses = a.iter().map(|x| x.as_str().unwrap().parse().unwrap()).collect();
+                    self.cfg.local_addresses = a
+                        .iter()
+                        .map(|x| x.as_str().unwrap().parse().unwrap())
+                        .collect();
                 }
                 if let Some(a) = v["ecmp_limit"].as_u64() {
                     self.cfg.ecmp_limit = a as usize;
@@ -243,14 +278,20 @@ impl Runner {
                 let mut p = Peer::new(
                     address,
                     v["asn"].as_u64().unwrap() as u32,
-                    v["router_id"].as_str().unwrap_or("1.1.1.1").parse().unwrap(),
+                    v["router_id"]
+                        .as_str()
+                        .unwrap_or("1.1.1.1")
+                        .parse()
+                        .unwrap(),
                 );
                 p.internal = v["internal"].as_bool().unwrap_or(false);
                 p.rr_client = v["rr_client"].as_bool().unwrap_or(false);
                 p.interface = v["interface"].as_u64().map(|x| x as u32);
-                p.connected = v["connected"]
-                    .as_array()
-                    .map_or(Vec::new(), |a| a.iter().map(|x| x.as_str().unwrap().parse().unwrap()).collect());
+                p.connected = v["connected"].as_array().map_or(Vec::new(), |a| {
+                    a.iter()
+                        .map(|x| x.as_str().unwrap().parse().unwrap())
+                        .collect()
+                });
                 p.gateway_mode = match v["gateway"].as_str() {
                     Some("direct") => GatewayMode::Direct,
                     _ => GatewayMode::Recursive,
@@ -281,13 +322,21 @@ impl Runner {
                 let p = self.peer(v);
                 let fams: Vec<Family> = v["families"]
                     .as_array()
-                    .map_or(vec![Family::Ipv4Unicast], |a| a.iter().map(family).collect());
+                    .map_or(vec![Family::Ipv4Unicast], |a| {
+                        a.iter().map(family).collect()
+                    });
                 let fwd = v["forwarding"].as_bool().unwrap_or(true);
                 let gr = v["gr"].as_bool().unwrap_or(true).then(|| GrCapability {
                     restart_time: v["restart_time"].as_u64().unwrap_or(120) as u16,
                     notification: v["n_bit"].as_bool().unwrap_or(false),
                     restart_state: false,
-                    families: fams.iter().map(|&family| GrFamily { family, forwarding: fwd }).collect(),
+                    families: fams
+                        .iter()
+                        .map(|&family| GrFamily {
+                            family,
+                            forwarding: fwd,
+                        })
+                        .collect(),
                 });
                 let llgr_fams: Vec<Family> = v["llgr_families"]
                     .as_array()
@@ -297,7 +346,11 @@ impl Runner {
                     Some(st) => Some(
                         llgr_fams
                             .iter()
-                            .map(|&family| LlgrFamily { family, forwarding: llgr_fwd, stale_time: st as u32 })
+                            .map(|&family| LlgrFamily {
+                                family,
+                                forwarding: llgr_fwd,
+                                stale_time: st as u32,
+                            })
                             .collect(),
                     ),
                     None => v["llgr_aware"].as_bool().unwrap_or(false).then(Vec::new),
@@ -339,7 +392,8 @@ impl Runner {
             "withdraw" => {
                 let p = self.peer(v);
                 let w = prefixes(v);
-                self.engine().handle_update(t, p, &[], PathAttrs::default(), &w);
+                self.engine()
+                    .handle_update(t, p, &[], PathAttrs::default(), &w);
             }
             "treat_as_withdraw" => {
                 let p = self.peer(v);
@@ -366,7 +420,9 @@ impl Runner {
             "originate" => {
                 let r = LocalRoute {
                     blackhole: v["blackhole"].as_bool().unwrap_or(false),
-                    communities: v["communities"].as_array().map_or(Vec::new(), |a| a.iter().map(community).collect()),
+                    communities: v["communities"]
+                        .as_array()
+                        .map_or(Vec::new(), |a| a.iter().map(community).collect()),
                     large_communities: Vec::new(),
                 };
                 let p = s(v, "prefix").parse().unwrap();
@@ -380,12 +436,20 @@ impl Runner {
                 let p: IpNet = s(v, "prefix").parse().unwrap();
                 let r = v["metric"].as_u64().map(|m| IgpRoute {
                     metric: m as u32,
-                    nexthops: vec![(v["via"].as_str().map(|x| x.parse().unwrap()), v["dev"].as_u64().unwrap() as u32)],
+                    nexthops: vec![(
+                        v["via"].as_str().map(|x| x.parse().unwrap()),
+                        v["dev"].as_u64().unwrap() as u32,
+                    )],
                 });
                 self.engine().set_igp_route(p, r);
             }
             "connected" => {
-                let nets = v["subnets"].as_array().unwrap().iter().map(|x| x.as_str().unwrap().parse().unwrap()).collect();
+                let nets = v["subnets"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.as_str().unwrap().parse().unwrap())
+                    .collect();
                 let i = v["interface"].as_u64().unwrap() as u32;
                 self.engine().set_connected(i, nets);
             }
@@ -395,8 +459,11 @@ impl Runner {
 
     /// Apply the engine's FIB output; return the effective per-prefix changes and counts.
     fn fib_step(&mut self) -> (BTreeSet<String>, Value) {
-        let before: HashMap<IpNet, Vec<NextHop>> =
-            self.routes.iter().map(|(p, g)| (*p, self.groups[g].to_vec())).collect();
+        let before: HashMap<IpNet, Vec<NextHop>> = self
+            .routes
+            .iter()
+            .map(|(p, g)| (*p, self.groups[g].to_vec()))
+            .collect();
         let (mut added, mut changed, mut removed, mut routes) = (0, 0, 0, 0);
         for c in self.engine().poll_fib() {
             match c {
@@ -421,17 +488,25 @@ impl Runner {
                 }
             }
         }
-        let after: HashMap<IpNet, Vec<NextHop>> =
-            self.routes.iter().map(|(p, g)| (*p, self.groups[g].to_vec())).collect();
-        let snapshot: HashMap<IpNet, Vec<NextHop>> =
-            self.engine().fib_snapshot().into_iter().map(|(p, n)| (p, n.to_vec())).collect();
+        let after: HashMap<IpNet, Vec<NextHop>> = self
+            .routes
+            .iter()
+            .map(|(p, g)| (*p, self.groups[g].to_vec()))
+            .collect();
+        let snapshot: HashMap<IpNet, Vec<NextHop>> = self
+            .engine()
+            .fib_snapshot()
+            .into_iter()
+            .map(|(p, n)| (p, n.to_vec()))
+            .collect();
         assert_eq!(after, snapshot, "replayed FIB differs from the engine's");
         let keys: BTreeSet<IpNet> = before.keys().chain(after.keys()).copied().collect();
         let mut out = BTreeSet::new();
         for k in keys {
             if before.get(&k) != after.get(&k) {
-                let nhs: Vec<String> =
-                    after.get(&k).map_or(Vec::new(), |v| v.iter().map(|n| self.nh_str(n)).collect());
+                let nhs: Vec<String> = after
+                    .get(&k)
+                    .map_or(Vec::new(), |v| v.iter().map(|n| self.nh_str(n)).collect());
                 out.insert(json!({"prefix": k.to_string(), "nexthops": nhs}).to_string());
             }
         }
@@ -459,17 +534,36 @@ impl Runner {
         let mut out = BTreeSet::new();
         while let Some(ev) = self.engine().poll_event() {
             let v = match ev {
-                Event::EnteredGr { peer, families, restart_time, stale_routes } => json!({
+                Event::EnteredGr {
+                    peer,
+                    families,
+                    restart_time,
+                    stale_routes,
+                } => json!({
                     "event": "entered_gr", "peer": self.ids[&peer],
                     "families": families.iter().map(|f| family_str(*f)).collect::<Vec<_>>(),
                     "restart_time": restart_time.as_secs(), "stale_routes": stale_routes}),
-                Event::EnteredLlgr { peer, family, stale_time, stale_routes } => json!({
+                Event::EnteredLlgr {
+                    peer,
+                    family,
+                    stale_time,
+                    stale_routes,
+                } => json!({
                     "event": "entered_llgr", "peer": self.ids[&peer], "family": family_str(family),
                     "stale_time": stale_time.as_secs(), "stale_routes": stale_routes}),
-                Event::StaleSwept { peer, family, reason, routes } => json!({
+                Event::StaleSwept {
+                    peer,
+                    family,
+                    reason,
+                    routes,
+                } => json!({
                     "event": "stale_swept", "peer": self.ids[&peer], "family": family_str(family),
                     "reason": format!("{reason:?}"), "routes": routes}),
-                Event::RoutesFlushed { peer, family, routes } => json!({
+                Event::RoutesFlushed {
+                    peer,
+                    family,
+                    routes,
+                } => json!({
                     "event": "routes_flushed", "peer": self.ids[&peer], "family": family_str(family),
                     "routes": routes}),
                 Event::PrefixLimitExceeded { peer, limit } => json!({
@@ -483,7 +577,9 @@ impl Runner {
 }
 
 fn read_lines(p: &Path) -> Vec<Value> {
-    let Ok(text) = fs::read_to_string(p) else { return Vec::new() };
+    let Ok(text) = fs::read_to_string(p) else {
+        return Vec::new();
+    };
     text.lines()
         .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with("//"))
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{}: {e}: {l}", p.display())))
@@ -495,7 +591,11 @@ fn canon(vals: Vec<Value>) -> BTreeSet<String> {
 }
 
 fn run(dir: &Path) {
-    assert!(dir.join("description.md").exists(), "{}: no description.md", dir.display());
+    assert!(
+        dir.join("description.md").exists(),
+        "{}: no description.md",
+        dir.display()
+    );
     let mut steps: BTreeSet<String> = BTreeSet::new();
     for f in fs::read_dir(dir).unwrap() {
         let name = f.unwrap().file_name().into_string().unwrap();
@@ -519,7 +619,10 @@ fn run(dir: &Path) {
         for v in read_lines(&dir.join(format!("{step}-output-fib.jsonl"))) {
             if let Some(c) = v.get("counts") {
                 for (k, want) in c.as_object().unwrap() {
-                    assert_eq!(&counts[k], want, "{ctx}: FIB change count {k} (all: {counts})");
+                    assert_eq!(
+                        &counts[k], want,
+                        "{ctx}: FIB change count {k} (all: {counts})"
+                    );
                 }
             } else {
                 want_fib.push(v);
@@ -546,7 +649,11 @@ fn run(dir: &Path) {
 #[test]
 fn scenarios() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios");
-    let mut dirs: Vec<_> = fs::read_dir(&root).unwrap().map(|d| d.unwrap().path()).filter(|p| p.is_dir()).collect();
+    let mut dirs: Vec<_> = fs::read_dir(&root)
+        .unwrap()
+        .map(|d| d.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
     dirs.sort();
     assert!(!dirs.is_empty());
     let only = std::env::var("LLGR_SCENARIO").ok();
