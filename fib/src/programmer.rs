@@ -636,20 +636,28 @@ impl Fib {
                 let (id, mode) = match &current {
                     Some(k) => (k.id, Mode::Replace),
                     None => {
-                        // Adopt an identical group from a previous run: its
-                        // routes then need no change at all.
-                        let adopt = self
-                            .orphan_groups
-                            .iter()
-                            .find(|(_, m)| **m == ids)
-                            .map(|(id, _)| *id);
-                        if let Some(id) = adopt {
-                            self.orphan_groups.remove(&id);
-                            self.kgroups.insert((g, f), KGroup { id, members: ids });
-                            routes_to_mark.push(g);
-                            continue;
+                        // Adopt a group of a previous run: an identical one
+                        // needs no message, another one of this family one
+                        // replace; either way its routes need no change.
+                        match self.adopt_orphan(f, &ids) {
+                            Some((id, true)) => {
+                                self.kgroups.insert((g, f), KGroup { id, members: ids });
+                                routes_to_mark.push(g);
+                                continue;
+                            }
+                            Some((id, false)) => {
+                                self.kgroups.insert(
+                                    (g, f),
+                                    KGroup {
+                                        id,
+                                        members: Vec::new(),
+                                    },
+                                );
+                                routes_to_mark.push(g);
+                                (id, Mode::Replace)
+                            }
+                            None => (self.alloc_id(), Mode::Create),
                         }
-                        (self.alloc_id(), Mode::Create)
                     }
                 };
                 if current.is_none() {
@@ -717,12 +725,40 @@ impl Fib {
         for (key, kg) in pending_groups {
             if !failed_groups.contains(&key) {
                 self.kgroups.insert(key, kg);
+            } else if self.kgroups.get(&key).is_some_and(|k| k.members.is_empty()) {
+                // A failed replace of an adopted group: it stays an orphan.
+                if let Some(k) = self.kgroups.remove(&key) {
+                    self.orphan_groups.insert(k.id, Vec::new());
+                }
             }
         }
         for g in routes_to_mark {
             self.mark_routes_of(g);
         }
         Ok(replaced)
+    }
+
+    /// Picks a previous-run group for family `f`: identical members first,
+    /// else the one sharing most members. Returns `(id, identical)`.
+    fn adopt_orphan(&mut self, f: Family, ids: &[(u32, u16)]) -> Option<(u32, bool)> {
+        let fam_of: HashMap<u32, Family> = self.members.iter().map(|(k, id)| (*id, k.0)).collect();
+        let mut best: Option<(u32, usize, bool)> = None;
+        for (id, m) in &self.orphan_groups {
+            if m.iter().any(|(mid, _)| fam_of.get(mid) != Some(&f)) {
+                continue;
+            }
+            if m.as_slice() == ids {
+                best = Some((*id, usize::MAX, true));
+                break;
+            }
+            let overlap = m.iter().filter(|x| ids.iter().any(|y| y.0 == x.0)).count();
+            if overlap > 0 && best.is_none_or(|b| overlap > b.1) {
+                best = Some((*id, overlap, false));
+            }
+        }
+        let (id, _, identical) = best?;
+        self.orphan_groups.remove(&id);
+        Some((id, identical))
     }
 
     fn prefsrc(&self, f: Family) -> Option<IpAddr> {
@@ -763,13 +799,11 @@ impl Fib {
 
     fn commit_routes(&mut self, report: &mut Report) -> Result<(), Error> {
         let keys: Vec<IpNet> = if self.all_dirty {
-            self.routes
+            let extra = self
+                .installed
                 .keys()
-                .chain(self.installed.keys())
-                .copied()
-                .collect::<HashSet<_>>()
-                .into_iter()
-                .collect()
+                .filter(|k| !self.routes.contains_key(k));
+            self.routes.keys().chain(extra).copied().collect()
         } else {
             self.dirty.drain().collect()
         };

@@ -41,6 +41,9 @@ struct Args {
     /// A few seconds' run for CI (2000 + 1000 routes).
     #[arg(long)]
     tiny: bool,
+    /// Run only the fib contender (quick measurements).
+    #[arg(long)]
+    fib_only: bool,
 }
 
 const GW1: Ipv4Addr = Ipv4Addr::new(172, 31, 11, 250);
@@ -293,9 +296,12 @@ fn run_fib(a: &Args) -> (Row, FibExtra) {
     reset_hwm();
     let t = Instant::now();
     let mut f = l.node.enter(|| Fib::open(fib_cfg())).expect("fib reopen");
+    let t_open = t.elapsed();
     desire(&mut f);
+    let t_desire = t.elapsed();
     let rep = f.commit().expect("reconcile");
     let reconcile = t.elapsed();
+    eprintln!("reconcile: open+dump {t_open:?}, set desired {:?}, commit {:?}", t_desire - t_open, reconcile - t_desire);
     let reconcile_hwm = vm_hwm_mib();
     assert_eq!(
         (rep.created, rep.replaced, rep.deleted),
@@ -487,6 +493,18 @@ fn main() {
     }
     let total = f64::from(a.routes + a.v6);
     let (f, extra) = run_fib(&a);
+    if a.fib_only {
+        println!(
+            "fib only: install {:.3} s, failover {:.3} ms, failback {:.3} ms, compat-1 failover {:.3} ms, reconcile {:.3} s, peak {:.0} MiB",
+            f.install.as_secs_f64(),
+            ms(f.failover),
+            ms(f.failback),
+            ms(extra.compat1_failover),
+            extra.reconcile.as_secs_f64(),
+            extra.reconcile_hwm
+        );
+        return;
+    }
     let b = run_ip_batch(&a);
     let r = run_rtnetlink(&a);
     println!(
