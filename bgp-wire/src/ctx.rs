@@ -215,6 +215,18 @@ impl From<&EncodeCtx> for DecodeCtx {
     }
 }
 
+impl From<&DecodeCtx> for EncodeCtx {
+    /// The context the peer uses to encode what we decode with `ctx`.
+    fn from(ctx: &DecodeCtx) -> Self {
+        EncodeCtx {
+            four_octet_as: ctx.four_octet_as,
+            extended_message: ctx.extended_message,
+            add_path: ctx.add_path.clone(),
+            families: ctx.families.clone(),
+        }
+    }
+}
+
 /// Derives the session contexts from our OPEN (`local`) and the peer's (`remote`).
 ///
 /// - 4-octet AS when both sent the capability (RFC 6793 §3);
