@@ -87,3 +87,4 @@ pub use fib;
 pub use llgr;
 
 pub mod config;
+pub mod node;

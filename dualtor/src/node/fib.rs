@@ -1,0 +1,482 @@
+//! The kernel side: the `fib` programmer on its own thread (it is
+//! synchronous), the link monitor, and the conversion of the engine's
+//! group-level FIB changes into `fib`'s desired state.
+//!
+//! # Route forms
+//! Every route to another node's loopback or block points at a kernel
+//! nexthop group (one group per distinct ECMP set, shared by every prefix
+//! with that set), so a whole plane fails over with one message, and every
+//! route carries the node's loopback as preferred source
+//! ([`fib::Config::prefsrc_v4`]). Routes are tagged with our own protocol,
+//! so the static bootstrap /24s (`proto boot`/`static`) are never touched.
+//!
+//! Same-rack routes are two-path `via <owner's plane address> dev eth0` and
+//! `via <owner's plane address> dev eth1`, not the guide's dev-only
+//! `nexthop dev eth0 nexthop dev eth1`: the ToR reflects them with the next
+//! hop kept (the owner's session address, on our plane subnet), and
+//! `gateway direct` uses that address. This form does not depend on the
+//! owner answering ARP for its loopback on a plane NIC (`arp_ignore`), and
+//! with `fib_multipath_use_neigh` a dead neighbour is skipped per plane. The
+//! engine produces the dev-only form only when the BGP next hop is the
+//! route's own address.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+use std::sync::mpsc as std_mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use ipnet::IpNet;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::config::{AddressScope, InterfaceAddress};
+
+/// Converts one engine next hop; `None` for a next hop the kernel cannot
+/// take (a gateway with no known interface) or a blackhole.
+pub(crate) fn nexthop(n: &llgr::NextHop) -> Option<fib::Nexthop> {
+    match *n {
+        llgr::NextHop::Gateway {
+            gateway,
+            interface: Some(ifindex),
+            ..
+        } => Some(fib::Nexthop::via(gateway, ifindex)),
+        llgr::NextHop::Device { interface, .. } => Some(fib::Nexthop::dev(interface)),
+        _ => None,
+    }
+}
+
+/// The engine's group id as `fib`'s. The engine never reuses ids; the low
+/// 32 bits wrap only after 4 billion distinct ECMP sets.
+pub(crate) fn group_id(id: llgr::GroupId) -> fib::GroupId {
+    fib::GroupId(id.0 as u32)
+}
+
+/// The desired kernel state, kept in step with the engine's output. Pure:
+/// it only records what `apply` should tell the programmer.
+#[derive(Debug, Default)]
+pub(crate) struct Desired {
+    /// Engine groups that are `blackhole` (locally originated blocks).
+    blackhole_groups: std::collections::HashSet<llgr::GroupId>,
+}
+
+/// One step for the programmer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Step {
+    SetGroup(fib::GroupId, fib::NexthopGroup),
+    RemoveGroup(fib::GroupId),
+    SetRoute(IpNet, fib::Target),
+    RemoveRoute(IpNet),
+}
+
+impl Desired {
+    /// Translates engine changes (in the engine's order: groups, routes,
+    /// group removals) into programmer steps.
+    pub(crate) fn translate(&mut self, changes: &[llgr::FibChange]) -> Vec<Step> {
+        let mut out = Vec::with_capacity(changes.len());
+        for c in changes {
+            match c {
+                llgr::FibChange::GroupAdded { id, nexthops }
+                | llgr::FibChange::GroupChanged { id, nexthops } => {
+                    if nexthops
+                        .iter()
+                        .any(|n| matches!(n, llgr::NextHop::Blackhole))
+                    {
+                        self.blackhole_groups.insert(*id);
+                        continue;
+                    }
+                    self.blackhole_groups.remove(id);
+                    let group = fib::NexthopGroup::ecmp(nexthops.iter().filter_map(nexthop));
+                    out.push(Step::SetGroup(group_id(*id), group));
+                }
+                llgr::FibChange::GroupRemoved { id } => {
+                    if !self.blackhole_groups.remove(id) {
+                        out.push(Step::RemoveGroup(group_id(*id)));
+                    }
+                }
+                llgr::FibChange::Route { prefix, group } => match group {
+                    Some(g) if self.blackhole_groups.contains(g) => {
+                        out.push(Step::SetRoute(*prefix, fib::Target::Blackhole));
+                    }
+                    Some(g) => out.push(Step::SetRoute(*prefix, fib::Target::Group(group_id(*g)))),
+                    None => out.push(Step::RemoveRoute(*prefix)),
+                },
+            }
+        }
+        out
+    }
+}
+
+/// A kernel interface: index and addresses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Interfaces {
+    /// Every address, for [`crate::config::plan()`] and the address checks.
+    pub addresses: Vec<InterfaceAddress>,
+    /// Interface indexes by name.
+    pub index: BTreeMap<String, u32>,
+}
+
+impl Interfaces {
+    /// Interfaces given by the caller (tests, or a CNI that knows them).
+    pub fn new(addresses: Vec<InterfaceAddress>, index: BTreeMap<String, u32>) -> Self {
+        Interfaces { addresses, index }
+    }
+
+    /// Reads the links and addresses of the calling thread's network
+    /// namespace (rtnetlink dumps).
+    pub async fn read() -> std::io::Result<Interfaces> {
+        use futures::TryStreamExt;
+        use rtnetlink::packet_route::address::{AddressAttribute, AddressScope as Scope};
+        use rtnetlink::packet_route::link::LinkAttribute;
+
+        let (conn, handle, _) = rtnetlink::new_connection()?;
+        let task = tokio::spawn(conn);
+        let io = |e: rtnetlink::Error| std::io::Error::other(e.to_string());
+        let mut index = BTreeMap::new();
+        let mut links = handle.link().get().execute();
+        while let Some(l) = links.try_next().await.map_err(io)? {
+            for a in &l.attributes {
+                if let LinkAttribute::IfName(n) = a {
+                    index.insert(n.clone(), l.header.index);
+                }
+            }
+        }
+        let names: HashMap<u32, String> = index.iter().map(|(n, i)| (*i, n.clone())).collect();
+        let mut addresses = Vec::new();
+        let mut addrs = handle.address().get().execute();
+        while let Some(m) = addrs.try_next().await.map_err(io)? {
+            let ip = m
+                .attributes
+                .iter()
+                .find_map(|a| match a {
+                    AddressAttribute::Local(ip) => Some(*ip),
+                    _ => None,
+                })
+                .or_else(|| {
+                    m.attributes.iter().find_map(|a| match a {
+                        AddressAttribute::Address(ip) => Some(*ip),
+                        _ => None,
+                    })
+                });
+            let (Some(ip), Some(name)) = (ip, names.get(&m.header.index)) else {
+                continue;
+            };
+            let Ok(net) = IpNet::new(ip, m.header.prefix_len) else {
+                continue;
+            };
+            let scope = match m.header.scope {
+                Scope::Universe => AddressScope::Universe,
+                Scope::Site => AddressScope::Site,
+                Scope::Link => AddressScope::Link,
+                Scope::Host => AddressScope::Host,
+                Scope::Nowhere => AddressScope::Nowhere,
+                Scope::Other(v) => AddressScope::Other(v),
+                _ => AddressScope::Other(0),
+            };
+            addresses.push(InterfaceAddress::new(name.clone(), net, scope));
+        }
+        task.abort();
+        Ok(Interfaces { addresses, index })
+    }
+
+    /// Subnets connected over an interface (not host routes).
+    pub(crate) fn connected(&self, ifname: &str) -> Vec<IpNet> {
+        self.addresses
+            .iter()
+            .filter(|a| {
+                a.interface == ifname && a.address.prefix_len() < a.address.max_prefix_len()
+            })
+            .map(|a| a.address.trunc())
+            .collect()
+    }
+}
+
+/// What the programmer thread reports.
+#[derive(Debug)]
+pub(crate) enum FibReport {
+    /// A batch was committed.
+    Committed {
+        changes: usize,
+        report: fib::Report,
+        latency: Duration,
+    },
+    /// The stale routes of the previous run were swept.
+    Completed { report: fib::Report },
+    /// A link changed state.
+    Link {
+        ifindex: u32,
+        name: Option<String>,
+        up: bool,
+        carrier: bool,
+    },
+    /// The netlink socket failed.
+    Failed(fib::Error),
+}
+
+/// Commands for the programmer thread.
+#[derive(Debug)]
+pub(crate) enum FibCommand {
+    Apply {
+        steps: Vec<Step>,
+        queued: Instant,
+    },
+    Complete,
+    /// Remove every route and group of ours, then exit.
+    Flush(oneshot::Sender<()>),
+    /// Exit, leaving the kernel as it is (graceful restart).
+    Exit(oneshot::Sender<()>),
+    Kernel(Vec<fib::Event>),
+}
+
+/// The node's handle on the programmer thread.
+#[derive(Debug)]
+pub(crate) struct FibThread {
+    pub(crate) tx: std_mpsc::Sender<FibCommand>,
+    /// Our routes found in the kernel at start (previous run).
+    pub(crate) previous_routes: usize,
+    pub(crate) status: fib::Status,
+}
+
+impl FibThread {
+    /// Opens the programmer (dumping our previous routes) and the monitor,
+    /// each on its own thread in the calling thread's namespace.
+    pub(crate) fn start(
+        cfg: fib::Config,
+        reports: mpsc::UnboundedSender<FibReport>,
+    ) -> Result<FibThread, fib::Error> {
+        let (tx, rx) = std_mpsc::channel::<FibCommand>();
+        let (ready_tx, ready_rx) = std_mpsc::channel();
+        // Threads start in the namespace of the thread that spawns them.
+        let mon_tx = tx.clone();
+        let mon_reports = reports.clone();
+        thread::Builder::new()
+            .name("dualtor-fib".into())
+            .spawn(move || {
+                let fib = match fib::Fib::open(cfg) {
+                    Ok(f) => f,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                let _ = ready_tx.send(Ok((fib.installed_len(), fib.status())));
+                run(fib, rx, reports);
+            })
+            .map_err(|e| fib::Error::Io(std::io::Error::other(e)))?;
+        let (previous_routes, status) = ready_rx
+            .recv()
+            .map_err(|_| fib::Error::Io(std::io::Error::other("fib thread died")))??;
+        let monitor = fib::Monitor::open(fib::MonitorConfig {
+            routes: true,
+            ..fib::MonitorConfig::default()
+        })?;
+        thread::Builder::new()
+            .name("dualtor-monitor".into())
+            .spawn(move || {
+                monitor_loop(monitor, mon_tx, mon_reports);
+            })
+            .map_err(|e| fib::Error::Io(std::io::Error::other(e)))?;
+        Ok(FibThread {
+            tx,
+            previous_routes,
+            status,
+        })
+    }
+}
+
+fn monitor_loop(
+    mut monitor: fib::Monitor,
+    tx: std_mpsc::Sender<FibCommand>,
+    reports: mpsc::UnboundedSender<FibReport>,
+) {
+    loop {
+        match monitor.recv(Duration::from_millis(200)) {
+            Ok(ev) if ev.is_empty() => {
+                if reports.is_closed() {
+                    return;
+                }
+            }
+            Ok(ev) => {
+                if tx.send(FibCommand::Kernel(ev)).is_err() {
+                    return;
+                }
+            }
+            Err(e) => {
+                let _ = reports.send(FibReport::Failed(e));
+                return;
+            }
+        }
+    }
+}
+
+fn run(
+    mut fib: fib::Fib,
+    rx: std_mpsc::Receiver<FibCommand>,
+    reports: mpsc::UnboundedSender<FibReport>,
+) {
+    let commit = |fib: &mut fib::Fib, changes: usize, queued: Instant| match fib.commit() {
+        Ok(report) => {
+            let _ = reports.send(FibReport::Committed {
+                changes,
+                report,
+                latency: queued.elapsed(),
+            });
+        }
+        Err(e) => {
+            let _ = reports.send(FibReport::Failed(e));
+        }
+    };
+    while let Ok(cmd) = rx.recv() {
+        match cmd {
+            FibCommand::Apply { steps, queued } => {
+                let n = steps.len();
+                for s in steps {
+                    match s {
+                        Step::SetGroup(id, g) => fib.set_group(id, g),
+                        Step::RemoveGroup(id) => fib.remove_group(id),
+                        Step::SetRoute(p, t) => fib.set_route(p, t),
+                        Step::RemoveRoute(p) => fib.remove_route(p),
+                    }
+                }
+                commit(&mut fib, n, queued);
+            }
+            FibCommand::Complete => match fib.complete() {
+                Ok(report) => {
+                    let _ = reports.send(FibReport::Completed { report });
+                }
+                Err(e) => {
+                    let _ = reports.send(FibReport::Failed(e));
+                }
+            },
+            FibCommand::Kernel(events) => {
+                let mut repair = false;
+                for ev in &events {
+                    repair |= fib.handle_event(ev);
+                    if let fib::Event::Link {
+                        ifindex,
+                        name,
+                        up,
+                        carrier,
+                    } = ev
+                    {
+                        let _ = reports.send(FibReport::Link {
+                            ifindex: *ifindex,
+                            name: name.clone(),
+                            up: *up,
+                            carrier: *carrier,
+                        });
+                    }
+                }
+                if repair {
+                    commit(&mut fib, 0, Instant::now());
+                }
+            }
+            FibCommand::Flush(done) => {
+                let routes: Vec<IpNet> = fib.routes().keys().copied().collect();
+                for p in routes {
+                    fib.remove_route(p);
+                }
+                let groups: Vec<fib::GroupId> = fib.groups().keys().copied().collect();
+                for g in groups {
+                    fib.remove_group(g);
+                }
+                // `complete` also sweeps what is left of a previous run.
+                let _ = fib.complete();
+                let _ = done.send(());
+                return;
+            }
+            FibCommand::Exit(done) => {
+                let _ = done.send(());
+                return;
+            }
+        }
+    }
+}
+
+/// Whether an address is the loopback's family peer (used for prefsrc).
+pub(crate) fn prefsrc(cfg: &mut fib::Config, loopbacks: &[IpAddr]) {
+    for a in loopbacks {
+        match a {
+            IpAddr::V4(v4) => cfg.prefsrc_v4 = Some(*v4),
+            IpAddr::V6(v6) => cfg.prefsrc_v6 = Some(*v6),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn translate_groups_routes_and_blackholes() {
+        let mut e = llgr::Engine::new(llgr::Config::new(1, "1.1.1.1".parse().unwrap()));
+        let p1 = e.add_peer(llgr::Peer::new(
+            "172.31.11.250".parse().unwrap(),
+            1,
+            "0.0.0.0".parse().unwrap(),
+        ));
+        let p2 = e.add_peer(llgr::Peer::new(
+            "172.31.12.250".parse().unwrap(),
+            1,
+            "0.0.0.0".parse().unwrap(),
+        ));
+        let hops: Arc<[llgr::NextHop]> = Arc::from(vec![
+            llgr::NextHop::Gateway {
+                gateway: "172.31.11.250".parse().unwrap(),
+                interface: Some(2),
+                peer: p1,
+            },
+            llgr::NextHop::Gateway {
+                gateway: "172.31.12.250".parse().unwrap(),
+                interface: Some(3),
+                peer: p2,
+            },
+        ]);
+        let bh: Arc<[llgr::NextHop]> = Arc::from(vec![llgr::NextHop::Blackhole]);
+        let mut d = Desired::default();
+        let steps = d.translate(&[
+            llgr::FibChange::GroupAdded {
+                id: llgr::GroupId(7),
+                nexthops: hops,
+            },
+            llgr::FibChange::GroupAdded {
+                id: llgr::GroupId(8),
+                nexthops: bh,
+            },
+            llgr::FibChange::Route {
+                prefix: "172.31.20.1/32".parse().unwrap(),
+                group: Some(llgr::GroupId(7)),
+            },
+            llgr::FibChange::Route {
+                prefix: "10.244.17.0/26".parse().unwrap(),
+                group: Some(llgr::GroupId(8)),
+            },
+            llgr::FibChange::Route {
+                prefix: "10.244.33.0/26".parse().unwrap(),
+                group: None,
+            },
+            llgr::FibChange::GroupRemoved {
+                id: llgr::GroupId(8),
+            },
+        ]);
+        assert_eq!(
+            steps,
+            vec![
+                Step::SetGroup(
+                    fib::GroupId(7),
+                    fib::NexthopGroup::ecmp([
+                        fib::Nexthop::via("172.31.11.250".parse().unwrap(), 2),
+                        fib::Nexthop::via("172.31.12.250".parse().unwrap(), 3),
+                    ])
+                ),
+                Step::SetRoute(
+                    "172.31.20.1/32".parse().unwrap(),
+                    fib::Target::Group(fib::GroupId(7))
+                ),
+                Step::SetRoute("10.244.17.0/26".parse().unwrap(), fib::Target::Blackhole),
+                Step::RemoveRoute("10.244.33.0/26".parse().unwrap()),
+            ]
+        );
+    }
+}
