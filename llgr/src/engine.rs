@@ -13,13 +13,18 @@
 //! So a session going down, entering LLGR or coming back changes a few path sets and,
 //! through them, a few groups (prefix-independent convergence), not a million routes.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ipnet::IpNet;
+
+/// Hash maps keyed by prefixes and path sets. foldhash's quality variant is seeded per map
+/// (peers choose the prefixes, so the seed matters) and several times faster than SipHash.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::quality::RandomState>;
+type HashSet<K> = std::collections::HashSet<K, foldhash::quality::RandomState>;
 
 use crate::attrs::{
     Attrs, Interner, LLGR_STALE, LargeCommunity, NO_ADVERTISE, NO_EXPORT, NO_EXPORT_SUBCONFED,
@@ -268,17 +273,17 @@ impl Engine {
             cfg,
             now: None,
             peers: Vec::new(),
-            table: HashMap::new(),
+            table: HashMap::default(),
             sets: Vec::new(),
             free_sets: Vec::new(),
             set_index: Default::default(),
-            peer_sets: HashMap::new(),
-            groups: HashMap::new(),
-            group_index: HashMap::new(),
+            peer_sets: HashMap::default(),
+            groups: HashMap::default(),
+            group_index: HashMap::default(),
             next_group: 1,
             interner: Interner::default(),
-            connected: HashMap::new(),
-            igp: HashMap::new(),
+            connected: HashMap::default(),
+            igp: HashMap::default(),
             transit_up: 0,
             fib_dirty: Vec::new(),
             group_dirty: Vec::new(),
@@ -310,7 +315,7 @@ impl Engine {
             timers: TimerTable::default(),
             routes: 0,
             limit_reported: false,
-            adj_out: HashMap::new(),
+            adj_out: HashMap::default(),
         };
         if let Some(i) = self.peers.iter().position(Option::is_none) {
             self.peers[i] = Some(st);
@@ -595,7 +600,8 @@ impl Engine {
         self.recompute(ids);
     }
 
-    /// RFC 9494 §4.2: enter the long-lived stale phase for one family.
+    /// RFC 9494 §4.2: enter the long-lived stale phase for one family. The caller must
+    /// re-evaluate the peer's path sets afterwards.
     fn enter_llgr(&mut self, now: Instant, peer: PeerId, f: Family) {
         let Some(p) = self.peer_mut(peer) else { return };
         let fs = &mut p.fam[f.idx()];
@@ -623,8 +629,8 @@ impl Engine {
             stale_time: llst,
             stale_routes,
         });
-        let ids = self.sets_of(peer.0, Some(f));
-        self.recompute(ids);
+        // The caller re-evaluates the peer's path sets once for all families, so that a
+        // group shared by IPv4 and IPv6 prefixes changes in place (one change, not a split).
     }
 
     fn count_stale(&self, peer: u32, f: Family) -> u64 {
@@ -699,6 +705,7 @@ impl Engine {
                 p.timers.stop(t);
                 match t {
                     Timer::GrRestart => {
+                        let mut entered = false;
                         //= https://www.rfc-editor.org/rfc/rfc9494#section-4.2
                         //# [on Restart Time expiry] for each AFI/SAFI with LLST > 0 the
                         //# LLST timer starts; the other stale routes are deleted.
@@ -712,7 +719,12 @@ impl Engine {
                                 self.sweep(peer, f, SweepReason::RestartTimeExpired);
                             } else {
                                 self.enter_llgr(now, peer, f);
+                                entered = true;
                             }
+                        }
+                        if entered {
+                            let ids = self.sets_of(peer.0, None);
+                            self.recompute(ids);
                         }
                     }
                     Timer::LlgrStale(f) => self.sweep(peer, f, SweepReason::LlgrStaleTimeExpired),
@@ -1163,7 +1175,7 @@ impl Engine {
     /// next-hop group: when every path set using a group moves to the same new next hops,
     /// the group itself changes (one FIB change for any number of prefixes).
     fn recompute(&mut self, ids: Vec<u32>) {
-        let mut moved: HashMap<GroupId, Vec<(u32, Vec<NextHop>)>> = HashMap::new();
+        let mut moved: HashMap<GroupId, Vec<(u32, Vec<NextHop>)>> = HashMap::default();
         let mut from_none: Vec<(u32, Vec<NextHop>)> = Vec::new();
         for id in ids {
             let Some(set) = self.sets[id as usize].as_ref() else {
@@ -1599,7 +1611,7 @@ impl Engine {
                 out.push(FibChange::GroupAdded { id: g, nexthops });
             }
         }
-        let mut gone = HashSet::new();
+        let mut gone = HashSet::default();
         for pfx in std::mem::take(&mut self.fib_dirty) {
             match self.table.get_mut(&pfx) {
                 Some(e) => {
@@ -1637,7 +1649,7 @@ impl Engine {
                     .is_some_and(|p| p.session.is_some())
             })
             .collect();
-        let mut gone = HashSet::new();
+        let mut gone = HashSet::default();
         for pfx in dirty {
             match self.table.get_mut(&pfx) {
                 Some(e) => {
@@ -1740,7 +1752,7 @@ impl Engine {
 
     /// The current FIB: every installed prefix and its next hops (a full scan; for tests
     /// and diagnostics).
-    pub fn fib_snapshot(&self) -> HashMap<Prefix, Arc<[NextHop]>> {
+    pub fn fib_snapshot(&self) -> std::collections::HashMap<Prefix, Arc<[NextHop]>> {
         self.table
             .iter()
             .filter_map(|(p, e)| {
