@@ -880,7 +880,8 @@ impl Engine {
     /// Returns false when removing a path that does not exist or a route was refused.
     fn upsert(&mut self, prefix: Prefix, peer: u32, path_id: u32, new: Option<Cand>) -> bool {
         let family = Family::of(&prefix);
-        let old = self.table.get(&prefix).map(|e| e.set);
+        let old_entry = self.table.get(&prefix).copied();
+        let old = old_entry.map(|e| e.set);
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
         let mut found = false;
@@ -964,10 +965,12 @@ impl Engine {
             old.is_some_and(|s| self.sets[s as usize].as_ref().expect("live").has_local);
         let dirty_fib = old_group != new_group || new_set.is_none();
         let dirty_export = old_best != new_best && (exportable || old_local || self.transit_up > 0);
-        if let Some(s) = old {
-            self.leave_set(prefix, s);
+        if let (Some(s), Some(e)) = (old, old_entry) {
+            self.leave_set_at(s, e.pos as usize);
         }
-        match new_set {
+        let want = u8::from(dirty_fib) * DIRTY_FIB | u8::from(dirty_export) * DIRTY_EXPORT;
+        // One table access for the new state: the dirty flags land on the entry itself.
+        let newly = match new_set {
             Some(s) => {
                 let members = &mut self.sets[s as usize].as_mut().expect("live").members;
                 let pos = members.len() as u32;
@@ -979,17 +982,20 @@ impl Engine {
                 });
                 e.set = s;
                 e.pos = pos;
+                let newly = want & !e.dirty;
+                e.dirty |= want;
+                newly
             }
             None => {
                 self.table.remove(&prefix);
+                want
             }
+        };
+        if newly & DIRTY_FIB != 0 {
+            self.fib_dirty.push(prefix);
         }
-        // Marked after the entry exists (or is gone), so the dirty flag lands on it.
-        if dirty_fib {
-            self.mark(prefix, DIRTY_FIB);
-        }
-        if dirty_export {
-            self.mark(prefix, DIRTY_EXPORT);
+        if newly & DIRTY_EXPORT != 0 {
+            self.export_dirty.push(prefix);
         }
         true
     }
@@ -1019,11 +1025,8 @@ impl Engine {
         }
     }
 
-    /// Remove a prefix from a path set's member list (the table entry stays).
-    fn leave_set(&mut self, prefix: Prefix, s: u32) {
-        let Some(pos) = self.table.get(&prefix).map(|e| e.pos as usize) else {
-            return;
-        };
+    /// Remove the member at `pos` from a path set's member list (the table entry stays).
+    fn leave_set_at(&mut self, s: u32, pos: usize) {
         let set = self.sets[s as usize].as_mut().expect("live");
         set.members.swap_remove(pos);
         if let Some(moved) = set.members.get(pos).copied()
