@@ -18,11 +18,9 @@ use test_support::{Need, Topology, TopologySpec, lab};
 
 /// Our BFD detection time with Calico's defaults against the ToRs' 100 ms
 /// x 3: at most 5 x 100 ms.
-#[allow(dead_code)]
 const DETECTION: Duration = Duration::from_millis(500);
 /// BFD detection + 1 s.
-#[allow(dead_code)]
-const BOUND: Duration = Duration::from_millis(1500);
+const BOUND: Duration = Duration::from_millis(DETECTION.as_millis() as u64 + 1000);
 
 /// The workspace's target dir and the daemon built into it.
 fn daemon() -> PathBuf {
@@ -93,15 +91,11 @@ fn cluster_yaml(racks: u8, per_rack: u8) -> String {
 
 struct Lab {
     topo: Topology,
-    dir: tempfile::TempDir,
+    /// Holds the configuration file while the daemons run.
+    _dir: tempfile::TempDir,
 }
 
 impl Lab {
-    #[allow(dead_code)]
-    fn config_path(&self) -> PathBuf {
-        self.dir.path().join("cluster.yaml")
-    }
-
     fn node_command(config: &Path, node: &test_support::topology::Node) -> Command {
         let mut c = node.ns.cmd(daemon().to_str().expect("utf-8 path"));
         c.args([
@@ -130,7 +124,7 @@ impl Lab {
             node: NodeKind::Command(Arc::new(move |n| Lab::node_command(&cfg, n))),
         };
         let topo = Topology::build_with(spec, Tuning::default()).expect("topology");
-        Lab { topo, dir }
+        Lab { topo, _dir: dir }
     }
 
     fn converge(&mut self) -> Duration {
@@ -150,27 +144,6 @@ impl Lab {
         }
         out
     }
-}
-
-#[allow(dead_code)]
-/// Waits until `f` holds, polling every 20 ms; returns the time it took.
-fn wait(what: &str, bound: Duration, mut f: impl FnMut() -> bool) -> Duration {
-    let start = Instant::now();
-    loop {
-        if f() {
-            return start.elapsed();
-        }
-        assert!(start.elapsed() <= bound, "{what}: not within {bound:?}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-#[allow(dead_code)]
-fn route_paths(ns: &test_support::Netns, dst: &str) -> Vec<Hop> {
-    ns.route(dst)
-        .expect("ip route")
-        .map(|r| r.sorted_paths())
-        .unwrap_or_default()
 }
 
 // The guide's "Verify the deployment": on every node, ECMP /32s to the
@@ -236,4 +209,199 @@ fn guide_verify_the_deployment() {
             );
         }
     }
+}
+
+/// Which (node, other node, plane) paths work.
+type PlaneOk<'a> = &'a dyn Fn(&TNode, &TNode, usize) -> bool;
+type TNode = test_support::topology::Node;
+
+/// The routes every node must have when `ok` says which planes carry
+/// traffic between two nodes: same rack via the owner's plane address,
+/// other racks via our ToR on that plane.
+fn expected(t: &Topology, ok: PlaneOk<'_>) -> Vec<(usize, String, Vec<Hop>)> {
+    let mut v = Vec::new();
+    for (i, me) in t.nodes().iter().enumerate() {
+        for other in t.nodes().iter().filter(|o| o.name != me.name) {
+            let paths: Vec<Hop> = (0..2)
+                .filter(|&q| ok(me, other, q))
+                .map(|q| {
+                    let dev = format!("eth{q}");
+                    if other.rack == me.rack {
+                        Hop::via(&other.nic[q].to_string(), &dev)
+                    } else {
+                        Hop::via(&me.tor_addr[q].to_string(), &dev)
+                    }
+                })
+                .collect();
+            v.push((i, format!("{}/32", other.loopback), paths.clone()));
+            v.push((i, other.pod_block.to_string(), paths));
+        }
+    }
+    v
+}
+
+/// Whether every node's table is as `want` says (preferred route per prefix).
+fn tables_match(t: &Topology, want: &[(usize, String, Vec<Hop>)]) -> Result<(), String> {
+    let tables: Vec<_> = t
+        .nodes()
+        .iter()
+        .map(|n| n.ns.routes().expect("ip route"))
+        .collect();
+    for (i, dst, paths) in want {
+        let net: ipnet::IpNet = dst.parse().expect("prefix");
+        let got = tables[*i]
+            .iter()
+            .filter(|r| r.dst == net)
+            .min_by_key(|r| r.metric);
+        let ok = got.is_some_and(|r| r.has_paths(paths));
+        if !ok {
+            return Err(format!(
+                "{}: {dst}: want {paths:?}, have {}",
+                t.nodes()[*i].name,
+                got.map(ToString::to_string)
+                    .unwrap_or_else(|| "none".into())
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Polls until the tables match; panics with the last mismatch after `bound`.
+fn wait_tables(
+    t: &Topology,
+    what: &str,
+    want: &[(usize, String, Vec<Hop>)],
+    bound: Duration,
+) -> Duration {
+    let start = Instant::now();
+    loop {
+        match tables_match(t, want) {
+            Ok(()) => return start.elapsed(),
+            Err(e) if start.elapsed() > bound => panic!("{what}: not within {bound:?}: {e}"),
+            Err(_) => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+}
+
+/// Back to full ECMP after a repair: BFD comes Up, the sessions reconnect at
+/// once (the backoff is reset by BFD Up / carrier), End-of-RIB flows.
+const REPAIR_BOUND: Duration = Duration::from_secs(10);
+
+/// A fault on node a1's plane-1 link: a1 reaches everyone over eth1 only,
+/// and everyone reaches a1 over plane 2 only.
+fn a1_plane1_broken(me: &TNode, other: &TNode, q: usize) -> bool {
+    !(q == 0 && (me.name == "a1" || other.name == "a1"))
+}
+
+fn all_ok(_: &TNode, _: &TNode, _: usize) -> bool {
+    true
+}
+
+// Node-to-ToR link down (carrier loss on a1 eth0): a1's plane-1 sessions
+// go down at once from the kernel's link event; the ToR's BFD takes a1's
+// routes off plane 1 for the others. Repair brings ECMP back.
+#[test]
+fn fault_node_tor_link_down() {
+    let Some(_lab) = lab("fault_node_tor_link_down", &[Need::Root, Need::Bird]) else {
+        return;
+    };
+    let mut lab = Lab::start();
+    lab.converge();
+    let t = &lab.topo;
+    let a1 = t.node_info(1, 1);
+    let mut guard = test_support::faults::link_down(&a1.ns, "eth0").expect("link down");
+    let took = wait_tables(t, "a1 eth0 down", &expected(t, &a1_plane1_broken), BOUND);
+    eprintln!("link down: single-path everywhere in {took:?}");
+    guard.repair().expect("repair");
+    let back = wait_tables(t, "a1 eth0 repaired", &expected(t, &all_ok), REPAIR_BOUND);
+    eprintln!("link repaired: ECMP back in {back:?}");
+}
+
+// Silent node-to-ToR loss (nftables drops everything on a1 eth0, carrier
+// up): BFD detects it (RFC 5880 §6.8.4), the BGP session goes down at once
+// as a graceful loss, and the routes move to plane 2 within detection + 1 s.
+#[test]
+fn fault_node_tor_silent_loss() {
+    let Some(_lab) = lab(
+        "fault_node_tor_silent_loss",
+        &[Need::Root, Need::Bird, Need::Nft],
+    ) else {
+        return;
+    };
+    let mut lab = Lab::start();
+    lab.converge();
+    let t = &lab.topo;
+    let a1 = t.node_info(1, 1);
+    let mut loss = test_support::faults::drop_all(&a1.ns, "eth0").expect("nft");
+    let took = wait_tables(
+        t,
+        "a1 eth0 silent loss",
+        &expected(t, &a1_plane1_broken),
+        BOUND,
+    );
+    eprintln!("silent loss: single-path everywhere in {took:?}");
+    loss.clear().expect("clear");
+    let back = wait_tables(
+        t,
+        "a1 eth0 loss cleared",
+        &expected(t, &all_ok),
+        REPAIR_BOUND,
+    );
+    eprintln!("loss cleared: ECMP back in {back:?}");
+}
+
+/// Plane 1 broken between racks A and B: cross-rack traffic on plane 2
+/// only, same-rack routes stay ECMP.
+fn plane1_between_racks(me: &TNode, other: &TNode, q: usize) -> bool {
+    !(q == 0 && me.rack != other.rack)
+}
+
+// A plane broken between racks (the ToR-ToR link of plane 1 down, then
+// silent): the guide's "within only a few seconds ... single path only, via
+// the plane that is still unbroken"; repair makes them ECMP again.
+#[test]
+fn fault_plane_broken_between_racks() {
+    let Some(_lab) = lab(
+        "fault_plane_broken_between_racks",
+        &[Need::Root, Need::Bird, Need::Nft],
+    ) else {
+        return;
+    };
+    let mut lab = Lab::start();
+    lab.converge();
+    let t = &lab.topo;
+    let ra1 = t.tor(1, 1);
+    let mut guard = test_support::faults::link_down(ra1, "core").expect("link down");
+    let took = wait_tables(
+        t,
+        "plane 1 core link down",
+        &expected(t, &plane1_between_racks),
+        BOUND,
+    );
+    eprintln!("core link down: cross-rack single-path in {took:?}");
+    guard.repair().expect("repair");
+    let back = wait_tables(
+        t,
+        "plane 1 core link repaired",
+        &expected(t, &all_ok),
+        REPAIR_BOUND,
+    );
+    eprintln!("core link repaired: ECMP back in {back:?}");
+
+    let mut loss = test_support::faults::drop_all(ra1, "core").expect("nft");
+    let took = wait_tables(
+        t,
+        "plane 1 core silent loss",
+        &expected(t, &plane1_between_racks),
+        BOUND,
+    );
+    eprintln!("core silent loss: cross-rack single-path in {took:?}");
+    loss.clear().expect("clear");
+    let back = wait_tables(
+        t,
+        "plane 1 core loss cleared",
+        &expected(t, &all_ok),
+        REPAIR_BOUND,
+    );
+    eprintln!("core loss cleared: ECMP back in {back:?}");
 }

@@ -180,6 +180,10 @@ pub enum SessionCommand {
     /// The path is down (BFD or carrier): Cease/10 best-effort (RFC 9384),
     /// drop the connection, and reconnect as usual.
     PathDown,
+    /// The path works again (BFD Up, carrier back): if the session is
+    /// idle in a reconnection backoff, connect now and reset the backoff
+    /// (RFC 4271 ManualStart).
+    Reconnect,
     /// End the session and the task.
     Stop(StopReason),
 }

@@ -399,6 +399,14 @@ impl Core {
         }
     }
 
+    fn reconnect(&mut self, addr: IpAddr) {
+        if let Some(p) = self.peers.get(&addr)
+            && p.up_conn.is_none()
+        {
+            let _ = p.cmd.send(SessionCommand::Reconnect);
+        }
+    }
+
     fn session_down(&mut self, addr: IpAddr, reason: DownReason, retain_stale: bool) {
         let now = Instant::now();
         let Some(p) = self.peers.get_mut(&addr) else {
@@ -552,6 +560,10 @@ impl Core {
                 // sends Cease/10 (RFC 9384), which will rarely arrive.
                 if c.is_failure() {
                     self.local_down(addr, DownReason::BfdDown);
+                } else if c.to == ::bfd::State::Up {
+                    // The path works: a session in reconnection backoff
+                    // tries now (the backoff is for peers that keep failing).
+                    self.reconnect(addr);
                 }
             }
         }
@@ -604,6 +616,15 @@ impl Core {
                     usable,
                 });
                 if usable {
+                    let on_link: Vec<IpAddr> = self
+                        .peers
+                        .iter()
+                        .filter(|(_, p)| p.ifindex == Some(ifindex))
+                        .map(|(a, _)| *a)
+                        .collect();
+                    for a in on_link {
+                        self.reconnect(a);
+                    }
                     return;
                 }
                 let affected: Vec<(IpAddr, String)> = self

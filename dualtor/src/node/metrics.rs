@@ -6,7 +6,12 @@ use std::fmt::Write as _;
 use super::status::{BfdState, RestartState, SessionState, Status};
 
 /// Name, type, help, and value of one per-peer metric (NaN: no sample).
-type PeerMetric = (&'static str, &'static str, &'static str, fn(&super::PeerStatus) -> f64);
+type PeerMetric = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&super::PeerStatus) -> f64,
+);
 
 /// Renders the snapshot as Prometheus text. Metric names are prefixed
 /// `dualtor_`; per-peer series carry `peer` (address) and `name` labels.

@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use bgp_wire::Notification;
 use bgp_wire::framing::{BgpCodec, FramingError};
-use bgp_wire::session::{Action, Direction, Session, StartKind, StopKind};
+use bgp_wire::session::{Action, Direction, Session, StartKind, State, StopKind};
 use bytes::BytesMut;
 use futures::{SinkExt, StreamExt};
 use tokio::io::AsyncWriteExt;
@@ -171,6 +171,11 @@ async fn run(setup: SessionSetup, mut link: SessionLink) {
                     }
                     Some(SessionCommand::InitialTableSent) => {
                         let _ = session.initial_table_sent(now);
+                    }
+                    Some(SessionCommand::Reconnect) => {
+                        if session.state() == State::Idle {
+                            session.handle_start(now, StartKind::Manual);
+                        }
                     }
                     Some(SessionCommand::PathDown) => {
                         session.handle_stop(now, StopKind::BfdDown);
