@@ -91,6 +91,7 @@ fn cluster_yaml(racks: u8, per_rack: u8) -> String {
 
 struct Lab {
     topo: Topology,
+    config: PathBuf,
     /// Holds the configuration file while the daemons run.
     _dir: tempfile::TempDir,
 }
@@ -111,6 +112,11 @@ impl Lab {
 
     /// The guide's topology with `dualtor-node` on every node.
     fn start() -> Lab {
+        Lab::start_with(Tuning::default())
+    }
+
+    /// Same, with the ToRs' session tuning.
+    fn start_with(tuning: Tuning) -> Lab {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = dir.path().join("cluster.yaml");
         std::fs::write(&config, cluster_yaml(2, 2)).expect("write config");
@@ -123,8 +129,12 @@ impl Lab {
             tor: TorKind::Bird,
             node: NodeKind::Command(Arc::new(move |n| Lab::node_command(&cfg, n))),
         };
-        let topo = Topology::build_with(spec, Tuning::default()).expect("topology");
-        Lab { topo, _dir: dir }
+        let topo = Topology::build_with(spec, tuning).expect("topology");
+        Lab {
+            topo,
+            config,
+            _dir: dir,
+        }
     }
 
     fn converge(&mut self) -> Duration {
@@ -404,4 +414,138 @@ fn fault_plane_broken_between_racks() {
         REPAIR_BOUND,
     );
     eprintln!("core loss cleared: ECMP back in {back:?}");
+}
+
+/// The first address of a block (a pod address, not covered by the static
+/// bootstrap routes).
+fn pod_addr(block: ipnet::Ipv4Net) -> std::net::Ipv4Addr {
+    std::net::Ipv4Addr::from(u32::from(block.network()) + 1)
+}
+
+/// Stops a1's daemon (SIGTERM, or SIGKILL), checks the ToRs hold a1's routes
+/// as stale meanwhile, starts it again and waits for full ECMP everywhere.
+fn restart_a1(lab: &mut Lab, kill: bool) {
+    let what = if kill { "SIGKILL" } else { "SIGTERM" };
+    let stopped = Instant::now();
+    if let test_support::topology::Daemon::Command(p) = lab.topo.node_daemon(1, 1) {
+        if kill {
+            p.kill();
+        } else {
+            p.stop();
+        }
+    }
+    // RFC 4724 / RFC 9494: both ToRs keep a1's routes, marked stale.
+    let lo = format!("for {}", lab.topo.node_info(1, 1).loopback);
+    for plane in 1..=2 {
+        let tor = lab.topo.tor_bird(1, plane).expect("BIRD ToR");
+        let start = Instant::now();
+        loop {
+            let routes = tor.routes(&lo).expect("birdc");
+            if routes
+                .iter()
+                .any(|r| r.stale && r.protocol.starts_with("a1"))
+            {
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(3),
+                "{what}: ToR r{}{plane} does not hold a1's loopback as stale: {routes:?}",
+                rack_letter(1)
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let cmd = Lab::node_command(&lab.config, lab.topo.node_info(1, 1));
+    let p = test_support::daemons::Process::spawn_logged("a1", cmd).expect("restart a1");
+    *lab.topo.node_daemon(1, 1) = test_support::topology::Daemon::Command(p);
+    // The new process re-established both sessions and refreshed its routes
+    // (End-of-RIB): the ToRs hold them fresh again.
+    for plane in 1..=2 {
+        let tor = lab.topo.tor_bird(1, plane).expect("BIRD ToR");
+        let start = Instant::now();
+        loop {
+            let routes = tor.routes(&lo).expect("birdc");
+            let fresh = routes
+                .iter()
+                .any(|r| !r.stale && r.protocol.starts_with("a1"));
+            if fresh && !routes.iter().any(|r| r.stale) {
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "{what}: a1's session to ToR {plane} did not come back: {routes:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    eprintln!("{what}: a1 back in {:?}", stopped.elapsed());
+    wait_tables(
+        &lab.topo,
+        &format!("after {what} and restart"),
+        &expected(&lab.topo, &all_ok),
+        Duration::from_secs(15),
+    );
+}
+
+// Our own graceful restart (RFC 4724 §4.1 restarting speaker, RFC 9494):
+// a continuous flow between pod addresses of a1 and b1 (in both directions;
+// the static /24s do not cover them) loses no packet while a1's daemon is
+// stopped with SIGTERM and started again, and again across SIGKILL; no route
+// of ours is deleted from a1's kernel meanwhile, and the ToRs hold a1's
+// routes as stale. The ToRs run `bfd graceful`, as the guide recommends
+// ("initiate LLGR procedures"), so that a killed node's BFD silence is a
+// graceful loss too.
+#[test]
+fn own_graceful_restart_loses_no_packet() {
+    let Some(_lab) = lab(
+        "own_graceful_restart_loses_no_packet",
+        &[Need::Root, Need::Bird],
+    ) else {
+        return;
+    };
+    let mut tuning = Tuning::default();
+    if let Some(b) = tuning.bfd.as_mut() {
+        b.graceful = true;
+    }
+    let mut lab = Lab::start_with(tuning);
+    lab.converge();
+    let (a1, b1) = (lab.topo.node_info(1, 1), lab.topo.node_info(2, 1));
+    let (a1_pod, b1_pod) = (pod_addr(a1.pod_block), pod_addr(b1.pod_block));
+    a1.ns
+        .addr_add("lo", &format!("{a1_pod}/32"))
+        .expect("a1 pod address");
+    b1.ns
+        .addr_add("lo", &format!("{b1_pod}/32"))
+        .expect("b1 pod address");
+    let ours: Vec<String> = lab
+        .topo
+        .expected_ecmp(1, 1)
+        .into_iter()
+        .map(|(dst, _)| dst.to_string())
+        .collect();
+    let watcher = test_support::watch::RouteWatcher::start(&a1.ns).expect("watch");
+    let fwd = test_support::probe::Probe::start(&a1.ns, a1_pod, &b1.ns, b1_pod, 1000)
+        .expect("probe a1->b1");
+    let back = test_support::probe::Probe::start(&b1.ns, b1_pod, &a1.ns, a1_pod, 1000)
+        .expect("probe b1->a1");
+    std::thread::sleep(Duration::from_millis(300));
+    restart_a1(&mut lab, false);
+    restart_a1(&mut lab, true);
+    std::thread::sleep(Duration::from_millis(300));
+    let (fwd, back) = (fwd.stop(), back.stop());
+    eprintln!(
+        "a1->b1: {} sent, lost {:?}; b1->a1: {} sent, lost {:?}",
+        fwd.sent,
+        fwd.outages(),
+        back.sent,
+        back.outages()
+    );
+    assert!(fwd.sent > 1000 && back.sent > 1000);
+    assert_eq!(fwd.lost, Vec::<u64>::new(), "a1->b1 lost packets");
+    assert_eq!(back.lost, Vec::<u64>::new(), "b1->a1 lost packets");
+    for dst in &ours {
+        let deleted = watcher.changes(dst).iter().any(|(_, r)| r.is_none());
+        assert!(!deleted, "a1: {dst} was deleted during the restarts");
+    }
 }
