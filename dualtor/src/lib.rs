@@ -1,7 +1,7 @@
 //! The dual-ToR node: Calico's resources turned into running BGP, BFD,
 //! LLGR and FIB state.
 //!
-//! `dualtor` will be a thin facade that CNIs and routing daemons embed:
+//! `dualtor` is a thin facade that CNIs and routing daemons embed:
 //! configuration (typed, or loaded from Calico YAML) → per-peer BGP sessions
 //! ([`bgp_wire`]) and BFD sessions ([`bfd`]) → the route engine ([`llgr`]) →
 //! the Linux FIB ([`fib`]), plus origination of the node's loopback and pod
@@ -79,6 +79,103 @@
 //! assert_eq!(plan.originations.len(), 2); // loopback /32 and the pod block
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! # Running a node
+//!
+//! [`node::Node`] runs the plan: one task owns the route engine and wires the
+//! BGP sessions (one [`node::Transport`] task per peer; [`node::TcpTransport`]
+//! drives `bgp_wire::session`), the BFD sessions (`bfd::runtime`), the
+//! kernel programmer (`fib`, on its own thread, with the link monitor) and
+//! origination. BFD Down or carrier loss takes a plane's sessions down at
+//! once as a graceful loss (LLGR stale at once in `LongLivedGracefulRestart`
+//! mode); only originated prefixes are exported; routes to other nodes are
+//! ECMP over both planes through shared kernel nexthop groups, with the
+//! loopback as preferred source; our own restart keeps the previous run's
+//! routes forwarding until End-of-RIB from every peer. A typed
+//! [`node::Event`] stream, a [`node::Status`] snapshot, `tracing` spans and
+//! (feature `metrics`) Prometheus text report what happens. The
+//! `dualtor-node` daemon (`examples/`) is this API plus a YAML file.
+//!
+//! Embedding it in a CNI: build the configuration in code, start, add a pod
+//! block, watch events, stop gracefully.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use dualtor::config::{AsNumber, Config, IpPool, NodeConfig, PeerConfig};
+//! use dualtor::node::{Event, Node, Options, StopMode, TcpTransport};
+//!
+//! # async fn cni() -> Result<(), Box<dyn std::error::Error>> {
+//! let rack_as = AsNumber::new(65001).unwrap();
+//! let mut config = Config::new();
+//! let mut me = NodeConfig::new("a1");
+//! me.as_number = Some(rack_as);
+//! me.ipv4_address = Some("172.31.10.1/32".parse()?);
+//! config.nodes.push(me);
+//! for (name, tor) in [("ra1", "172.31.11.250"), ("ra2", "172.31.12.250")] {
+//!     config.peers.push(PeerConfig::dual_tor(name, tor.parse()?, rack_as));
+//! }
+//! let mut loopbacks = IpPool::new("loopbacks-rack-a", "172.31.10.0/24".parse()?);
+//! loopbacks.disabled = true;
+//! config.ip_pools.push(loopbacks);
+//! config.ip_pools.push(IpPool::new("pods", "10.244.0.0/16".parse()?));
+//!
+//! // Reads the interfaces, opens the kernel programmer (previous routes keep
+//! // forwarding), starts BGP and BFD to both ToRs.
+//! let node = Node::start(config, Options::new("a1", Arc::new(TcpTransport))).await?;
+//! let handle = node.handle();
+//! let mut events = handle.events();
+//!
+//! // IPAM gave this node a block: blackholed locally, advertised to both ToRs.
+//! handle.add_block("10.244.17.0/26".parse()?).await?;
+//!
+//! tokio::spawn(async move {
+//!     while let Ok(event) = events.recv().await {
+//!         if let Event::SessionDown { name, reason, .. } = &event {
+//!             eprintln!("{name} down: {reason}");
+//!         }
+//!     }
+//! });
+//! for peer in handle.status().await?.peers {
+//!     println!("{} {:?} {} prefixes", peer.name, peer.state, peer.prefixes_accepted);
+//! }
+//!
+//! // BFD AdminDown, BGP closed without NOTIFICATION, routes left in the
+//! // kernel: the ToRs keep ours (GR/LLGR) while the CNI restarts.
+//! node.stop(StopMode::Graceful).await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # What it does not do
+//!
+//! No transit between planes, no node-to-node mesh, no route reflection;
+//! no listener for incoming BGP connections, TCP MD5 or GTSM in
+//! [`node::TcpTransport`] (the ToRs accept our connections; `bgp_wire`'s
+//! transport will bring them); interfaces and addresses are read at start
+//! (a reload re-plans with them); `reachableBy` static routes, service
+//! blackholes and IPv6 next-hop resolution through the kernel table
+//! (Recursive gateway mode resolves over connected subnets only) are not
+//! programmed.
+//!
+//! # Compliance
+//!
+//! - RFC 4724 §4.1 restarting speaker: R=1 and F=1 after our own restart,
+//!   kernel routes kept, FIB update deferred until End-of-RIB from every peer
+//!   (or a deferral timer), then reconciled and swept; §4.2 receiving side in
+//!   `llgr`.
+//! - RFC 9494: LLGR capability with F=1 and our stale time in
+//!   `LongLivedGracefulRestart` mode (GR time 0), LLGR phase at once on a
+//!   graceful loss.
+//! - RFC 5882 §3-§4: BFD Down (not AdminDown) takes the session down;
+//!   RFC 9384 Cease/10 sent best-effort; RFC 5880 §6.8.16 AdminDown on a
+//!   graceful stop; §6.8.17 local path down on carrier loss.
+//! - RFC 4486 Cease subcodes on hard stop, de-configuration and OPEN-level
+//!   configuration changes.
+//!
+//! **Not implemented:** **RFC 2385 TCP MD5 and RFC 5082 GTSM on the wire
+//! (configured, not yet applied by the TCP transport); passive BGP (no
+//! listener); BFD multihop (RFC 5883); the calico-node `bird.ctl`
+//! compatibility socket.**
 #![forbid(unsafe_code)]
 
 pub use bfd;
