@@ -289,7 +289,7 @@ impl Fib {
     }
 
     /// The routing style in force and the knobs as read by `open` in its
-    /// namespace (the [`knobs`](crate::knobs) functions re-read them in the
+    /// namespace (the [`knobs`](mod@crate::knobs) functions re-read them in the
     /// calling thread's namespace).
     pub fn status(&self) -> Status {
         self.status
