@@ -456,7 +456,7 @@ impl Engine {
             } else if fs.phase == Phase::Gr
                 && let Some(ub) = ub
             {
-                p.timers.set(Timer::EorWait(f), now + ub);
+                p.timers.set_after(Timer::EorWait(f), now, ub);
             }
         }
         if p.cfg.export == ExportPolicy::Transit {
@@ -583,7 +583,7 @@ impl Engine {
         }
         if !gr_fams.is_empty() {
             let p = self.peer_mut(peer).expect("checked");
-            p.timers.set(Timer::GrRestart, now + max_rt);
+            p.timers.set_after(Timer::GrRestart, now, max_rt);
             let stale_routes = gr_fams.iter().map(|f| p.fam[f.idx()].routes).sum();
             self.events.push_back(Event::EnteredGr {
                 peer,
@@ -607,7 +607,7 @@ impl Engine {
         let fs = &mut p.fam[f.idx()];
         fs.phase = Phase::Llgr;
         let llst = fs.llst;
-        p.timers.set(Timer::LlgrStale(f), now + llst);
+        p.timers.set_after(Timer::LlgrStale(f), now, llst);
         let fresh = fs.fresh;
         //= https://www.rfc-editor.org/rfc/rfc9494#section-4.2
         //# stale routes carrying NO_LLGR MUST be deleted
@@ -968,7 +968,7 @@ impl Engine {
         if let (Some(s), Some(e)) = (old, old_entry) {
             self.leave_set_at(s, e.pos as usize);
         }
-        let want = u8::from(dirty_fib) * DIRTY_FIB | u8::from(dirty_export) * DIRTY_EXPORT;
+        let want = (u8::from(dirty_fib) * DIRTY_FIB) | (u8::from(dirty_export) * DIRTY_EXPORT);
         // One table access for the new state: the dirty flags land on the entry itself.
         let newly = match new_set {
             Some(s) => {

@@ -1,6 +1,6 @@
 //! Per-peer timers as an enum indexing a fixed table (style rule 18): no timer heap.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::peer::Family;
 
@@ -38,8 +38,10 @@ impl Timer {
 pub(crate) struct TimerTable([Option<Instant>; 5]);
 
 impl TimerTable {
-    pub(crate) fn set(&mut self, t: Timer, at: Instant) {
-        self.0[t.idx()] = Some(at);
+    /// Arm `t` to fire `after` from `now`. A deadline past what `Instant` can represent
+    /// (absurd configured bounds) leaves the timer unarmed: it never fires.
+    pub(crate) fn set_after(&mut self, t: Timer, now: Instant, after: Duration) {
+        self.0[t.idx()] = now.checked_add(after);
     }
 
     pub(crate) fn stop(&mut self, t: Timer) {
