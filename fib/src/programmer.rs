@@ -8,11 +8,14 @@
 //! 3. unused groups, then unused members.
 
 use std::collections::hash_map::DefaultHasher;
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap as StdHashMap, HashSet as StdHashSet};
 use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::IpNet;
+
+type HashMap<K, V> = StdHashMap<K, V, foldhash::fast::RandomState>;
+type HashSet<K> = StdHashSet<K, foldhash::fast::RandomState>;
 
 use crate::decode::{KernelMessage, KernelNexthop, KernelNexthopKind, KernelRoute, RTN_BLACKHOLE};
 use crate::error::{BuildError, Error, KernelError};
@@ -238,19 +241,19 @@ impl Fib {
         let mut fib = Fib {
             conn,
             style: Style::Legacy,
-            groups: HashMap::new(),
-            group_refs: HashMap::new(),
-            routes: HashMap::new(),
-            installed: HashMap::new(),
-            dirty: HashSet::new(),
+            groups: HashMap::default(),
+            group_refs: HashMap::default(),
+            routes: HashMap::default(),
+            installed: HashMap::default(),
+            dirty: HashSet::default(),
             all_dirty: true,
-            dirty_groups: HashSet::new(),
-            members: HashMap::new(),
-            kgroups: HashMap::new(),
-            orphan_groups: HashMap::new(),
-            used_ids: HashSet::new(),
+            dirty_groups: HashSet::default(),
+            members: HashMap::default(),
+            kgroups: HashMap::default(),
+            orphan_groups: HashMap::default(),
+            used_ids: HashSet::default(),
             next_id: cfg.nexthop_id_base.max(1),
-            links: HashMap::new(),
+            links: HashMap::default(),
             complete: false,
             complete_pending: false,
             status: Status {
@@ -384,13 +387,18 @@ impl Fib {
     }
 
     /// The desired routes.
-    pub fn routes(&self) -> &HashMap<IpNet, Target> {
-        &self.routes
+    pub fn routes(&self) -> impl Iterator<Item = (&IpNet, &Target)> {
+        self.routes.iter()
+    }
+
+    /// The desired target of one prefix.
+    pub fn route(&self, prefix: &IpNet) -> Option<Target> {
+        self.routes.get(&prefix.trunc()).copied()
     }
 
     /// The desired groups.
-    pub fn groups(&self) -> &HashMap<GroupId, NexthopGroup> {
-        &self.groups
+    pub fn groups(&self) -> impl Iterator<Item = (&GroupId, &NexthopGroup)> {
+        self.groups.iter()
     }
 
     /// Kernel nexthop id of a group's object for a family, if installed.
@@ -689,12 +697,12 @@ impl Fib {
         let replaced = ops.iter().any(
             |(_, op)| matches!(op, Op::SetGroup(g, f) if self.kgroups.contains_key(&(*g, *f))),
         );
-        let mut failed: HashMap<u32, KernelError> = HashMap::new();
+        let mut failed: HashMap<u32, KernelError> = HashMap::default();
         self.conn.execute(&buf, |seq, e| {
             failed.insert(seq, e);
         })?;
         report.nexthop_messages += ops.len();
-        let mut failed_members = HashSet::new();
+        let mut failed_members = HashSet::default();
         for (seq, op) in &ops {
             if let Some(e) = failed.remove(seq) {
                 if let Op::CreateNexthop(id) = op {
@@ -809,9 +817,12 @@ impl Fib {
         };
         self.all_dirty = false;
         self.dirty.clear();
-        let mut buf = Vec::with_capacity(keys.len().min(1 << 20) * 64);
-        let first_seq = self.conn.next_seq();
-        let mut ops: Vec<(IpNet, Op, Option<Have>)> = Vec::with_capacity(keys.len());
+        // Messages are built and sent in slices of about `FLUSH` bytes: the
+        // memory a commit needs stays bounded whatever the table size.
+        const FLUSH: usize = 1 << 20;
+        let mut buf = Vec::with_capacity(FLUSH + 4096);
+        let mut first_seq = self.conn.next_seq();
+        let mut ops: Vec<(IpNet, Op, Option<Have>)> = Vec::new();
         let mut p = self.params();
         for prefix in keys {
             let have = self.installed.get(&prefix).copied();
@@ -859,19 +870,36 @@ impl Fib {
                 }
                 (None, None) => {}
             }
+            if buf.len() >= FLUSH {
+                self.flush_routes(&mut buf, &mut ops, first_seq, report)?;
+                first_seq = self.conn.next_seq();
+            }
+        }
+        self.flush_routes(&mut buf, &mut ops, first_seq, report)
+    }
+
+    /// Sends the built route messages (sequence numbers `first_seq..`) and
+    /// applies each outcome to `installed`.
+    fn flush_routes(
+        &mut self,
+        buf: &mut Vec<u8>,
+        ops: &mut Vec<(IpNet, Op, Option<Have>)>,
+        first_seq: u32,
+        report: &mut Report,
+    ) -> Result<(), Error> {
+        if ops.is_empty() {
+            return Ok(());
         }
         // Seqs must be contiguous per message for the mapping below.
         for _ in 1..ops.len() {
             self.conn.next_seq();
         }
-        if ops.is_empty() {
-            return Ok(());
-        }
-        let mut failed: HashMap<u32, KernelError> = HashMap::new();
-        self.conn.execute(&buf, |seq, e| {
+        let mut failed: HashMap<u32, KernelError> = HashMap::default();
+        self.conn.execute(buf, |seq, e| {
             failed.insert(seq, e);
         })?;
-        for (i, (prefix, op, w)) in ops.into_iter().enumerate() {
+        buf.clear();
+        for (i, (prefix, op, w)) in ops.drain(..).enumerate() {
             let seq = first_seq.wrapping_add(i as u32);
             match (failed.remove(&seq), op) {
                 (Some(e), Op::DeleteRoute(_)) if e.errno == libc::ESRCH => {
@@ -905,31 +933,33 @@ impl Fib {
     fn sweep_nexthops(&mut self, report: &mut Report, members_too: bool) -> Result<(), Error> {
         // Groups no longer referenced by a desired route family.
         let mut del: Vec<(u32, Option<GroupKey>, Option<MemberKey>)> = Vec::new();
-        let in_use: HashSet<u32> = self
-            .installed
-            .values()
-            .filter_map(|i| {
-                if let Have::Nhid(id) = i.have {
-                    Some(id)
-                } else {
-                    None
-                }
-            })
-            .collect::<HashSet<_>>();
         for (key, k) in &self.kgroups {
             let refs = self.group_refs.get(&key.0).map_or(0, |r| r[fidx(key.1)]);
-            if (refs == 0 || !self.groups.contains_key(&key.0)) && !in_use.contains(&k.id) {
+            if refs == 0 || !self.groups.contains_key(&key.0) {
                 del.push((k.id, Some(*key), None));
             }
         }
         if self.complete {
-            for id in self.orphan_groups.keys() {
-                if !in_use.contains(id) {
-                    del.push((*id, None, None));
-                }
-            }
+            del.extend(self.orphan_groups.keys().map(|id| (*id, None, None)));
         }
-        let mut member_use: HashSet<u32> = HashSet::new();
+        if !del.is_empty() {
+            // A group still used by an installed route stays (deleting it
+            // would delete the route). Walks the routes only in this case, so
+            // a failover commit never does.
+            let in_use: HashSet<u32> = self
+                .installed
+                .values()
+                .filter_map(|i| {
+                    if let Have::Nhid(id) = i.have {
+                        Some(id)
+                    } else {
+                        None
+                    }
+                })
+                .collect();
+            del.retain(|d| !in_use.contains(&d.0));
+        }
+        let mut member_use: HashSet<u32> = HashSet::default();
         for k in self.kgroups.values() {
             if !del.iter().any(|d| d.0 == k.id) {
                 member_use.extend(k.members.iter().map(|m| m.0));
@@ -945,11 +975,8 @@ impl Fib {
                 .groups
                 .values()
                 .any(|g| g.members.iter().any(|m| m.nexthop == key.1));
-            if members_too
-                && !member_use.contains(id)
-                && !in_use.contains(id)
-                && (!desired || self.complete)
-            {
+            // Members are never route targets (routes always use a group).
+            if members_too && !member_use.contains(id) && (!desired || self.complete) {
                 del.push((*id, None, Some(*key)));
             }
         }
@@ -965,7 +992,7 @@ impl Fib {
             message::del_nexthop(&mut buf, seq, *id, false);
             seqs.push(seq);
         }
-        let mut failed: HashMap<u32, KernelError> = HashMap::new();
+        let mut failed: HashMap<u32, KernelError> = HashMap::default();
         self.conn.execute(&buf, |seq, e| {
             failed.insert(seq, e);
         })?;
@@ -1012,8 +1039,8 @@ impl Fib {
         let proto = self.cfg.protocol.0;
         self.used_ids = all.iter().map(|n| n.id).collect();
         let ours: Vec<&KernelNexthop> = all.iter().filter(|n| n.protocol == proto).collect();
-        let mut members = HashMap::new();
-        let mut groups: HashMap<u32, Vec<(u32, u16)>> = HashMap::new();
+        let mut members = HashMap::default();
+        let mut groups: HashMap<u32, Vec<(u32, u16)>> = HashMap::default();
         for n in &ours {
             match &n.kind {
                 KernelNexthopKind::Single { ifindex, gateway } => {
@@ -1039,7 +1066,7 @@ impl Fib {
         // Keep our groups that still exist (with their current members);
         // groups that vanished took their routes with them (kernel rule):
         // forget those routes so they are re-created.
-        let mut vanished = HashSet::new();
+        let mut vanished = HashSet::default();
         self.kgroups.retain(|_, k| match groups.remove(&k.id) {
             Some(m) => {
                 k.members = m;
@@ -1062,7 +1089,7 @@ impl Fib {
     }
 
     fn load_links(&mut self) -> Result<(), Error> {
-        let mut links = HashMap::new();
+        let mut links = HashMap::default();
         self.conn.dump(message::dump_links, |m| {
             if let KernelMessage::Link { link, .. } = m {
                 links.insert(
@@ -1086,7 +1113,8 @@ impl Fib {
         let style = self.style;
         let complete = self.complete;
         let mut old = std::mem::take(&mut self.installed);
-        let mut fresh: HashMap<IpNet, Installed> = HashMap::with_capacity(old.len());
+        let mut fresh: HashMap<IpNet, Installed> =
+            HashMap::with_capacity_and_hasher(old.len(), Default::default());
         for f in [Family::V4, Family::V6] {
             let prefsrc = if f == Family::V4 { pv4 } else { pv6 };
             self.conn.dump(
