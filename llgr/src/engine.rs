@@ -431,7 +431,9 @@ impl Engine {
             return;
         }
         p.epoch = p.epoch.wrapping_add(1);
+        let mut id_changed = false;
         if let Some(id) = params.router_id {
+            id_changed = p.router_id != id;
             p.router_id = id;
         }
         p.limit_reported = false;
@@ -466,6 +468,11 @@ impl Engine {
         p.session = Some(params);
         for f in lost {
             self.sweep(peer, f, SweepReason::CapabilityLost);
+        }
+        if id_changed {
+            // The BGP identifier is a tie-break (RFC 4271 §9.1.2.2 (f)) for its stale routes.
+            let ids = self.sets_of(peer.0, None);
+            self.recompute(ids);
         }
         self.export_full(peer.0);
     }
