@@ -41,7 +41,8 @@
 //! interned; [`PathAttrs`] are hash-consed). The worst case, every prefix with its own
 //! attributes, adds one path set (about 120 bytes plus 40 per path) and one attribute set
 //! per prefix. Adj-RIB-Out holds one (prefix, pointer) entry per advertised route.
-//! `benches/src/bin/llgr-bench.rs` measures it.
+//! `benches/src/bin/llgr-bench.rs` measures it: 67.5 heap bytes per route per peer with two
+//! ToRs x 1.2M prefixes (135 bytes per prefix, hash-table and `Vec` slack included).
 //!
 //! # Example
 //! ```
