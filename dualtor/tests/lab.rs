@@ -99,6 +99,8 @@ struct Lab {
 impl Lab {
     fn node_command(config: &Path, node: &test_support::topology::Node) -> Command {
         let mut c = node.ns.cmd(daemon().to_str().expect("utf-8 path"));
+        let socket = config.with_file_name(format!("{}.sock", node.name));
+        c.args(["--status-socket", socket.to_str().expect("utf-8")]);
         c.args([
             "--config",
             config.to_str().expect("utf-8"),
@@ -112,11 +114,11 @@ impl Lab {
 
     /// The guide's topology with `dualtor-node` on every node.
     fn start() -> Lab {
-        Lab::start_with(Tuning::default())
+        Lab::start_with(TorKind::Bird, Tuning::default())
     }
 
-    /// Same, with the ToRs' session tuning.
-    fn start_with(tuning: Tuning) -> Lab {
+    /// Same, with the ToRs' daemon and session tuning.
+    fn start_with(tor: TorKind, tuning: Tuning) -> Lab {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = dir.path().join("cluster.yaml");
         std::fs::write(&config, cluster_yaml(2, 2)).expect("write config");
@@ -126,7 +128,7 @@ impl Lab {
         let spec = TopologySpec {
             racks: 2,
             nodes_per_rack: 2,
-            tor: TorKind::Bird,
+            tor,
             node: NodeKind::Command(Arc::new(move |n| Lab::node_command(&cfg, n))),
         };
         let topo = Topology::build_with(spec, tuning).expect("topology");
@@ -169,7 +171,26 @@ fn guide_verify_the_deployment() {
     };
     let mut lab = Lab::start();
     let took = lab.converge();
-    eprintln!("converged in {took:?}");
+    eprintln!("BIRD ToRs: converged in {took:?}");
+    verify_deployment(&lab);
+}
+
+// The same with FRR ToRs (zebra, bgpd, bfdd).
+#[test]
+fn guide_verify_the_deployment_frr_tors() {
+    let Some(_lab) = lab(
+        "guide_verify_the_deployment_frr_tors",
+        &[Need::Root, Need::Frr],
+    ) else {
+        return;
+    };
+    let mut lab = Lab::start_with(TorKind::Frr, Tuning::default());
+    let took = lab.converge();
+    eprintln!("FRR ToRs: converged in {took:?}");
+    verify_deployment(&lab);
+}
+
+fn verify_deployment(lab: &Lab) {
     let t = &lab.topo;
     for node in t.nodes() {
         let routes = node.ns.routes().expect("routes");
@@ -203,6 +224,34 @@ fn guide_verify_the_deployment() {
             .find(|r| r.dst == ipnet::IpNet::V4(node.pod_block))
             .unwrap_or_else(|| panic!("{}: own block missing", node.name));
         assert_eq!(own.kind, "blackhole", "{}: {own}", node.name);
+        // The daemon's status socket: both sessions Established with BFD
+        // Up, the two originated prefixes advertised, the six routes of the
+        // three other nodes accepted from each ToR, no stale routes.
+        let sock = lab.config.with_file_name(format!("{}.sock", node.name));
+        let mut stream = std::os::unix::net::UnixStream::connect(&sock).unwrap_or_else(|e| {
+            let ls = std::fs::read_dir(sock.parent().expect("dir"))
+                .map(|d| d.map(|e| e.map(|e| e.file_name())).collect::<Vec<_>>());
+            panic!("{}: {e}; dir: {ls:?}", sock.display())
+        });
+        let mut json = String::new();
+        std::io::Read::read_to_string(&mut stream, &mut json).expect("status");
+        let st: serde_json::Value = serde_json::from_str(&json).expect("status json");
+        assert_eq!(st["node"], node.name.as_str());
+        let peers = st["peers"].as_array().expect("peers");
+        assert_eq!(peers.len(), 2, "{json}");
+        for (p, plane) in peers.iter().zip(1..) {
+            assert_eq!(
+                p["address"],
+                format!("172.31.{}.250", 10 * u16::from(node.rack) + plane),
+                "{json}"
+            );
+            assert_eq!(p["state"], "Established", "{json}");
+            assert_eq!(p["bfd"], "Up", "{json}");
+            assert_eq!(p["restart"], "None", "{json}");
+            assert_eq!(p["prefixes_advertised"], 2, "{json}");
+            assert_eq!(p["prefixes_accepted"], 6, "{json}");
+            assert_eq!(p["end_of_rib"], true, "{json}");
+        }
         // `ip route get` to every other loopback uses our loopback as source.
         for other in t.nodes().iter().filter(|o| o.name != node.name) {
             let out = node
@@ -508,7 +557,7 @@ fn own_graceful_restart_loses_no_packet() {
     if let Some(b) = tuning.bfd.as_mut() {
         b.graceful = true;
     }
-    let mut lab = Lab::start_with(tuning);
+    let mut lab = Lab::start_with(TorKind::Bird, tuning);
     lab.converge();
     let (a1, b1) = (lab.topo.node_info(1, 1), lab.topo.node_info(2, 1));
     let (a1_pod, b1_pod) = (pod_addr(a1.pod_block), pod_addr(b1.pod_block));
@@ -547,5 +596,91 @@ fn own_graceful_restart_loses_no_packet() {
     for dst in &ours {
         let deleted = watcher.changes(dst).iter().any(|(_, r)| r.is_none());
         assert!(!deleted, "a1: {dst} was deleted during the restarts");
+    }
+}
+
+// Bad configuration files: each kind of error exits 2 naming the resource
+// and the field, and nothing changes in the kernel (routes and nexthop
+// objects of the namespace are the same before and after).
+#[test]
+fn bad_configuration_exits_2_and_leaves_kernel_untouched() {
+    let Some(_lab) = lab(
+        "bad_configuration_exits_2_and_leaves_kernel_untouched",
+        &[Need::Root],
+    ) else {
+        return;
+    };
+    let ns = test_support::Netns::new("badcfg").expect("netns");
+    ns.sh("ip link add eth0 type veth peer name eth0p && ip link set eth0 up && ip link set lo up")
+        .expect("veth");
+    ns.addr_add("eth0", "172.31.11.1/24").expect("addr");
+    ns.addr_add("lo", "172.31.10.1/32").expect("addr");
+    ns.route_add("172.31.20.0/24 via 172.31.11.250")
+        .expect("route");
+    let kernel = || {
+        (
+            ns.ip(&["-j", "route", "show", "table", "all"])
+                .expect("routes"),
+            ns.ip(&["-j", "nexthop", "show"]).unwrap_or_default(),
+        )
+    };
+    let before = kernel();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    // (file, node, what the message must name), written from the fixtures.
+    let cases = [
+        (
+            "err-bad-cidr.yaml",
+            "a1",
+            ["IPPool loopbacks-rack-a", "spec.cidr"],
+        ),
+        (
+            "err-ipip.yaml",
+            "a1",
+            ["IPPool default-ipv4-ippool", "spec.ipipMode"],
+        ),
+        (
+            "err-vxlan.yaml",
+            "a1",
+            ["IPPool default-ipv4-ippool", "spec.vxlanMode"],
+        ),
+        (
+            "err-as-too-big.yaml",
+            "a1",
+            ["Node a1", "spec.bgp.asNumber"],
+        ),
+        (
+            "err-selector.yaml",
+            "a1",
+            ["BGPPeer ra1", "spec.nodeSelector"],
+        ),
+        (
+            "err-unknown-field.yaml",
+            "a1",
+            ["BGPPeer ra1", "spec.peerIp"],
+        ),
+        (
+            "err-unknown-kind.yaml",
+            "a1",
+            ["document 2", "unsupported kind"],
+        ),
+        // Valid resources, but no such node: caught when planning.
+        ("guide.yaml", "zz", ["Node zz", "zz"]),
+    ];
+    for (file, node, names) in cases {
+        let out = ns
+            .cmd(daemon().to_str().expect("utf-8"))
+            .args(["--config", fixtures.join(file).to_str().expect("utf-8")])
+            .args(["--node", node])
+            .output()
+            .expect("run dualtor-node");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{file}: {stderr}");
+        for n in names {
+            assert!(
+                stderr.contains(n),
+                "{file}: message does not name {n:?}: {stderr}"
+            );
+        }
+        assert_eq!(kernel(), before, "{file}: the kernel changed");
     }
 }

@@ -372,11 +372,17 @@ fn run(
                 }
             }
             FibCommand::Flush(done) => {
-                let routes: Vec<IpNet> = fib.routes().keys().copied().collect();
+                let mut routes: Vec<IpNet> = Vec::new();
+                for (p, _) in fib.routes() {
+                    routes.push(*p);
+                }
                 for p in routes {
                     fib.remove_route(p);
                 }
-                let groups: Vec<fib::GroupId> = fib.groups().keys().copied().collect();
+                let mut groups: Vec<fib::GroupId> = Vec::new();
+                for (g, _) in fib.groups() {
+                    groups.push(*g);
+                }
                 for g in groups {
                     fib.remove_group(g);
                 }
