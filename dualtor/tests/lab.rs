@@ -684,3 +684,113 @@ fn bad_configuration_exits_2_and_leaves_kernel_untouched() {
         assert_eq!(kernel(), before, "{file}: the kernel changed");
     }
 }
+
+/// Rack A's plane 1 is dead (its ToR is gone): everything that involves a
+/// rack-A node uses plane 2.
+fn rack_a_plane1_dead(me: &TNode, other: &TNode, q: usize) -> bool {
+    !(q == 0 && (me.rack == 1 || other.rack == 1))
+}
+
+// A ToR's BGP daemon killed and restarted: rack A's routes move to the other
+// ToR within BFD detection + 1 s (the dead ToR's routes stay as LLGR-stale
+// backup in our engine, not in the kernel's ECMP set), and ECMP returns once
+// the ToR is back and has sent End-of-RIB.
+#[test]
+fn fault_tor_daemon_killed_and_restarted() {
+    let Some(_lab) = lab(
+        "fault_tor_daemon_killed_and_restarted",
+        &[Need::Root, Need::Bird],
+    ) else {
+        return;
+    };
+    let mut lab = Lab::start();
+    lab.converge();
+    if let test_support::topology::Daemon::Bird(b) = lab.topo.tor_daemon(1, 1) {
+        b.kill();
+    }
+    let took = wait_tables(
+        &lab.topo,
+        "ToR ra1 killed",
+        &expected(&lab.topo, &rack_a_plane1_dead),
+        BOUND,
+    );
+    eprintln!("ToR killed: plane 2 only in {took:?}");
+    if let test_support::topology::Daemon::Bird(b) = lab.topo.tor_daemon(1, 1) {
+        b.restart().expect("restart ra1");
+    }
+    let back = wait_tables(
+        &lab.topo,
+        "ToR ra1 restarted",
+        &expected(&lab.topo, &all_ok),
+        REPAIR_BOUND,
+    );
+    eprintln!("ToR restarted: ECMP back in {back:?}");
+}
+
+// SIGHUP reload: a new BlockAffinity for a1 is advertised and reaches every
+// other node as ECMP, without resetting a1's sessions (the ToRs' view of the
+// a1 session keeps its `since` time).
+#[test]
+fn sighup_reload_advertises_new_block_without_session_reset() {
+    let Some(_lab) = lab(
+        "sighup_reload_advertises_new_block_without_session_reset",
+        &[Need::Root, Need::Bird],
+    ) else {
+        return;
+    };
+    let mut lab = Lab::start();
+    lab.converge();
+    let since = |lab: &Lab| -> Vec<String> {
+        (1..=2)
+            .map(|p| {
+                let tor = lab.topo.tor_bird(1, p).expect("BIRD ToR");
+                let protos = tor.protocols().expect("birdc");
+                let a1 = protos
+                    .iter()
+                    .find(|x| x.name.starts_with("a1"))
+                    .unwrap_or_else(|| panic!("no a1 protocol on ToR {p}: {protos:?}"));
+                assert!(a1.is_established(), "{a1:?}");
+                a1.since.clone()
+            })
+            .collect()
+    };
+    let before = since(&lab);
+    let block = "10.244.17.64/26";
+    let mut yaml = std::fs::read_to_string(&lab.config).expect("read config");
+    yaml += &format!(
+        "---\napiVersion: projectcalico.org/v3\nkind: BlockAffinity\nmetadata:\n  name: a1-block2\n\
+         spec:\n  node: a1\n  cidr: {block}\n  state: confirmed\n"
+    );
+    std::fs::write(&lab.config, yaml).expect("write config");
+    let pid = match lab.topo.node_daemon(1, 1) {
+        test_support::topology::Daemon::Command(p) => p.pid().expect("a1 running"),
+        _ => unreachable!("a1 runs dualtor-node"),
+    };
+    let status = Command::new("kill")
+        .args(["-HUP", &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let b1 = lab.topo.node_info(2, 1);
+    let want = vec![(
+        lab.topo
+            .nodes()
+            .iter()
+            .position(|n| n.name == "b1")
+            .expect("b1"),
+        block.to_string(),
+        vec![
+            Hop::via(&b1.tor_addr[0].to_string(), "eth0"),
+            Hop::via(&b1.tor_addr[1].to_string(), "eth1"),
+        ],
+    )];
+    let took = wait_tables(&lab.topo, "new block at b1", &want, Duration::from_secs(5));
+    eprintln!("reload: new block ECMP at b1 in {took:?}");
+    // The whole table is still as the guide says, and no session was reset.
+    tables_match(&lab.topo, &expected(&lab.topo, &all_ok)).expect("tables");
+    assert_eq!(
+        since(&lab),
+        before,
+        "a1's sessions were reset by the reload"
+    );
+}
