@@ -435,11 +435,15 @@ fn decode(body: &[u8], ctx: &DecodeCtx) -> Result<(Option<Update>, Verdict), Upd
 
     // RFC 7606 §3 d / RFC 4760 §3: mandatory attributes when there is something to reach.
     if !nlri_v.is_empty() || mp_reach {
-        let mut need = vec![type_code::ORIGIN, type_code::AS_PATH];
-        if !nlri_v.is_empty() {
-            need.push(type_code::NEXT_HOP);
-        }
-        for t in need {
+        let next_hop = if nlri_v.is_empty() {
+            None
+        } else {
+            Some(type_code::NEXT_HOP)
+        };
+        for t in [Some(type_code::ORIGIN), Some(type_code::AS_PATH), next_hop]
+            .into_iter()
+            .flatten()
+        {
             if !seen.contains(t) {
                 findings.push((
                     Action::TreatAsWithdraw,
