@@ -79,7 +79,7 @@
 //! them); the "AFI/SAFI disable" approach (RFC 7606 §2: we always say session reset);
 //! RFC 5543 Traffic Engineering attribute contents (only its minimum length is checked);
 //! BGPsec; the session FSM (elsewhere in this crate, by another module).
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 #[cfg(feature = "arbitrary")]
 pub mod arbitrary;
@@ -98,6 +98,10 @@ pub mod notification;
 pub mod open;
 pub mod route_refresh;
 pub mod session;
+#[cfg(feature = "tokio")]
+mod sys;
+#[cfg(feature = "tokio")]
+pub mod transport;
 pub mod update;
 
 pub use ctx::{Afi, DecodeCtx, EncodeCtx, Family, Safi, negotiate};

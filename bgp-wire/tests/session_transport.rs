@@ -1,0 +1,172 @@
+//! The tokio transport over loopback TCP: two in-process speakers, real sockets.
+#![cfg(feature = "tokio")]
+
+use std::collections::BTreeSet;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use bgp_wire::attr::{AsPath, AttrValue, Origin};
+use bgp_wire::session::{Action, Reason, RouteFate, SessionConfig, StartKind, State, StopKind};
+use bgp_wire::transport::{self, Listener, PeerConfig, SocketOptions};
+use bgp_wire::{Family, Nlri, Update};
+use tokio::sync::mpsc::Receiver;
+use tokio::time::timeout;
+
+fn cfg(asn: u32, id: &str, peer: u32) -> SessionConfig {
+    let mut c = SessionConfig::new(asn, id.parse().unwrap()).with_peer_as(peer);
+    c.connect_retry_time = Duration::from_secs(2);
+    c
+}
+
+fn table(n: u32, nh: &str) -> Vec<Update> {
+    (0..n)
+        .map(|i| {
+            let net =
+                ipnet::Ipv4Net::new(std::net::Ipv4Addr::from(0x0a00_0000 + (i << 8)), 24).unwrap();
+            Update::new()
+                .with(AttrValue::Origin(Origin::IGP))
+                .with(AttrValue::AsPath(AsPath::sequence([65001])))
+                .with(AttrValue::NextHop(nh.parse().unwrap()))
+                .with_nlri([Nlri::new(net)])
+        })
+        .collect()
+}
+
+async fn wait_for(
+    events: &mut Receiver<Action>,
+    mut pred: impl FnMut(&Action) -> bool,
+    log: &mut Vec<Action>,
+) {
+    timeout(Duration::from_secs(20), async {
+        loop {
+            let a = events.recv().await.expect("peer task alive");
+            let hit = pred(&a);
+            log.push(a);
+            if hit {
+                return;
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("timed out; saw {:?}", &log[log.len().saturating_sub(8)..]));
+}
+
+fn up(a: &Action) -> bool {
+    matches!(a, Action::SessionUp(_))
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn transport_table_exchange_and_admin_shutdown_over_loopback() {
+    let lb = Listener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let b_addr = lb.local_addr().unwrap();
+    let inc = lb
+        .register("127.0.0.1".parse().unwrap(), &SocketOptions::default())
+        .unwrap();
+    tokio::spawn(lb.clone().run());
+    let (ha, mut ea, _ta) =
+        transport::spawn(PeerConfig::new(cfg(65001, "10.0.0.1", 65002), b_addr), None);
+    let mut bc = cfg(65002, "10.0.0.2", 65001);
+    bc.passive = true;
+    let (hb, mut eb, _tb) = transport::spawn(
+        PeerConfig::new(bc, "127.0.0.1:1".parse().unwrap()),
+        Some(inc),
+    );
+    hb.start(StartKind::ManualPassive).await.unwrap();
+    ha.start(StartKind::Manual).await.unwrap();
+    let (mut la, mut lb_log) = (Vec::new(), Vec::new());
+    wait_for(&mut ea, up, &mut la).await;
+    wait_for(&mut eb, up, &mut lb_log).await;
+    // 10,000 routes then End-of-RIB; compare sets, not counts.
+    let t = table(10_000, "127.0.0.1");
+    for chunk in t.chunks(500) {
+        ha.send_updates(chunk.to_vec()).await.unwrap();
+    }
+    ha.initial_table_sent().await.unwrap();
+    let mut got = Vec::new();
+    let mut eors = Vec::new();
+    timeout(Duration::from_secs(30), async {
+        while eors.len() < 2 {
+            match eb.recv().await.unwrap() {
+                Action::Update { update, .. } => got.push(update),
+                Action::EndOfRib(f) => eors.push(f),
+                _ => {}
+            }
+        }
+    })
+    .await
+    .expect("table and EoR");
+    assert_eq!(eors, vec![Family::IPV4_UNICAST, Family::IPV6_UNICAST]);
+    let sent: BTreeSet<String> = t.iter().map(|u| format!("{u:?}")).collect();
+    let recv: BTreeSet<String> = got.iter().map(|u| format!("{u:?}")).collect();
+    assert_eq!(recv.len(), 10_000);
+    assert_eq!(sent, recv);
+    // Administrative shutdown with an RFC 9003 message reaches B.
+    ha.stop(StopKind::Administrative {
+        message: "maintenance".into(),
+    })
+    .await
+    .unwrap();
+    let mut log = Vec::new();
+    wait_for(&mut eb, |a| matches!(a, Action::SessionDown(_)), &mut log).await;
+    let Some(Action::SessionDown(d)) = log.last() else {
+        unreachable!()
+    };
+    assert_eq!(d.fate, RouteFate::Delete);
+    let Reason::Notification { notification, .. } = &d.reason else {
+        panic!("{d:?}")
+    };
+    assert_eq!(notification.shutdown_communication(), Some("maintenance"));
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn transport_collision_resolves_to_one_session() {
+    // RFC 4271 §6.8: both sides active and listening; exactly one connection survives.
+    let a_ip: IpAddr = "127.0.0.1".parse().unwrap();
+    let b_ip: IpAddr = "127.0.0.2".parse().unwrap();
+    let la = Listener::bind(SocketAddr::new(a_ip, 0)).unwrap();
+    let lb = Listener::bind(SocketAddr::new(b_ip, 0)).unwrap();
+    let mut oa = SocketOptions::default();
+    oa.local = Some(a_ip);
+    let mut ob = SocketOptions::default();
+    ob.local = Some(b_ip);
+    let ia = la.register(b_ip, &oa).unwrap();
+    let ib = lb.register(a_ip, &ob).unwrap();
+    let (pa, pb) = (la.local_addr().unwrap(), lb.local_addr().unwrap());
+    tokio::spawn(la.run());
+    tokio::spawn(lb.run());
+    let mut ca = PeerConfig::new(cfg(65001, "10.0.0.1", 65002), pb);
+    ca.socket = oa;
+    let mut cb = PeerConfig::new(cfg(65002, "10.0.0.2", 65001), pa);
+    cb.socket = ob;
+    let (ha, mut ea, _ta) = transport::spawn(ca, Some(ia));
+    let (hb, mut eb, _tb) = transport::spawn(cb, Some(ib));
+    ha.start(StartKind::Manual).await.unwrap();
+    hb.start(StartKind::Manual).await.unwrap();
+    let (mut la_log, mut lb_log) = (Vec::new(), Vec::new());
+    wait_for(&mut ea, up, &mut la_log).await;
+    wait_for(&mut eb, up, &mut lb_log).await;
+    // Let any loser finish, then check: one session each, stable for a while.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let mut rest_a = Vec::new();
+    while let Ok(a) = ea.try_recv() {
+        rest_a.push(a);
+    }
+    let downs = rest_a
+        .iter()
+        .chain(la_log.iter())
+        .filter(|a| matches!(a, Action::SessionDown(_)))
+        .count();
+    assert_eq!(downs, 0, "{rest_a:?}");
+    let ups = la_log.iter().chain(rest_a.iter()).filter(|a| up(a)).count();
+    assert_eq!(ups, 1);
+    let last_state = la_log
+        .iter()
+        .chain(rest_a.iter())
+        .filter_map(|a| match a {
+            Action::StateChange { to, .. } => Some(*to),
+            _ => None,
+        })
+        .last();
+    assert_eq!(last_state, Some(State::Established));
+    drop(hb);
+}
