@@ -583,3 +583,34 @@ fn nothing_returned_when_a_later_document_fails() {
     assert_eq!(e.document, Some(16));
     assert!(matches!(e.kind, ConfigErrorKind::UnknownKind { .. }));
 }
+
+#[test]
+fn alias_bomb_is_refused_quickly() {
+    // "Billion laughs": 9 levels of 9 aliases would expand to 9^9 strings.
+    let mut yaml = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..10 {
+        let p = i - 1;
+        yaml.push_str(&format!(
+            "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+        ));
+    }
+    let start = std::time::Instant::now();
+    let e = Config::from_yaml(&yaml).unwrap_err();
+    assert!(start.elapsed() < Duration::from_secs(5));
+    // serde_yaml_ng stops alias expansion ("repetition limit exceeded").
+    assert!(matches!(e.kind, ConfigErrorKind::Syntax { .. }), "{e:?}");
+    assert_eq!(e.document, Some(1));
+}
+
+#[test]
+fn secrets_from_environment() {
+    use dualtor::config::{SecretEnv, SecretStore};
+    assert_eq!(
+        SecretEnv::variable("bgp-secrets", "rr.password"),
+        "DUALTOR_SECRET_BGP_SECRETS_RR_PASSWORD"
+    );
+    assert_eq!(
+        SecretEnv.secret("dualtor-test-absent", "k"),
+        Err(dualtor::config::SecretErrorKind::NotFound)
+    );
+}
