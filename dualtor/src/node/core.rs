@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use ipnet::IpNet;
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
-use tracing::{debug, info, info_span, warn};
+use tracing::{Instrument as _, debug, info, info_span, warn};
 
 use super::bfd::{self as nbfd, BfdCommand, BfdReport};
 use super::bgp::{self, DownReason, SessionCommand, SessionEvent, SessionLink, StopReason};
@@ -191,7 +191,8 @@ pub(super) async fn start(
     };
     core.plan = empty;
     core.apply(plan);
-    let task = tokio::spawn(core.run(cmd_rx, in_rx, fib_rx));
+    let span = info_span!("node", name = %core.node);
+    let task = tokio::spawn(core.run(cmd_rx, in_rx, fib_rx).instrument(span));
     Ok((
         NodeHandle {
             cmd: cmd_tx,
@@ -217,8 +218,6 @@ impl Core {
         mut in_rx: mpsc::UnboundedReceiver<Input>,
         mut fib_rx: mpsc::UnboundedReceiver<FibReport>,
     ) {
-        let span = info_span!("node", name = %self.node);
-        let _g = span.enter();
         self.drain();
         loop {
             let deadline = [
