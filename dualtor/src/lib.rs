@@ -17,7 +17,7 @@
 //! advertises (GR/LLGR times), BFD timers, next-hop handling, and the
 //! prefixes it originates. [`config::diff`] compares two plans so that a
 //! reload touches only the affected sessions. With the `serde` feature,
-//! [`config::Config::from_yaml`] reads the guide's own multi-document YAML.
+//! `config::Config::from_yaml` reads the guide's own multi-document YAML.
 //!
 //! The configuration layer performs no network I/O and never touches the
 //! kernel: the node's interface addresses are passed in as data (they decide

@@ -30,15 +30,11 @@ use super::error::{ConfigError, ConfigErrorKind, ResourceId, ResourceKind};
 use super::model::{
     AffinityState, AsNumber, BfdConfiguration, BfdInterface, BgpConfiguration, BindMode,
     BlockAffinity, Community, Config, EncapMode, FailureDetectionMode, GatewayMode,
-    InterfacePattern, IpPool, NextHopMode, NodeConfig, PasswordSource, PeerAddress, PeerConfig,
-    PrefixAdvertisement, RestartMode, SourceAddress,
+    InterfacePattern, IpPool, NextHopMode, NodeConfig, PLANE_INTERFACES_ANNOTATION, PasswordSource,
+    PeerAddress, PeerConfig, PrefixAdvertisement, RestartMode, SourceAddress,
 };
 use super::selector::{Labels, Selector};
 use super::validate;
-
-/// Node annotation listing the plane interfaces, comma-separated
-/// (`eth0,eth1`). Not a Calico field; see [`NodeConfig::plane_interfaces`].
-pub const PLANE_INTERFACES_ANNOTATION: &str = "dualtor.dev/plane-interfaces";
 
 const API_VERSIONS: [&str; 2] = ["projectcalico.org/v3", "crd.projectcalico.org/v1"];
 

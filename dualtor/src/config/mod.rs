@@ -6,7 +6,7 @@
 //!   [`BlockAffinity`]), gathered in a [`Config`]. Usable without serde.
 //! - [`selector`]: Calico's label selector language ([`Selector`]).
 //! - [`duration`]: Go durations (`"10s"`, `"1h2m"`).
-//! - `calico` (feature `serde`): [`Config::from_yaml`], multi-document YAML.
+//! - `calico` (feature `serde`): `Config::from_yaml`, multi-document YAML.
 //! - [`validate`]: [`Config::validate`], secrets, and
 //!   [`check_node_addresses`] (non-fatal warnings).
 //! - [`plan`](mod@plan): [`plan()`] computes a node's [`NodePlan`] and
@@ -67,16 +67,14 @@ pub mod plan;
 pub mod selector;
 pub mod validate;
 
-#[cfg(feature = "serde")]
-pub use calico::PLANE_INTERFACES_ANNOTATION;
 pub use duration::{DurationError, GoDuration, parse_duration};
 pub use error::{ConfigError, ConfigErrorKind, ResourceId, ResourceKind, SecretErrorKind};
 pub use model::{
     AffinityState, AsNumber, AsNumberError, BfdConfiguration, BfdInterface, BgpConfiguration,
     BindMode, BlockAffinity, Community, CommunityError, Config, EncapMode, FailureDetectionMode,
     GatewayMode, InterfacePattern, InterfacePatternError, IpPool, NextHopMode, NodeConfig,
-    PasswordSource, PeerAddress, PeerAddressError, PeerConfig, PrefixAdvertisement, RestartMode,
-    Secret, SourceAddress,
+    PLANE_INTERFACES_ANNOTATION, PasswordSource, PeerAddress, PeerAddressError, PeerConfig,
+    PrefixAdvertisement, RestartMode, Secret, SourceAddress,
 };
 pub use plan::{
     BfdTimers, Gateway, LlgrAdvert, NodePlan, OriginKind, Origination, PeerChange, PeerField,

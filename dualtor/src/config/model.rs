@@ -16,6 +16,10 @@ use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
 use super::selector::{Labels, Selector};
 
+/// Node annotation listing the plane interfaces, comma-separated
+/// (`eth0,eth1`). Not a Calico field; see [`NodeConfig::plane_interfaces`].
+pub const PLANE_INTERFACES_ANNOTATION: &str = "dualtor.dev/plane-interfaces";
+
 /// A BGP autonomous system number (RFC 6793: 4 octets). Zero is reserved
 /// (RFC 7607) and not representable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -90,7 +94,7 @@ pub struct NodeConfig {
     pub route_reflector_cluster_id: Option<Ipv4Addr>,
     /// The fabric-facing interfaces, one per plane (`eth0`, `eth1`). Not a
     /// Calico field: from YAML it comes from the annotation
-    /// [`PLANE_INTERFACES_ANNOTATION`](super::PLANE_INTERFACES_ANNOTATION).
+    /// [`PLANE_INTERFACES_ANNOTATION`].
     /// Empty means "every interface that connects a peer".
     pub plane_interfaces: Vec<String>,
 }
