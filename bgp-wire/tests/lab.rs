@@ -3,6 +3,8 @@
 //! `DUALTOR_REQUIRE_LAB=1`. Contents are compared as sets of (prefix, next hop, AS_PATH,
 //! communities), never as counts.
 #![cfg(feature = "tokio")]
+// A lab test measures wall-clock time; the sans-IO clock ban is for the library.
+#![allow(clippy::disallowed_methods)]
 
 use std::collections::BTreeSet;
 use std::net::{Ipv4Addr, SocketAddr};
