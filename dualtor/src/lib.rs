@@ -83,8 +83,8 @@
 //! # Running a node
 //!
 //! [`node::Node`] runs the plan: one task owns the route engine and wires the
-//! BGP sessions (one [`node::Transport`] task per peer; [`node::TcpTransport`]
-//! drives `bgp_wire::session`), the BFD sessions (`bfd::runtime`), the
+//! BGP sessions (one [`node::Transport`] task per peer; [`node::WireTransport`]
+//! runs them on `bgp_wire::transport`), the BFD sessions (`bfd::runtime`), the
 //! kernel programmer (`fib`, on its own thread, with the link monitor) and
 //! origination. BFD Down or carrier loss takes a plane's sessions down at
 //! once as a graceful loss (LLGR stale at once in `LongLivedGracefulRestart`
@@ -102,7 +102,7 @@
 //! ```no_run
 //! use std::sync::Arc;
 //! use dualtor::config::{AsNumber, Config, IpPool, NodeConfig, PeerConfig};
-//! use dualtor::node::{Event, Node, Options, StopMode, TcpTransport};
+//! use dualtor::node::{Event, Node, Options, StopMode, WireTransport};
 //!
 //! # async fn cni() -> Result<(), Box<dyn std::error::Error>> {
 //! let rack_as = AsNumber::new(65001).unwrap();
@@ -121,7 +121,8 @@
 //!
 //! // Reads the interfaces, opens the kernel programmer (previous routes keep
 //! // forwarding), starts BGP and BFD to both ToRs.
-//! let node = Node::start(config, Options::new("a1", Arc::new(TcpTransport))).await?;
+//! let transport = Arc::new(WireTransport::new());
+//! let node = Node::start(config, Options::new("a1", transport)).await?;
 //! let handle = node.handle();
 //! let mut events = handle.events();
 //!
@@ -149,18 +150,17 @@
 //! # What it does not do
 //!
 //! No transit between planes, no node-to-node mesh, no route reflection;
-//! no listener for incoming BGP connections, TCP MD5 or GTSM in
-//! [`node::TcpTransport`] (the ToRs accept our connections; `bgp_wire`'s
-//! transport will bring them); interfaces and addresses are read at start
-//! (a reload re-plans with them); `reachableBy` static routes, service
+//! passive BGP only when the embedder gives [`node::WireTransport`] a
+//! listener (the daemon connects actively; the ToRs accept); interfaces
+//! and addresses are read at start (a reload re-plans with them); `reachableBy` static routes, service
 //! blackholes and IPv6 next-hop resolution through the kernel table
 //! (Recursive gateway mode resolves over connected subnets only) are not
 //! programmed.
 //!
 //! # Compliance
 //!
-//! - RFC 4724 §4.1 restarting speaker: R=1 and F=1 after our own restart,
-//!   kernel routes kept, FIB update deferred until End-of-RIB from every peer
+//! - RFC 4724 §4.1 restarting speaker: F=1 for every family (R=1 after our
+//!   own restart is asked of the transport, see below), kernel routes kept, FIB update deferred until End-of-RIB from every peer
 //!   (or a deferral timer), then reconciled and swept; §4.2 receiving side in
 //!   `llgr`.
 //! - RFC 9494: LLGR capability with F=1 and our stale time in
@@ -172,10 +172,11 @@
 //! - RFC 4486 Cease subcodes on hard stop, de-configuration and OPEN-level
 //!   configuration changes.
 //!
-//! **Not implemented:** **RFC 2385 TCP MD5 and RFC 5082 GTSM on the wire
-//! (configured, not yet applied by the TCP transport); passive BGP (no
-//! listener); BFD multihop (RFC 5883); the calico-node `bird.ctl`
-//! compatibility socket.**
+//! **Not implemented:** **the R bit after our own restart with
+//! [`node::WireTransport`] (`bgp_wire::transport` creates the session and
+//! offers no `set_restarting`; the ToRs still keep our routes, as the lab
+//! shows); BFD multihop (RFC 5883); `reachableBy` static routes; the
+//! calico-node `bird.ctl` compatibility socket.**
 #![forbid(unsafe_code)]
 
 pub use bfd;

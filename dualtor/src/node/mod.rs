@@ -34,7 +34,7 @@ pub mod metrics;
 mod origination;
 mod rib;
 pub mod status;
-mod tcp;
+mod wire;
 
 use std::fmt;
 use std::sync::Arc;
@@ -52,7 +52,7 @@ pub use self::bgp::{
 pub use self::events::Event;
 pub use self::fib::Interfaces;
 pub use self::status::{BfdState, FibStatus, PeerStatus, RestartState, SessionState, Status};
-pub use self::tcp::TcpTransport;
+pub use self::wire::WireTransport;
 
 /// How the node starts.
 #[non_exhaustive]

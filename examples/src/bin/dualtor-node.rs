@@ -31,7 +31,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use dualtor::config::Config;
-use dualtor::node::{Node, NodeHandle, Options, StartError, StopMode, TcpTransport};
+use dualtor::node::{Node, NodeHandle, Options, StartError, StopMode, WireTransport};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::signal::unix::{SignalKind, signal};
 use tracing::{error, info, warn};
@@ -144,7 +144,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mut opts = Options::new(node.clone(), Arc::new(TcpTransport));
+    let mut opts = Options::new(node.clone(), Arc::new(WireTransport::new()));
     opts.restart_deferral = Duration::from_secs(args.restart_deferral);
     let n = match Node::start(config, opts).await {
         Ok(n) => n,
