@@ -101,6 +101,9 @@ impl Lab {
         let mut c = node.ns.cmd(daemon().to_str().expect("utf-8 path"));
         let socket = config.with_file_name(format!("{}.sock", node.name));
         c.args(["--status-socket", socket.to_str().expect("utf-8")]);
+        // Passive too: the ToRs' own connections are accepted and collisions
+        // resolved (RFC 4271 §6.8), as in a real deployment.
+        c.args(["--listen", "0.0.0.0:179"]);
         c.args([
             "--config",
             config.to_str().expect("utf-8"),

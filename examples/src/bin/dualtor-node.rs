@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! dualtor-node --config FILE [--node NAME] [--status-socket PATH] [--metrics ADDR]
-//!              [--flush-on-exit] [--restart-deferral SECS]
+//!              [--flush-on-exit] [--listen ADDR] [--restart-deferral SECS]
 //! ```
 //!
 //! Which node: `--node NAME`, else the single `Node` resource in the file (a
@@ -54,6 +54,10 @@ struct Args {
     /// On SIGTERM, send Cease and remove our routes instead of a graceful stop.
     #[arg(long)]
     flush_on_exit: bool,
+    /// Also accept BGP connections on this address (e.g. 0.0.0.0:179); by
+    /// default the node only connects to its ToRs.
+    #[arg(long)]
+    listen: Option<std::net::SocketAddr>,
     /// Our graceful restart: seconds to wait for End-of-RIB from every peer.
     #[arg(long, default_value_t = 30)]
     restart_deferral: u64,
@@ -144,7 +148,20 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mut opts = Options::new(node.clone(), Arc::new(WireTransport::new()));
+    let transport = match args.listen {
+        Some(addr) => match dualtor::bgp_wire::transport::Listener::bind(addr) {
+            Ok(l) => {
+                tokio::spawn(l.clone().run());
+                WireTransport::with_listener(l)
+            }
+            Err(e) => {
+                eprintln!("dualtor-node: listening on {addr}: {e}");
+                return ExitCode::from(1);
+            }
+        },
+        None => WireTransport::new(),
+    };
+    let mut opts = Options::new(node.clone(), Arc::new(transport));
     opts.restart_deferral = Duration::from_secs(args.restart_deferral);
     let n = match Node::start(config, opts).await {
         Ok(n) => n,
