@@ -637,3 +637,57 @@ fn restart_reconciles_without_removing_a_desired_route() {
     assert_eq!(our_routes(&l.node, false).len(), 250);
     bootstrap_intact(&l.node);
 }
+
+#[test]
+fn monitor_overflow_triggers_a_full_resync_without_changes() {
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(_lab) = lab("fib_monitor_overflow_resync", &[Need::Root]) else { return };
+    let l = setup();
+    let mut fib = l.node.enter(|| Fib::open(cfg(true))).unwrap();
+    // A deliberately tiny receive buffer, subscribed to route events.
+    let small = fib::SocketConfig { rcvbuf: 4096, sndbuf: 1 << 20, batch_bytes: 64 << 10 };
+    let mut mon = l.node.enter(|| Monitor::open(MonitorConfig { routes: true, socket: small })).unwrap();
+    fib.set_group(PLANES, planes(&l, true, true));
+    for i in 0..3000u32 {
+        fib.set_route(net(&format!("10.60.{}.{}/32", i / 250, i % 250 + 1)), Target::Group(PLANES));
+    }
+    assert_eq!(fib.commit().unwrap().created, 3000);
+    let mut overflow = false;
+    for _ in 0..50 {
+        let evs = mon.recv(Duration::from_millis(20)).unwrap();
+        if evs.contains(&Event::Overflow) {
+            overflow = true;
+            assert!(fib.handle_event(&Event::Overflow));
+            break;
+        }
+    }
+    assert!(overflow, "3000 route events overflow a 4 KiB monitor buffer");
+    // Someone deletes one of our routes while events are lost: the re-dump
+    // finds it missing and the diff re-creates exactly that one.
+    l.node.sh("ip route del 10.60.0.7/32 proto 214 metric 20").unwrap();
+    let rep = fib.commit().unwrap();
+    assert_eq!((rep.created, rep.replaced, rep.deleted, rep.errors.len()), (1, 0, 0, 0));
+    assert_eq!(our_routes(&l.node, false).len(), 3000);
+}
+
+#[test]
+fn resilient_groups_when_configured() {
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(_lab) = lab("fib_resilient_groups", &[Need::Root]) else { return };
+    let l = setup();
+    let res = fib::Resilient { buckets: 32, idle_timer: 1000, unbalanced_timer: 0 };
+    let mut fib = l.node.enter(|| Fib::open(Config { resilient: Some(res), ..cfg(true) })).unwrap();
+    fib.set_group(PLANES, planes(&l, true, true));
+    fib.set_route(net("172.31.10.9/32"), Target::Group(PLANES));
+    assert_eq!(fib.commit().unwrap().errors, vec![]);
+    let nh = json(&l.node, "ip -j nexthop show");
+    let g: Vec<&Value> = nh.iter().filter(|n| n["group"].is_array()).collect();
+    assert_eq!(g.len(), 1, "{nh:?}");
+    assert_eq!(g[0]["type"], "resilient");
+    assert_eq!(g[0]["resilient_args"]["buckets"], 32);
+    // Failover keeps the group id (routes untouched) and its type.
+    fib.set_group(PLANES, planes(&l, false, true));
+    let rep = fib.commit().unwrap();
+    assert_eq!((rep.errors.len(), rep.replaced), (0, 0));
+    assert_eq!(our_routes(&l.node, false)[0].1, s(&["172.31.12.250@eth1"]));
+}
