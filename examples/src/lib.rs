@@ -1,2 +1,4 @@
 //! Runnable tools built on the dualtor crates (unpublished); see `src/bin/`.
 #![forbid(unsafe_code)]
+
+pub mod demo;

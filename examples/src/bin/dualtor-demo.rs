@@ -1,0 +1,672 @@
+//! `dualtor-demo`: Calico's dual-ToR guide, running, narrated for node A1.
+//!
+//! ```text
+//! sudo dualtor-demo [--tor bird|frr] [--json] [--node-bin PATH]
+//! ```
+//!
+//! Builds the guide's example topology in network namespaces (racks A and B,
+//! two planes, two nodes per rack, the guide's 172.31.X.Y addressing and
+//! static bootstrap routes), starts `dualtor-node` on every node from the
+//! guide's own BGPPeer/IPPool YAML (one file per node, adapted only to the
+//! lab's addresses), then shows for node A1:
+//!
+//! 1. the routes of the guide's "Verify the deployment" section, checked;
+//! 2. plane 1 broken between the racks (ToR-ToR link down): how long A1 took
+//!    to go single-path, then the repair and the time back to ECMP;
+//! 3. a node-to-ToR link failure (A1 eth0 down) and its repair;
+//! 4. a restart of A1's routing process (SIGTERM, start again) while a probe
+//!    flow runs between pod addresses of A1 and B1: the packets lost.
+//!
+//! A summary table ends the run; `--json` prints the same as one JSON document
+//! on stdout (progress goes to stderr). Exit status: 0 when every check
+//! passed, 1 when one failed, 2 without root (or without the ToR daemon), 130
+//! on Ctrl-C. Every namespace the demo created is removed on exit, on Ctrl-C
+//! and on a panic.
+//!
+//! The ToRs are BIRD 2 (`--tor bird`, the default) or FRR (`--tor frr`),
+//! configured by the lab harness (`test-support`): route reflection for the
+//! rack, eBGP to the other rack's same-plane ToR, BFD 100 ms x 3 and LLGR.
+#![forbid(unsafe_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, ValueEnum};
+use ipnet::{IpNet, Ipv4Net};
+use serde::Serialize;
+use test_support::daemons::Process;
+use test_support::routes::{Path as Hop, Route};
+use test_support::topology::{Daemon, Node, NodeKind, TorKind, Tuning, loopback, pod_block};
+use test_support::{Need, Topology, TopologySpec};
+
+use examples::demo::{install_ctrl_c, node_binary, node_command, pod_addr, wait_established};
+
+/// Our BFD detection time against the ToRs' 100 ms x 3 (the dualtor lab
+/// tests' bound), plus one second: the bound on every failover.
+const FAILOVER_BOUND: Duration = Duration::from_millis(1500);
+/// Back to ECMP after a repair (BFD Up, reconnect at once, End-of-RIB).
+const REPAIR_BOUND: Duration = Duration::from_secs(10);
+/// Probe rate of the restart scenario (datagrams per second, each way).
+const PROBE_RATE: u32 = 1000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+enum Tor {
+    /// BIRD 2 ToRs.
+    Bird,
+    /// FRR ToRs.
+    Frr,
+}
+
+/// Calico's dual-ToR guide in network namespaces, narrated for node A1.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// What runs on the ToRs.
+    #[arg(long, value_enum, default_value_t = Tor::Bird)]
+    tor: Tor,
+    /// Print the summary as JSON on stdout (progress goes to stderr).
+    #[arg(long)]
+    json: bool,
+    /// The `dualtor-node` binary (default: next to this one, built if missing).
+    #[arg(long)]
+    node_bin: Option<PathBuf>,
+}
+
+/// One line of the summary.
+#[derive(Debug, Clone, Serialize)]
+struct Step {
+    /// What was done or checked.
+    what: String,
+    /// Milliseconds, for timings.
+    ms: Option<f64>,
+    /// Packets lost, for the probe flow.
+    lost: Option<u64>,
+    /// The bound or target the value is checked against.
+    bound: String,
+    /// Whether the check held.
+    ok: bool,
+    /// Evidence when it did not.
+    detail: String,
+}
+
+/// The whole run, as `--json` prints it.
+#[derive(Debug, Default, Serialize)]
+struct Summary {
+    tor: String,
+    ok: bool,
+    converged_ms: Option<f64>,
+    routes_ok: bool,
+    plane_break_single_path_ms: Option<f64>,
+    plane_repair_ecmp_ms: Option<f64>,
+    link_down_single_path_ms: Option<f64>,
+    link_repair_ecmp_ms: Option<f64>,
+    restart_packets_sent: Option<u64>,
+    restart_packets_lost: Option<u64>,
+    steps: Vec<Step>,
+}
+
+/// Progress output: stdout, or stderr under `--json`.
+struct Out {
+    json: bool,
+}
+
+impl Out {
+    fn say(&self, s: &str) {
+        if self.json {
+            eprintln!("{s}");
+        } else {
+            println!("{s}");
+            let _ = std::io::stdout().flush();
+        }
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1e4).round() / 10.0
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let out = Out { json: args.json };
+    let mut needs = vec![Need::Root];
+    needs.push(match args.tor {
+        Tor::Bird => Need::Bird,
+        Tor::Frr => Need::Frr,
+    });
+    let missing = test_support::missing(&needs);
+    if !missing.is_empty() {
+        eprintln!(
+            "dualtor-demo needs root (it creates network namespaces) and the ToR daemon: {}",
+            missing.join("; ")
+        );
+        if args.tor == Tor::Frr || args.tor == Tor::Bird {
+            eprintln!(
+                "  (BIRD 2 / FRR: apt-get install -y --no-install-recommends bird2 frr nftables iproute2)"
+            );
+        }
+        return ExitCode::from(2);
+    }
+    install_ctrl_c();
+    let node_bin = match args.node_bin.clone().map_or_else(node_binary, Ok) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("dualtor-node: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let mut summary = Summary {
+        tor: format!("{:?}", args.tor).to_lowercase(),
+        ..Summary::default()
+    };
+    let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        run(&args, &node_bin, &out, &mut summary)
+    }));
+    match res {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => summary.steps.push(Step {
+            what: "demo aborted".into(),
+            ms: None,
+            lost: None,
+            bound: String::new(),
+            ok: false,
+            detail: e,
+        }),
+        Err(_) => summary.steps.push(Step {
+            what: "demo panicked".into(),
+            ms: None,
+            lost: None,
+            bound: String::new(),
+            ok: false,
+            detail: "see the panic message above".into(),
+        }),
+    }
+    summary.ok = !summary.steps.is_empty() && summary.steps.iter().all(|s| s.ok);
+    print_table(&out, &summary);
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&summary).expect("summary serialises")
+        );
+    }
+    if summary.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn step(s: &mut Summary, out: &Out, st: Step) {
+    let mark = if st.ok { "ok" } else { "FAILED" };
+    let mut line = format!("   [{mark}] {}", st.what);
+    if let Some(m) = st.ms {
+        line += &format!(": {m} ms");
+    }
+    if let Some(l) = st.lost {
+        line += &format!(": {l} packets lost");
+    }
+    if !st.bound.is_empty() {
+        line += &format!(" ({})", st.bound);
+    }
+    out.say(&line);
+    if !st.ok && !st.detail.is_empty() {
+        out.say(&format!(
+            "          {}",
+            st.detail.replace('\n', "\n          ")
+        ));
+    }
+    s.steps.push(st);
+}
+
+fn check(what: &str, ok: bool, detail: String) -> Step {
+    Step {
+        what: what.into(),
+        ms: None,
+        lost: None,
+        bound: String::new(),
+        ok,
+        detail: if ok { String::new() } else { detail },
+    }
+}
+
+fn timing(what: &str, took: Result<Duration, String>, bound: Duration) -> Step {
+    match took {
+        Ok(d) => Step {
+            what: what.into(),
+            ms: Some(ms(d)),
+            lost: None,
+            bound: format!("bound {} ms", bound.as_millis()),
+            ok: d <= bound,
+            detail: String::new(),
+        },
+        Err(e) => Step {
+            what: what.into(),
+            ms: None,
+            lost: None,
+            bound: format!("bound {} ms", bound.as_millis()),
+            ok: false,
+            detail: e,
+        },
+    }
+}
+
+/// A route as the guide prints it.
+fn guide_style(r: &Route) -> String {
+    let hop = |p: &Hop| {
+        let mut s = String::new();
+        if let Some(g) = p.gateway {
+            s += &format!("via {g} ");
+        }
+        if let Some(d) = &p.dev {
+            s += &format!("dev {d}");
+        }
+        s.trim_end().to_owned()
+    };
+    match r.paths.as_slice() {
+        [] => format!("{} {}", r.dst, r.kind),
+        [one] => format!("{} {}", r.dst, hop(one)),
+        many => {
+            let mut s = r.dst.to_string();
+            for p in many {
+                s += &format!("\n   nexthop {}", hop(p));
+            }
+            s
+        }
+    }
+}
+
+/// A1's preferred route to `dst`.
+fn preferred(routes: &[Route], dst: Ipv4Net) -> Option<&Route> {
+    routes
+        .iter()
+        .filter(|r| r.dst == IpNet::V4(dst))
+        .min_by_key(|r| r.metric)
+}
+
+/// Whether A1's table has `want` for every prefix; the first mismatch.
+fn table_is(a1: &Node, want: &[(Ipv4Net, Vec<Hop>)]) -> Result<(), String> {
+    let routes = a1.ns.routes().map_err(|e| e.to_string())?;
+    for (dst, paths) in want {
+        match preferred(&routes, *dst) {
+            Some(r) if r.has_paths(paths) => {}
+            got => {
+                return Err(format!(
+                    "{dst}: want {paths:?}, have {}",
+                    got.map_or("none".into(), ToString::to_string)
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Waits until A1's table is `want`; how long it took after `since`.
+///
+/// Polls `ip route` (a few ms per read) rather than watching route events:
+/// dualtor moves a whole plane by changing one nexthop group, which leaves
+/// the routes themselves, and so `ip monitor route`, silent.
+fn wait_table(
+    a1: &Node,
+    want: &[(Ipv4Net, Vec<Hop>)],
+    since: Instant,
+    bound: Duration,
+) -> Result<Duration, String> {
+    loop {
+        match table_is(a1, want) {
+            Ok(()) => return Ok(since.elapsed()),
+            Err(e) if since.elapsed() > bound => return Err(e),
+            Err(_) => std::thread::sleep(Duration::from_millis(1)),
+        }
+    }
+}
+
+/// A1's expected routes with only the planes `ok` says work for each peer.
+fn want(t: &Topology, ok: impl Fn(&Node, usize) -> bool) -> Vec<(Ipv4Net, Vec<Hop>)> {
+    let full = t.expected_ecmp(1, 1);
+    let mut v = Vec::new();
+    for other in t.nodes().iter().filter(|o| o.name != "a1") {
+        let paths: Vec<Hop> = (0..2)
+            .filter(|&q| ok(other, q))
+            .map(|q| {
+                let dev = format!("eth{q}");
+                if other.rack == 1 {
+                    Hop::via(&other.nic[q].to_string(), &dev)
+                } else {
+                    Hop::via(&t.node_info(1, 1).tor_addr[q].to_string(), &dev)
+                }
+            })
+            .collect();
+        for (dst, _) in full
+            .iter()
+            .filter(|(d, _)| d.addr() == other.loopback || *d == other.pod_block)
+        {
+            v.push((*dst, paths.clone()));
+        }
+    }
+    v
+}
+
+fn run(args: &Args, bin: &Path, out: &Out, s: &mut Summary) -> Result<(), String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    out.say(&format!(
+        "== Calico's dual-ToR guide: racks A and B, planes 1 and 2, 2 nodes per rack, {} ToRs",
+        match args.tor {
+            Tor::Bird => "BIRD 2",
+            Tor::Frr => "FRR",
+        }
+    ));
+    out.say("   node loopbacks 172.31.10.x (rack A), 172.31.20.x (rack B); plane NICs 172.31.<10r+p>.x scope link");
+    out.say("   static bootstrap routes as the guide; dualtor-node on every node from the guide's BGPPeer/IPPool YAML");
+    // The guide recommends that BFD Down "initiate LLGR procedures" on the
+    // ToRs too: a node's own restart must not make the ToRs drop its routes.
+    let mut tuning = Tuning::default();
+    if let Some(b) = tuning.bfd.as_mut() {
+        b.graceful = true;
+    }
+    let (b2, d2) = (bin.to_path_buf(), dir.path().to_path_buf());
+    let spec = TopologySpec {
+        racks: 2,
+        nodes_per_rack: 2,
+        tor: match args.tor {
+            Tor::Bird => TorKind::Bird,
+            Tor::Frr => TorKind::Frr,
+        },
+        node: NodeKind::Command(Arc::new(move |n| node_command(&b2, &d2, n, 0))),
+    };
+    let started = Instant::now();
+    let mut topo =
+        Topology::build_with(spec, tuning).map_err(|e| format!("building the lab: {e}"))?;
+    out.say(&format!(
+        "   built 8 namespaces in {} ms; waiting for full ECMP on every node ...",
+        started.elapsed().as_millis()
+    ));
+    let conv = topo.wait_converged(Duration::from_secs(30));
+    let conv_step = timing(
+        "converged (full ECMP on every node)",
+        conv.map_err(|e| format!("{e}\n{}", logs(&mut topo))),
+        Duration::from_secs(30),
+    );
+    s.converged_ms = conv_step.ms;
+    let converged = conv_step.ok;
+    step(s, out, conv_step);
+    if !converged {
+        return Ok(());
+    }
+
+    // 1. The guide's "Verify the deployment", on A1.
+    out.say("\n== 1. Verify the deployment (the guide's last section), on node a1:");
+    verify(&topo, out, s);
+
+    let a1 = topo.node_info(1, 1);
+    let cross: Vec<Ipv4Net> = want(&topo, |o, _| o.rack == 2)
+        .into_iter()
+        .filter(|(_, p)| !p.is_empty())
+        .map(|(d, _)| d)
+        .collect();
+    let all: Vec<Ipv4Net> = want(&topo, |_, _| true)
+        .into_iter()
+        .map(|(d, _)| d)
+        .collect();
+    let full = want(&topo, |_, _| true);
+
+    // 2. Plane 1 broken between the racks.
+    out.say("\n== 2. Break plane 1 between the racks (link ra1-rb1 down):");
+    let ra1 = topo.tor(1, 1);
+    let t0 = Instant::now();
+    let mut core = test_support::faults::link_down(ra1, "core").map_err(|e| e.to_string())?;
+    let single = want(&topo, |o, q| !(o.rack == 2 && q == 0));
+    let took = wait_table(a1, &single, t0, FAILOVER_BOUND);
+    let st = timing(
+        "a1 single-path to rack B (via plane 2)",
+        took,
+        FAILOVER_BOUND,
+    );
+    s.plane_break_single_path_ms = st.ms;
+    step(s, out, st);
+    print_routes(out, a1, &cross[..2.min(cross.len())]);
+    let t1 = Instant::now();
+    core.repair().map_err(|e| e.to_string())?;
+    let took = wait_table(a1, &full, t1, REPAIR_BOUND);
+    let st = timing("repaired: a1 back to ECMP", took, REPAIR_BOUND);
+    s.plane_repair_ecmp_ms = st.ms;
+    step(s, out, st);
+
+    // 3. Node-to-ToR link failure.
+    out.say("\n== 3. Node-to-ToR link failure (a1 eth0 down):");
+    let t0 = Instant::now();
+    let mut eth0 = test_support::faults::link_down(&a1.ns, "eth0").map_err(|e| e.to_string())?;
+    let single = want(&topo, |_, q| q == 1);
+    let took = wait_table(a1, &single, t0, FAILOVER_BOUND);
+    let st = timing(
+        "a1 single-path to every node (via eth1)",
+        took,
+        FAILOVER_BOUND,
+    );
+    s.link_down_single_path_ms = st.ms;
+    step(s, out, st);
+    print_routes(out, a1, &all[..2.min(all.len())]);
+    let t1 = Instant::now();
+    eth0.repair().map_err(|e| e.to_string())?;
+    let took = wait_table(a1, &full, t1, REPAIR_BOUND);
+    let st = timing("repaired: a1 back to ECMP", took, REPAIR_BOUND);
+    s.link_repair_ecmp_ms = st.ms;
+    step(s, out, st);
+
+    // 4. Restart of a1's routing process under a pod-to-pod flow.
+    out.say("\n== 4. Restart a1's routing process (SIGTERM, start again) under a pod-to-pod flow:");
+    restart(&mut topo, bin, dir.path(), out, s)?;
+    Ok(())
+}
+
+fn verify(t: &Topology, out: &Out, s: &mut Summary) {
+    let a1 = t.node_info(1, 1);
+    let routes = match a1.ns.routes() {
+        Ok(r) => r,
+        Err(e) => {
+            step(s, out, check("reading a1's routes", false, e.to_string()));
+            return;
+        }
+    };
+    let mut ok = true;
+    let mut shown = Vec::new();
+    for (dst, paths) in t.expected_ecmp(1, 1) {
+        let r = preferred(&routes, dst);
+        let fine = r.is_some_and(|r| r.has_paths(&paths) && r.prefsrc == Some(a1.loopback.into()));
+        if let Some(r) = r {
+            out.say(&format!("   {}", guide_style(r).replace('\n', "\n   ")));
+        }
+        let what = if dst.prefix_len() == 32 {
+            "loopback"
+        } else {
+            "pod block"
+        };
+        step(
+            s,
+            out,
+            check(
+                &format!("{what} {dst}: ECMP over both planes, src {}", a1.loopback),
+                fine,
+                format!(
+                    "want {paths:?}, have {}",
+                    r.map_or("none".into(), ToString::to_string)
+                ),
+            ),
+        );
+        ok &= fine;
+        shown.push(dst);
+    }
+    for rack in 1..=2u8 {
+        let boot: IpNet = format!("172.31.{}.0/24", 10 * u16::from(rack))
+            .parse()
+            .expect("prefix");
+        let r = routes.iter().find(|r| r.dst == boot);
+        let fine = r.is_some_and(Route::is_ecmp);
+        step(
+            s,
+            out,
+            check(
+                &format!("static bootstrap route {boot} untouched (ECMP)"),
+                fine,
+                format!("have {}", r.map_or("none".into(), ToString::to_string)),
+            ),
+        );
+        ok &= fine;
+    }
+    for (r, n) in [(1u8, 2u8), (2, 1), (2, 2)] {
+        let lo = loopback(r, n);
+        let got = a1
+            .ns
+            .ip(&["-j", "route", "get", &lo.to_string()])
+            .ok()
+            .and_then(|o| serde_json::from_str::<serde_json::Value>(&o).ok())
+            .and_then(|v| v[0]["prefsrc"].as_str().map(str::to_owned));
+        let fine = got.as_deref() == Some(a1.loopback.to_string().as_str());
+        step(
+            s,
+            out,
+            check(
+                &format!("ip route get {lo}: src {}", a1.loopback),
+                fine,
+                format!("src {got:?}"),
+            ),
+        );
+        ok &= fine;
+    }
+    s.routes_ok = ok;
+}
+
+fn print_routes(out: &Out, a1: &Node, dsts: &[Ipv4Net]) {
+    if let Ok(routes) = a1.ns.routes() {
+        for d in dsts {
+            if let Some(r) = preferred(&routes, *d) {
+                out.say(&format!(
+                    "      {}",
+                    guide_style(r).replace('\n', "\n      ")
+                ));
+            }
+        }
+    }
+}
+
+fn restart(
+    t: &mut Topology,
+    bin: &Path,
+    dir: &Path,
+    out: &Out,
+    s: &mut Summary,
+) -> Result<(), String> {
+    let (a1, b1) = (t.node_info(1, 1), t.node_info(2, 1));
+    let (a1_pod, b1_pod) = (pod_addr(pod_block(1, 1)), pod_addr(pod_block(2, 1)));
+    a1.ns
+        .addr_add("lo", &format!("{a1_pod}/32"))
+        .map_err(|e| e.to_string())?;
+    b1.ns
+        .addr_add("lo", &format!("{b1_pod}/32"))
+        .map_err(|e| e.to_string())?;
+    let fwd = test_support::probe::Probe::start(&a1.ns, a1_pod, &b1.ns, b1_pod, PROBE_RATE)
+        .map_err(|e| e.to_string())?;
+    let back = test_support::probe::Probe::start(&b1.ns, b1_pod, &a1.ns, a1_pod, PROBE_RATE)
+        .map_err(|e| e.to_string())?;
+    out.say(&format!(
+        "   probe flows {a1_pod} <-> {b1_pod} at {PROBE_RATE} packets/s each way"
+    ));
+    std::thread::sleep(Duration::from_millis(300));
+    let stopped = Instant::now();
+    if let Daemon::Command(p) = t.node_daemon(1, 1) {
+        p.stop();
+    }
+    out.say(&format!(
+        "   a1: dualtor-node stopped (SIGTERM) in {} ms; its routes stay in the kernel",
+        stopped.elapsed().as_millis()
+    ));
+    std::thread::sleep(Duration::from_millis(500));
+    let cmd = node_command(bin, dir, t.node_info(1, 1), 0);
+    let p = Process::spawn_logged("a1", cmd).map_err(|e| e.to_string())?;
+    *t.node_daemon(1, 1) = Daemon::Command(p);
+    let sock = dir.join("a1.sock");
+    let back_up = wait_established(&sock, Duration::from_secs(15));
+    let st = timing(
+        "a1 restarted: both sessions Established with End-of-RIB",
+        back_up.map(|()| stopped.elapsed()),
+        Duration::from_secs(15),
+    );
+    step(s, out, st);
+    let full = want(t, |_, _| true);
+    let st = check(
+        "a1's routes unchanged across the restart",
+        table_is(t.node_info(1, 1), &full).is_ok(),
+        table_is(t.node_info(1, 1), &full).err().unwrap_or_default(),
+    );
+    step(s, out, st);
+    std::thread::sleep(Duration::from_millis(500));
+    let (fwd, back) = (fwd.stop(), back.stop());
+    let sent = fwd.sent + back.sent;
+    let lost = (fwd.lost.len() + back.lost.len()) as u64;
+    s.restart_packets_sent = Some(sent);
+    s.restart_packets_lost = Some(lost);
+    step(
+        s,
+        out,
+        Step {
+            what: format!("pod-to-pod probe across the restart ({sent} packets sent)"),
+            ms: None,
+            lost: Some(lost),
+            bound: "target 0".into(),
+            ok: lost == 0 && fwd.sent > 0 && back.sent > 0,
+            detail: format!(
+                "a1->b1 outages {:?}, b1->a1 outages {:?}",
+                fwd.outages(),
+                back.outages()
+            ),
+        },
+    );
+    Ok(())
+}
+
+fn logs(t: &mut Topology) -> String {
+    let mut s = String::new();
+    for (r, n) in [(1, 1), (1, 2), (2, 1), (2, 2)] {
+        if let Daemon::Command(p) = t.node_daemon(r, n) {
+            s += &format!(
+                "--- {}{n}:\n{}\n",
+                test_support::topology::rack_letter(r),
+                p.output_tail()
+            );
+        }
+    }
+    s
+}
+
+fn print_table(out: &Out, s: &Summary) {
+    out.say(&format!("\n== Summary ({} ToRs)", s.tor));
+    let w = s.steps.iter().map(|st| st.what.len()).max().unwrap_or(10);
+    out.say(&format!(
+        "   {:<w$}  {:>12}  {:<18}  result",
+        "step", "value", "bound"
+    ));
+    for st in &s.steps {
+        let val = match (st.ms, st.lost) {
+            (Some(m), _) => format!("{m} ms"),
+            (_, Some(l)) => format!("{l} lost"),
+            _ => String::new(),
+        };
+        out.say(&format!(
+            "   {:<w$}  {:>12}  {:<18}  {}",
+            st.what,
+            val,
+            st.bound,
+            if st.ok { "ok" } else { "FAILED" }
+        ));
+    }
+    out.say(&format!(
+        "   => {}",
+        if s.ok {
+            "every check passed"
+        } else {
+            "SOME CHECKS FAILED"
+        }
+    ));
+}

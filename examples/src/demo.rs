@@ -1,0 +1,194 @@
+//! Pieces of the dual-ToR demo shared with the `dualtor-vs-bird` benchmark:
+//! running `dualtor-node` on the lab harness's guide topology from per-node
+//! Calico YAML, and removing the lab on Ctrl-C.
+
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use ipnet::Ipv4Net;
+use test_support::topology::Node;
+
+/// On Ctrl-C: remove every namespace this process registered (killing what
+/// runs inside, as `Netns`'s Drop does), then exit 130. The main thread may
+/// be anywhere in the narrative, so the cleanup goes by the lab registry
+/// rather than by the `Topology` value.
+pub fn install_ctrl_c() {
+    std::thread::spawn(|| {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("signal runtime");
+        rt.block_on(async {
+            let _ = tokio::signal::ctrl_c().await;
+        });
+        eprintln!("\ninterrupted: removing the lab's namespaces");
+        remove_own_namespaces();
+        std::process::exit(130);
+    });
+}
+
+/// Removes every namespace registered by this process (see
+/// [`test_support::REGISTRY`]), killing what runs inside first.
+pub fn remove_own_namespaces() {
+    let me = std::process::id().to_string();
+    let Ok(entries) = std::fs::read_dir(test_support::REGISTRY) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let owner = std::fs::read_to_string(e.path()).unwrap_or_default();
+        if owner.trim() != me {
+            continue;
+        }
+        let name = e.file_name().to_string_lossy().into_owned();
+        for _ in 0..3 {
+            let pids = Command::new("ip")
+                .args(["netns", "pids", &name])
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                .unwrap_or_default();
+            let pids: Vec<&str> = pids.split_whitespace().collect();
+            if pids.is_empty() {
+                break;
+            }
+            let _ = Command::new("kill").arg("-KILL").args(&pids).status();
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = Command::new("ip").args(["netns", "del", &name]).status();
+        let _ = std::fs::remove_file(e.path());
+    }
+}
+
+/// `dualtor-node` next to this binary; built with cargo (same profile and
+/// target dir) when missing.
+pub fn node_binary() -> Result<PathBuf, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let dir = exe.parent().ok_or("no exe dir")?;
+    let bin = dir.join("dualtor-node");
+    if bin.exists() {
+        return Ok(bin);
+    }
+    let target = dir.parent().ok_or("no target dir")?;
+    let release = dir.file_name().is_some_and(|n| n == "release");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut c = Command::new(cargo);
+    c.args(["build", "-q", "-p", "examples", "--bin", "dualtor-node"])
+        .env("CARGO_TARGET_DIR", target);
+    if release {
+        c.arg("--release");
+    }
+    eprintln!("building dualtor-node ...");
+    let st = c.status().map_err(|e| format!("cargo: {e}"))?;
+    if !st.success() || !bin.exists() {
+        return Err(format!("could not build {}", bin.display()));
+    }
+    Ok(bin)
+}
+
+/// One node's Calico resources: the guide's two BGPPeers per rack and the
+/// loopback IPPools verbatim (lab addresses), a pod pool without
+/// encapsulation, the BGPConfiguration patch, the node and its block.
+pub fn node_yaml(racks: u8, node: &Node, extra: u32) -> String {
+    let mut y = String::new();
+    for r in 1..=racks {
+        let l = test_support::topology::rack_letter(r);
+        for p in 1..=2u8 {
+            y += &format!(
+                "apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata:\n  name: r{l}{p}\nspec:\n  \
+                 nodeSelector: \"rack == 'r{l}'\"\n  peerIP: 172.31.{}.250\n  asNumber: {}\n  \
+                 sourceAddress: None\n  failureDetectionMode: BFDIfDirectlyConnected\n  \
+                 restartMode: LongLivedGracefulRestart\n  birdGatewayMode: DirectIfDirectlyConnected\n---\n",
+                10 * u16::from(r) + u16::from(p),
+                test_support::topology::rack_asn(r)
+            );
+        }
+        y += &format!(
+            "apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata:\n  name: loopbacks-rack-{l}\n\
+             spec:\n  cidr: 172.31.{}.0/24\n  disabled: True\n---\n",
+            10 * u16::from(r)
+        );
+    }
+    let l = test_support::topology::rack_letter(node.rack);
+    y += &format!(
+        "apiVersion: projectcalico.org/v3\nkind: Node\nmetadata:\n  name: {name}\n  labels:\n    \
+         rack: r{l}\nspec:\n  bgp:\n    asNumber: {asn}\n    ipv4Address: {lo}/32\n---\n\
+         apiVersion: projectcalico.org/v3\nkind: BlockAffinity\nmetadata:\n  name: {name}-block\n\
+         spec:\n  node: {name}\n  cidr: {block}\n  state: confirmed\n---\n",
+        name = node.name,
+        asn = node.asn,
+        lo = node.loopback,
+        block = node.pod_block,
+    );
+    y += "apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata:\n  name: default\n\
+          spec:\n  nodeToNodeMeshEnabled: false\n---\n\
+          apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata:\n  name: default-ipv4-ippool\n\
+          spec:\n  cidr: 10.244.0.0/16\n  ipipMode: Never\n  vxlanMode: Never\n  blockSize: 26\n";
+    if extra > 0 {
+        y += "---\napiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata:\n  name: extra\n\
+              spec:\n  cidr: 100.64.0.0/10\n  ipipMode: Never\n  vxlanMode: Never\n  blockSize: 32\n";
+        for (i, net) in extra_routes(node, extra).iter().enumerate() {
+            y += &format!(
+                "---\napiVersion: projectcalico.org/v3\nkind: BlockAffinity\nmetadata:\n  \
+                 name: {}-extra-{i}\nspec:\n  node: {}\n  cidr: {net}\n  state: confirmed\n",
+                node.name, node.name
+            );
+        }
+    }
+    y
+}
+
+/// `n` extra /32 routes for `node` (up to 65,536), distinct across nodes,
+/// in 100.64.0.0/10: the scale variant of the benchmark.
+pub fn extra_routes(node: &Node, n: u32) -> Vec<Ipv4Net> {
+    let base = u32::from(Ipv4Addr::new(100, 64, 0, 0))
+        + ((u32::from(node.rack) - 1) * 16 + u32::from(node.index)) * 65_536;
+    (0..n.min(65_536))
+        .map(|i| Ipv4Net::new(Ipv4Addr::from(base + i), 32).expect("valid /32"))
+        .collect()
+}
+
+/// The command that runs `dualtor-node` on `node`, its YAML (with `extra`
+/// extra routes) written to `dir`.
+pub fn node_command(bin: &Path, dir: &Path, node: &Node, extra: u32) -> Command {
+    let cfg = dir.join(format!("{}.yaml", node.name));
+    std::fs::write(&cfg, node_yaml(2, node, extra)).expect("writing the node's YAML");
+    let mut c = node.ns.cmd(bin.to_str().expect("utf-8 path"));
+    c.arg("--config")
+        .arg(&cfg)
+        .arg("--status-socket")
+        .arg(dir.join(format!("{}.sock", node.name)))
+        .args(["--restart-deferral", "10"])
+        .env("RUST_LOG", "info");
+    c
+}
+
+/// The first address of a block: a pod address the static routes do not cover.
+pub fn pod_addr(block: Ipv4Net) -> Ipv4Addr {
+    Ipv4Addr::from(u32::from(block.network()) + 1)
+}
+
+/// Polls the status socket until both peers are Established with End-of-RIB.
+pub fn wait_established(sock: &Path, bound: Duration) -> Result<(), String> {
+    let start = Instant::now();
+    let mut last = String::new();
+    while start.elapsed() < bound {
+        if let Ok(mut st) = std::os::unix::net::UnixStream::connect(sock) {
+            let mut json = String::new();
+            let _ = std::io::Read::read_to_string(&mut st, &mut json);
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&json) {
+                let peers = v["peers"].as_array().cloned().unwrap_or_default();
+                if peers.len() == 2
+                    && peers
+                        .iter()
+                        .all(|p| p["state"] == "Established" && p["end_of_rib"] == true)
+                {
+                    return Ok(());
+                }
+            }
+            last = json;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Err(format!("status: {last}"))
+}

@@ -1,0 +1,89 @@
+//! The dual-ToR demo end to end, once per ToR kind, checked through its
+//! `--json` summary: the guide's routes on A1, single-path within BFD
+//! detection + 1 s after each failure, ECMP back after each repair, and no
+//! packet lost across A1's own restart. Lab tests: they skip without root or
+//! the ToR daemon, except under `DUALTOR_REQUIRE_LAB=1`, and run one at a
+//! time.
+
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+
+use test_support::{Need, lab};
+
+static LOCK: Mutex<()> = Mutex::new(());
+
+/// BFD detection (at most 5 x 100 ms against the ToRs) + 1 s, in ms.
+const FAILOVER_BOUND_MS: f64 = 1500.0;
+
+fn run_demo(tor: &str) {
+    let _serial = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let child = Command::new(env!("CARGO_BIN_EXE_dualtor-demo"))
+        .args(["--tor", tor, "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("running dualtor-demo");
+    let pid = child.id().to_string();
+    let out = child.wait_with_output().expect("dualtor-demo output");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let v: serde_json::Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{tor}: summary is not JSON ({e}):\n{stdout}\n{stderr}"));
+    let failed: Vec<_> = v["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter(|s| s["ok"] != true)
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "{tor}: failed steps {failed:#?}\n{stderr}"
+    );
+    assert_eq!(out.status.code(), Some(0), "{tor}: exit status\n{stderr}");
+    assert_eq!(v["tor"], tor);
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["routes_ok"], true, "{tor}: the guide's routes on a1");
+    for key in ["plane_break_single_path_ms", "link_down_single_path_ms"] {
+        let ms = v[key]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{tor}: {key} missing"));
+        assert!(ms <= FAILOVER_BOUND_MS, "{tor}: {key} = {ms} ms");
+    }
+    for key in ["plane_repair_ecmp_ms", "link_repair_ecmp_ms"] {
+        assert!(v[key].as_f64().is_some(), "{tor}: {key}: ECMP not back");
+    }
+    assert!(
+        v["restart_packets_sent"].as_u64() > Some(1000),
+        "{tor}: probe flow"
+    );
+    assert_eq!(
+        v["restart_packets_lost"], 0,
+        "{tor}: packets lost on restart"
+    );
+    // Nothing left behind: no namespace registered by the demo's PID remains.
+    let left: Vec<String> = std::fs::read_dir(test_support::REGISTRY)
+        .map(|d| {
+            d.flatten()
+                .filter(|e| std::fs::read_to_string(e.path()).is_ok_and(|o| o.trim() == pid))
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(left, Vec::<String>::new(), "{tor}: namespaces left behind");
+}
+
+#[test]
+fn demo_with_bird_tors() {
+    let Some(_lab) = lab("demo_with_bird_tors", &[Need::Root, Need::Bird]) else {
+        return;
+    };
+    run_demo("bird");
+}
+
+#[test]
+fn demo_with_frr_tors() {
+    let Some(_lab) = lab("demo_with_frr_tors", &[Need::Root, Need::Frr]) else {
+        return;
+    };
+    run_demo("frr");
+}
