@@ -108,7 +108,17 @@ struct Slot {
     releasing: bool,
 }
 
-/// A table of BFD sessions. See the [module docs](self).
+/// A table of BFD sessions.
+///
+/// Call protocol, as for [`Session`]: feed [`handle_packet`](Self::handle_packet)
+/// and [`handle_timeout`](Self::handle_timeout), issue commands
+/// ([`add_session`](Self::add_session), [`admin_down`](Self::admin_down),
+/// [`path_down`](Self::path_down), ...), then drain
+/// [`poll_transmit`](Self::poll_transmit) and [`poll_event`](Self::poll_event)
+/// until `None` and sleep until [`poll_timeout`](Self::poll_timeout). `now`
+/// never goes backwards. Work per event is O(log n) in the number of
+/// sessions (one deadline heap, one ready queue); nothing is allocated per
+/// packet.
 #[derive(Debug)]
 pub struct Engine {
     slots: HashMap<u32, Slot>,

@@ -242,8 +242,16 @@ struct Poll {
 }
 
 /// One BFD session: the bfd.* variables of RFC 5880 §6.8.1, the state
-/// machine, reception, transmission and timers. See the
-/// [module docs](self) for the call protocol.
+/// machine, reception, transmission and timers.
+///
+/// Call protocol: inputs are [`handle_packet`](Self::handle_packet) and
+/// [`handle_timeout`](Self::handle_timeout), commands are verbs
+/// ([`admin_down`](Self::admin_down), [`set_timers`](Self::set_timers), ...),
+/// outputs are `poll_*`. After every input drain
+/// [`poll_transmit`](Self::poll_transmit) and [`poll_event`](Self::poll_event)
+/// until `None`, then wake at [`poll_timeout`](Self::poll_timeout). Every
+/// call takes `now`, which must never go backwards; the session reads no
+/// clock. See the [module docs](self) for a diagram.
 #[derive(Debug)]
 pub struct Session {
     cfg: Config,
