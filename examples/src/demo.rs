@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use ipnet::Ipv4Net;
+use ipnet::{IpNet, Ipv4Net};
+use test_support::Topology;
+use test_support::routes::{Path as Hop, Route};
 use test_support::topology::Node;
 
 /// On Ctrl-C: remove every namespace this process registered (killing what
@@ -191,4 +193,75 @@ pub fn wait_established(sock: &Path, bound: Duration) -> Result<(), String> {
         std::thread::sleep(Duration::from_millis(20));
     }
     Err(format!("status: {last}"))
+}
+
+/// node a1's preferred route to `dst`.
+pub fn preferred(routes: &[Route], dst: Ipv4Net) -> Option<&Route> {
+    routes
+        .iter()
+        .filter(|r| r.dst == IpNet::V4(dst))
+        .min_by_key(|r| r.metric)
+}
+
+/// Whether node a1's table has `want` for every prefix; the first mismatch.
+pub fn table_is(a1: &Node, want: &[(Ipv4Net, Vec<Hop>)]) -> Result<(), String> {
+    let routes = a1.ns.routes().map_err(|e| e.to_string())?;
+    for (dst, paths) in want {
+        match preferred(&routes, *dst) {
+            Some(r) if r.has_paths(paths) => {}
+            got => {
+                return Err(format!(
+                    "{dst}: want {paths:?}, have {}",
+                    got.map_or("none".into(), ToString::to_string)
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Waits until node a1's table is `want`; how long it took after `since`.
+///
+/// Polls `ip route` (a few ms per read) rather than watching route events:
+/// dualtor moves a whole plane by changing one nexthop group, which leaves
+/// the routes themselves, and so `ip monitor route`, silent.
+pub fn wait_table(
+    a1: &Node,
+    want: &[(Ipv4Net, Vec<Hop>)],
+    since: Instant,
+    bound: Duration,
+) -> Result<Duration, String> {
+    loop {
+        match table_is(a1, want) {
+            Ok(()) => return Ok(since.elapsed()),
+            Err(e) if since.elapsed() > bound => return Err(e),
+            Err(_) => std::thread::sleep(Duration::from_millis(1)),
+        }
+    }
+}
+
+/// node a1's expected routes with only the planes `ok` says work for each peer.
+pub fn want(t: &Topology, ok: impl Fn(&Node, usize) -> bool) -> Vec<(Ipv4Net, Vec<Hop>)> {
+    let full = t.expected_ecmp(1, 1);
+    let mut v = Vec::new();
+    for other in t.nodes().iter().filter(|o| o.name != "a1") {
+        let paths: Vec<Hop> = (0..2)
+            .filter(|&q| ok(other, q))
+            .map(|q| {
+                let dev = format!("eth{q}");
+                if other.rack == 1 {
+                    Hop::via(&other.nic[q].to_string(), &dev)
+                } else {
+                    Hop::via(&t.node_info(1, 1).tor_addr[q].to_string(), &dev)
+                }
+            })
+            .collect();
+        for (dst, _) in full
+            .iter()
+            .filter(|(d, _)| d.addr() == other.loopback || *d == other.pod_block)
+        {
+            v.push((*dst, paths.clone()));
+        }
+    }
+    v
 }

@@ -42,7 +42,10 @@ use test_support::routes::{Path as Hop, Route};
 use test_support::topology::{Daemon, Node, NodeKind, TorKind, Tuning, loopback, pod_block};
 use test_support::{Need, Topology, TopologySpec};
 
-use examples::demo::{install_ctrl_c, node_binary, node_command, pod_addr, wait_established};
+use examples::demo::{
+    install_ctrl_c, node_binary, node_command, pod_addr, preferred, table_is, wait_established,
+    wait_table, want,
+};
 
 /// Our BFD detection time against the ToRs' 100 ms x 3 (the dualtor lab
 /// tests' bound), plus one second: the bound on every failover.
@@ -276,77 +279,6 @@ fn guide_style(r: &Route) -> String {
             s
         }
     }
-}
-
-/// A1's preferred route to `dst`.
-fn preferred(routes: &[Route], dst: Ipv4Net) -> Option<&Route> {
-    routes
-        .iter()
-        .filter(|r| r.dst == IpNet::V4(dst))
-        .min_by_key(|r| r.metric)
-}
-
-/// Whether A1's table has `want` for every prefix; the first mismatch.
-fn table_is(a1: &Node, want: &[(Ipv4Net, Vec<Hop>)]) -> Result<(), String> {
-    let routes = a1.ns.routes().map_err(|e| e.to_string())?;
-    for (dst, paths) in want {
-        match preferred(&routes, *dst) {
-            Some(r) if r.has_paths(paths) => {}
-            got => {
-                return Err(format!(
-                    "{dst}: want {paths:?}, have {}",
-                    got.map_or("none".into(), ToString::to_string)
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Waits until A1's table is `want`; how long it took after `since`.
-///
-/// Polls `ip route` (a few ms per read) rather than watching route events:
-/// dualtor moves a whole plane by changing one nexthop group, which leaves
-/// the routes themselves, and so `ip monitor route`, silent.
-fn wait_table(
-    a1: &Node,
-    want: &[(Ipv4Net, Vec<Hop>)],
-    since: Instant,
-    bound: Duration,
-) -> Result<Duration, String> {
-    loop {
-        match table_is(a1, want) {
-            Ok(()) => return Ok(since.elapsed()),
-            Err(e) if since.elapsed() > bound => return Err(e),
-            Err(_) => std::thread::sleep(Duration::from_millis(1)),
-        }
-    }
-}
-
-/// A1's expected routes with only the planes `ok` says work for each peer.
-fn want(t: &Topology, ok: impl Fn(&Node, usize) -> bool) -> Vec<(Ipv4Net, Vec<Hop>)> {
-    let full = t.expected_ecmp(1, 1);
-    let mut v = Vec::new();
-    for other in t.nodes().iter().filter(|o| o.name != "a1") {
-        let paths: Vec<Hop> = (0..2)
-            .filter(|&q| ok(other, q))
-            .map(|q| {
-                let dev = format!("eth{q}");
-                if other.rack == 1 {
-                    Hop::via(&other.nic[q].to_string(), &dev)
-                } else {
-                    Hop::via(&t.node_info(1, 1).tor_addr[q].to_string(), &dev)
-                }
-            })
-            .collect();
-        for (dst, _) in full
-            .iter()
-            .filter(|(d, _)| d.addr() == other.loopback || *d == other.pod_block)
-        {
-            v.push((*dst, paths.clone()));
-        }
-    }
-    v
 }
 
 fn run(args: &Args, bin: &Path, out: &Out, s: &mut Summary) -> Result<(), String> {
