@@ -47,7 +47,8 @@ pub struct SessionSetup {
     /// reconnection backoff).
     pub config: SessionConfig,
     /// Our OPEN carries R=1: we restarted with our routes still in the
-    /// kernel (RFC 4724 §3, `Session::set_restarting`).
+    /// kernel (RFC 4724 §3, `Session::set_restarting`). `WireTransport`
+    /// cannot apply it yet: `bgp_wire::transport` creates the session.
     pub restarting: bool,
 }
 
