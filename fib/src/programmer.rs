@@ -158,7 +158,9 @@ enum Have {
     Mismatch,
 }
 
+/// Packed: a 1M-route table stores 1M of these next to their prefix.
 #[derive(Clone, Copy, Debug)]
+#[repr(C, packed)]
 struct Installed {
     have: Have,
     /// From a previous run, not yet confirmed by the caller (graceful restart).
@@ -807,11 +809,25 @@ impl Fib {
 
     fn commit_routes(&mut self, report: &mut Report) -> Result<(), Error> {
         let keys: Vec<IpNet> = if self.all_dirty {
+            // Only the keys that need a message: a restart with nothing to
+            // change allocates nothing per route.
             let extra = self
                 .installed
                 .keys()
                 .filter(|k| !self.routes.contains_key(k));
-            self.routes.keys().chain(extra).copied().collect()
+            self.routes
+                .keys()
+                .chain(extra)
+                .filter(|p| {
+                    let have = self.installed.get(p).map(|i| i.have);
+                    match (self.want(p), have) {
+                        (Some((w, _)), Some(h)) => w != h,
+                        (None, None) => false,
+                        _ => true,
+                    }
+                })
+                .copied()
+                .collect()
         } else {
             self.dirty.drain().collect()
         };
@@ -829,7 +845,7 @@ impl Fib {
             let want = self.want(&prefix);
             let seq = first_seq.wrapping_add(ops.len() as u32);
             match (want, have) {
-                (Some((w, _)), Some(h)) if h.have == w => {
+                (Some((w, _)), Some(h)) if { h.have } == w => {
                     if let Some(i) = self.installed.get_mut(&prefix) {
                         i.stale = false;
                     }
@@ -950,7 +966,7 @@ impl Fib {
                 .installed
                 .values()
                 .filter_map(|i| {
-                    if let Have::Nhid(id) = i.have {
+                    if let Have::Nhid(id) = { i.have } {
                         Some(id)
                     } else {
                         None
@@ -1081,7 +1097,7 @@ impl Fib {
         self.members = members;
         if !vanished.is_empty() {
             self.installed
-                .retain(|_, i| !matches!(i.have, Have::Nhid(id) if vanished.contains(&id)));
+                .retain(|_, i| !matches!({ i.have }, Have::Nhid(id) if vanished.contains(&id)));
             self.all_dirty = true;
         }
         self.dirty_groups.extend(self.groups.keys().copied());

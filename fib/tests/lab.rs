@@ -641,15 +641,32 @@ fn restart_reconciles_without_removing_a_desired_route() {
 #[test]
 fn monitor_overflow_triggers_a_full_resync_without_changes() {
     let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(_lab) = lab("fib_monitor_overflow_resync", &[Need::Root]) else { return };
+    let Some(_lab) = lab("fib_monitor_overflow_resync", &[Need::Root]) else {
+        return;
+    };
     let l = setup();
     let mut fib = l.node.enter(|| Fib::open(cfg(true))).unwrap();
     // A deliberately tiny receive buffer, subscribed to route events.
-    let small = fib::SocketConfig { rcvbuf: 4096, sndbuf: 1 << 20, batch_bytes: 64 << 10 };
-    let mut mon = l.node.enter(|| Monitor::open(MonitorConfig { routes: true, socket: small })).unwrap();
+    let small = fib::SocketConfig {
+        rcvbuf: 4096,
+        sndbuf: 1 << 20,
+        batch_bytes: 64 << 10,
+    };
+    let mut mon = l
+        .node
+        .enter(|| {
+            Monitor::open(MonitorConfig {
+                routes: true,
+                socket: small,
+            })
+        })
+        .unwrap();
     fib.set_group(PLANES, planes(&l, true, true));
     for i in 0..3000u32 {
-        fib.set_route(net(&format!("10.60.{}.{}/32", i / 250, i % 250 + 1)), Target::Group(PLANES));
+        fib.set_route(
+            net(&format!("10.60.{}.{}/32", i / 250, i % 250 + 1)),
+            Target::Group(PLANES),
+        );
     }
     assert_eq!(fib.commit().unwrap().created, 3000);
     let mut overflow = false;
@@ -661,22 +678,44 @@ fn monitor_overflow_triggers_a_full_resync_without_changes() {
             break;
         }
     }
-    assert!(overflow, "3000 route events overflow a 4 KiB monitor buffer");
+    assert!(
+        overflow,
+        "3000 route events overflow a 4 KiB monitor buffer"
+    );
     // Someone deletes one of our routes while events are lost: the re-dump
     // finds it missing and the diff re-creates exactly that one.
-    l.node.sh("ip route del 10.60.0.7/32 proto 214 metric 20").unwrap();
+    l.node
+        .sh("ip route del 10.60.0.7/32 proto 214 metric 20")
+        .unwrap();
     let rep = fib.commit().unwrap();
-    assert_eq!((rep.created, rep.replaced, rep.deleted, rep.errors.len()), (1, 0, 0, 0));
+    assert_eq!(
+        (rep.created, rep.replaced, rep.deleted, rep.errors.len()),
+        (1, 0, 0, 0)
+    );
     assert_eq!(our_routes(&l.node, false).len(), 3000);
 }
 
 #[test]
 fn resilient_groups_when_configured() {
     let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(_lab) = lab("fib_resilient_groups", &[Need::Root]) else { return };
+    let Some(_lab) = lab("fib_resilient_groups", &[Need::Root]) else {
+        return;
+    };
     let l = setup();
-    let res = fib::Resilient { buckets: 32, idle_timer: 1000, unbalanced_timer: 0 };
-    let mut fib = l.node.enter(|| Fib::open(Config { resilient: Some(res), ..cfg(true) })).unwrap();
+    let res = fib::Resilient {
+        buckets: 32,
+        idle_timer: 1000,
+        unbalanced_timer: 0,
+    };
+    let mut fib = l
+        .node
+        .enter(|| {
+            Fib::open(Config {
+                resilient: Some(res),
+                ..cfg(true)
+            })
+        })
+        .unwrap();
     fib.set_group(PLANES, planes(&l, true, true));
     fib.set_route(net("172.31.10.9/32"), Target::Group(PLANES));
     assert_eq!(fib.commit().unwrap().errors, vec![]);
