@@ -78,7 +78,9 @@
 //! labeled, EVPN, flowspec: their MP attributes are kept raw, so no RFC 7606 checks on
 //! them); the "AFI/SAFI disable" approach (RFC 7606 §2: we always say session reset);
 //! RFC 5543 Traffic Engineering attribute contents (only its minimum length is checked);
-//! BGPsec; the session FSM (elsewhere in this crate, by another module).
+//! BGPsec. The session (RFC 4271 §8 FSM, capability negotiation, collision detection,
+//! route fate on session loss) is the [`session`] module; its tokio transport is
+//! `transport` (feature `tokio`).
 #![deny(unsafe_code)]
 
 #[cfg(feature = "arbitrary")]
