@@ -170,3 +170,45 @@ async fn transport_collision_resolves_to_one_session() {
     assert_eq!(last_state, Some(State::Established));
     drop(hb);
 }
+
+async fn gtsm_pair(a_hops: Option<u8>, b_hops: Option<u8>) -> bool {
+    let a_ip: IpAddr = "127.0.0.3".parse().unwrap();
+    let b_ip: IpAddr = "127.0.0.4".parse().unwrap();
+    let lb = Listener::bind(SocketAddr::new(b_ip, 0)).unwrap();
+    let mut ob = SocketOptions::default();
+    ob.ttl_security = b_hops;
+    let ib = lb.register(a_ip, &ob).unwrap();
+    let pb = lb.local_addr().unwrap();
+    tokio::spawn(lb.run());
+    let mut oa = SocketOptions::default();
+    oa.local = Some(a_ip);
+    oa.ttl_security = a_hops;
+    let mut ca = PeerConfig::new(cfg(65001, "10.0.0.1", 65002), pb);
+    ca.socket = oa;
+    let mut bcfg = cfg(65002, "10.0.0.2", 65001);
+    bcfg.passive = true;
+    let mut cb = PeerConfig::new(bcfg, SocketAddr::new(a_ip, 1));
+    cb.socket = ob;
+    let (ha, _ea, _ta) = transport::spawn(ca, None);
+    let (hb, mut eb, _tb) = transport::spawn(cb, Some(ib));
+    hb.start(StartKind::ManualPassive).await.unwrap();
+    ha.start(StartKind::Manual).await.unwrap();
+    let r = timeout(Duration::from_secs(4), async {
+        while let Some(a) = eb.recv().await {
+            if up(&a) {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    r.unwrap_or(false)
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn transport_gtsm_accepts_ttl_255_and_drops_ttl_64() {
+    // RFC 5082 §3: both sides send TTL 255 and require it → up. The listener requires
+    // 255 but the connecting side sends the default TTL (64) → its OPEN never arrives.
+    assert!(gtsm_pair(Some(1), Some(1)).await);
+    assert!(!gtsm_pair(None, Some(1)).await);
+}

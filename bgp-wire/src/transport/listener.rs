@@ -53,7 +53,8 @@ impl Listener {
     }
 
     /// Registers a peer: its MD5 key is installed on the listening socket (the kernel
-    /// then checks the SYN); the receiver yields its accepted connections.
+    /// then checks the SYN), and so is its GTSM minimum TTL, which then holds for every
+    /// peer of this listener; the receiver yields its accepted connections.
     pub fn register(
         &self,
         peer: IpAddr,
@@ -65,6 +66,13 @@ impl Listener {
                 mapped(peer, &self.inner),
                 pw.as_bytes(),
             )?;
+        }
+        if opts.ttl_security.is_some() {
+            // GTSM must drop the peer's SYN and first segments, which arrive before
+            // `accept` returns, and our SYN-ACK must leave with TTL 255: apply it to the
+            // listening socket. It then holds for every peer of this listener: bind one
+            // listener per policy. IPv4 options work on a dual-stack socket too.
+            opts.apply_peer(&SockRef::from(&*self.inner), SocketAddr::new(peer, 0))?;
         }
         let (tx, rx) = mpsc::channel(4);
         let reg = Registered {

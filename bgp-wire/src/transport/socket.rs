@@ -30,11 +30,8 @@ impl SocketOptions {
         (256 - u16::from(hops.max(1))) as u8
     }
 
-    /// Applies the options that concern the peer `remote` to a socket (MD5 key, GTSM).
+    /// Applies GTSM for the peer `remote` to a socket: TTL 255 out, minimum TTL in.
     pub(crate) fn apply_peer(&self, s: &Socket, remote: SocketAddr) -> io::Result<()> {
-        if let Some(pw) = &self.password {
-            sys::set_tcp_md5sig(s.as_fd(), remote.ip(), pw.as_bytes())?;
-        }
         if let Some(hops) = self.ttl_security {
             match remote {
                 SocketAddr::V4(_) => s.set_ttl_v4(255)?,
@@ -59,6 +56,9 @@ impl SocketOptions {
         }
         if let Some(ip) = self.local {
             s.bind(&SocketAddr::new(ip, 0).into())?;
+        }
+        if let Some(pw) = &self.password {
+            sys::set_tcp_md5sig(s.as_fd(), remote.ip(), pw.as_bytes())?;
         }
         self.apply_peer(&s, remote)?;
         Ok(tokio::net::TcpSocket::from_std_stream(s.into()))
