@@ -302,6 +302,27 @@ impl TypeSet {
     }
 }
 
+/// Number of attributes in a Path Attributes field (a walk of the headers), so the
+/// attribute `Vec` is allocated once and exactly. Bounded by the input: each attribute
+/// takes at least 3 octets.
+fn count_attributes(b: &[u8]) -> usize {
+    let (mut i, mut n) = (0usize, 0usize);
+    while i + 3 <= b.len() {
+        let ext = b[i] & crate::attr::flags::EXTENDED_LENGTH != 0;
+        let len = if ext {
+            match b.get(i + 2..i + 4) {
+                Some(l) => 4 + usize::from(u16::from_be_bytes([l[0], l[1]])),
+                None => break,
+            }
+        } else {
+            3 + usize::from(b[i + 2])
+        };
+        i += len;
+        n += 1;
+    }
+    n
+}
+
 fn network_error(e: nlri::PrefixError) -> UpdateError {
     UpdateError::InvalidNetworkField {
         offset: e.offset,
@@ -354,7 +375,7 @@ fn decode(body: &[u8], ctx: &DecodeCtx) -> Result<(Option<Update>, Verdict), Upd
     let mut nlri_v = Vec::new();
     nlri::parse(r.rest(), noff, false, ap4, &mut nlri_v).map_err(network_error)?;
 
-    let mut attributes = Vec::with_capacity((tlen / 4).min(16));
+    let mut attributes = Vec::with_capacity(count_attributes(a.rest()));
     let mut findings: Vec<(Action, Finding)> = Vec::new();
     let mut seen = TypeSet::default();
     let mut mp_reach = false;
