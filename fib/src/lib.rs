@@ -133,9 +133,9 @@
 //! # Performance (benches/src/bin/fib-compare.rs, loaded 2-vCPU VM)
 //! 100k IPv4 + 100k IPv6 two-path routes: install 2.0 s vs `ip -batch` 14.4 s
 //! and rtnetlink 0.24 11.3 s (ratio 7.1). Failover with compat mode 0: 0.5 ms
-//! at 100k IPv4 and 4.7 ms at 1M IPv4 (one replace; mode 1: 160 ms / 1.6 s);
+//! at 100k IPv4 and 0.17 ms at 1M IPv4 (one replace; mode 1: 160 ms / 1.8 s);
 //! IPv6 routes on a group make the kernel walk them (291 ms at 100k).
-//! Known weak: a 1M-route restart reconcile took 6.6 s and 224 MiB peak under
+//! Known weak: a 1M-route restart reconcile took 6.4 s and 249 MiB peak under
 //! load (desired and installed state are two maps keyed by prefix; merging
 //! them would halve the key storage).
 //!

@@ -23,12 +23,12 @@
 //! | 100k v4 + 100k v6 | 2.03 s | 14.4 s | 11.3 s | 150 ms (IPv6-bound) | 511 ms |
 //! | 100k v4 (`--fib-only --v6 0`) | 1.01 s | | | 0.53 ms | 160 ms |
 //! | 100k v6 (`--fib-only --routes 0`) | 1.07 s | | | 291 ms | 393 ms |
-//! | 1M v4 (`--fib-only --routes 1000000 --v6 0`) | 9.2 s | | | 4.7 ms | 1568 ms |
+//! | 1M v4 (`--fib-only --routes 1000000 --v6 0`) | 9.3 s | | | 0.17 ms | 1765 ms |
 //!
 //! Install ratio fib/ip-batch 7.11 (target 2.5). A group replace is O(1) in
 //! the kernel for IPv4 but walks every IPv6 route using the group (about 3 us a
-//! route here). 1M-route restart reconcile (nothing to change): 6.6 s, peak
-//! RSS 224 MiB under that load (targets 1.5 s / 150 MB not met; see the fib
+//! route here). 1M-route restart reconcile (nothing to change): 6.4 s, peak
+//! RSS 249 MiB under that load (targets 1.5 s / 150 MB not met; see the fib
 //! crate docs).
 
 use std::collections::hash_map::DefaultHasher;
