@@ -81,6 +81,14 @@
 //! BGPsec. The session (RFC 4271 §8 FSM, capability negotiation, collision detection,
 //! route fate on session loss) is the [`session`] module; its tokio transport is
 //! `transport` (feature `tokio`).
+//!
+//! # Design notes
+//!
+//! The parsers use a hand-written bounds-checked cursor rather than nom (style rule 14
+//! allows this where it is clearly better): every read is checked and knows its absolute
+//! offset, which the errors carry, and the NLRI walk (the hot path) validates and counts
+//! prefixes in one pass and fills an exactly sized `Vec` in a second. Raw pieces
+//! (unknown attributes and capabilities, NOTIFICATION data) are `bytes::Bytes`.
 #![deny(unsafe_code)]
 
 #[cfg(feature = "arbitrary")]
