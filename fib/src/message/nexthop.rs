@@ -192,7 +192,7 @@ impl Nla for NexthopAttribute {
             NexthopAttribute::Blackhole | NexthopAttribute::Fdb => {}
             NexthopAttribute::Gateway(IpAddr::V4(a)) => buffer[..4].copy_from_slice(&a.octets()),
             NexthopAttribute::Gateway(IpAddr::V6(a)) => buffer[..16].copy_from_slice(&a.octets()),
-            NexthopAttribute::ResGroup(r) => r.as_slice().emit(buffer),
+            NexthopAttribute::ResGroup(r) => emit_nlas(r, buffer),
             NexthopAttribute::Other(n) => n.emit_value(buffer),
         }
     }
@@ -221,7 +221,21 @@ impl Emitable for NexthopMessage {
         buffer[2] = h.protocol;
         buffer[3] = 0;
         buffer[4..8].copy_from_slice(&h.flags.to_ne_bytes());
-        self.attributes.as_slice().emit(&mut buffer[NHMSG_LEN..]);
+        emit_nlas(&self.attributes, &mut buffer[NHMSG_LEN..]);
+    }
+}
+
+/// Emits attributes and rewrites each type field with the full `kind()`:
+/// netlink-packet-core 0.9's `set_nested_flag` re-reads the masked type and
+/// drops `NLA_F_NET_BYTEORDER` when both flags are set, which broke the
+/// round trip of raw attributes (found by `fib_kernel_decode`).
+fn emit_nlas<T: Nla>(attrs: &[T], buffer: &mut [u8]) {
+    let mut off = 0;
+    for a in attrs {
+        let len = a.buffer_len();
+        a.emit(&mut buffer[off..off + len]);
+        buffer[off + 2..off + 4].copy_from_slice(&a.kind().to_ne_bytes());
+        off += len;
     }
 }
 

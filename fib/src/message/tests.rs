@@ -700,6 +700,17 @@ const KERNEL_NH_GROUP_REPLY: &str = "\
     00 00 00 00 08 00 0e 00 00 00 00 80";
 
 #[test]
+fn raw_attribute_keeps_both_flag_bits() {
+    // Minimised from fuzz artifact crash-767967b0: an unknown attribute with
+    // NLA_F_NESTED | NLA_F_NET_BYTEORDER must re-emit with both bits.
+    let payload = hex("00 00 00 00 00 00 00 00 08 00 01 d4 01 02 03 04");
+    let m = NexthopMessage::parse(&payload, 0).unwrap();
+    let mut again = vec![0; m.buffer_len()];
+    m.emit(&mut again);
+    assert_eq_hex!(again, payload);
+}
+
+#[test]
 fn kernel_nexthop_reply_round_trips() {
     let bytes = hex(KERNEL_NH_GROUP_REPLY);
     let m = NexthopMessage::parse(&bytes[16..], 16).unwrap();
