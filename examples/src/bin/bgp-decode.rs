@@ -71,7 +71,7 @@ fn hex_line(line: &str) -> Result<Option<Vec<u8>>, String> {
     if s.is_empty() {
         return Ok(None);
     }
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return Err(format!("odd number of hex digits ({})", s.len()));
     }
     (0..s.len())
