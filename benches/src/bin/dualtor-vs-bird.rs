@@ -17,7 +17,8 @@
 //!   start) under a pod-to-pod probe flow a1 <-> b1: packets lost.
 //!
 //! Times are read by polling a1's `ip route` (a few ms per read: that is the
-//! resolution). Each contender must end every scenario with the same table
+//! resolution; with `--extra-routes 10000` a1 holds 30,000 routes and one
+//! read takes a few hundred ms, which then dominates the figures). Each contender must end every scenario with the same table
 //! (the checksum of a1's expected routes), else the bench fails.
 //! `--extra-routes N` adds N /32s per node (BIRD: static routes exported;
 //! dualtor: BlockAffinities). `--tiny`: one run, the guide's routes only.
