@@ -140,6 +140,9 @@ fn range(v: &[f64]) -> (f64, f64) {
     (lo, hi)
 }
 
+/// A table row: its name, the figures it shows, and their unit.
+type Row = (&'static str, fn(&Figures) -> &Vec<f64>, &'static str);
+
 fn print_table(args: &Args, results: &[(Contender, Figures)]) {
     println!(
         "\n{} run(s) per scenario, {} extra routes per node; BIRD 2 ToRs, BFD 100 ms x 3 graceful, error wait 1,10",
@@ -148,7 +151,7 @@ fn print_table(args: &Args, results: &[(Contender, Figures)]) {
     println!(
         "| scenario | BIRD 2 nodes median (range) | dualtor-node median (range) |\n|---|---|---|"
     );
-    let rows: [(&str, fn(&Figures) -> &Vec<f64>, &str); 5] = [
+    let rows: [Row; 5] = [
         (
             "silent node-ToR loss -> single-path",
             |f| &f.silent_failover,
