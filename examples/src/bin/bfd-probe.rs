@@ -53,17 +53,24 @@ fn parse_auth(s: &str) -> Result<Auth, String> {
     let kind: AuthType = kind.parse().map_err(|_| {
         format!("unknown auth type {kind:?} (simple, md5, meticulous-md5, sha1, meticulous-sha1)")
     })?;
-    let id: u8 = id.parse().map_err(|_| format!("key id {id:?} is not 0-255"))?;
+    let id: u8 = id
+        .parse()
+        .map_err(|_| format!("key id {id:?} is not 0-255"))?;
     Auth::single(kind, id, secret.as_bytes()).map_err(|e| e.to_string())
 }
 
 fn unix_ms() -> u128 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis())
 }
 
 fn main() -> ExitCode {
     let args = Args::parse(); // usage errors exit 2
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("bfd-probe: tokio: {e}");
@@ -75,7 +82,11 @@ fn main() -> ExitCode {
 
 async fn run(args: Args) -> ExitCode {
     let v6 = args.peer.is_ipv6();
-    let opts = Options { ipv4: !v6, ipv6: v6, seed: None };
+    let opts = Options {
+        ipv4: !v6,
+        ipv6: v6,
+        seed: None,
+    };
     let runtime = match Runtime::spawn(opts) {
         Ok(r) => r,
         Err(e) => {
@@ -90,7 +101,12 @@ async fn run(args: Args) -> ExitCode {
         passive: args.passive,
         auth: args.auth,
     };
-    let req = SessionRequest { peer: args.peer, local: args.local, interface: args.interface, config };
+    let req = SessionRequest {
+        peer: args.peer,
+        local: args.local,
+        interface: args.interface,
+        config,
+    };
     let mut h = match runtime.request(req).await {
         Ok(h) => h,
         Err(e) => {
@@ -116,7 +132,8 @@ async fn run(args: Args) -> ExitCode {
     h.admin_down();
     let snap = h.snapshot().await;
     let detect = snap.map_or(Duration::from_secs(1), |s| {
-        s.detection_time.max(Duration::from_micros(u64::from(s.desired_min_tx_us)) * u32::from(args.mult))
+        s.detection_time
+            .max(Duration::from_micros(u64::from(s.desired_min_tx_us)) * u32::from(args.mult))
     });
     let deadline = tokio::time::Instant::now() + detect;
     while let Ok(Some(c)) = tokio::time::timeout_at(deadline, h.next_change()).await {
@@ -132,7 +149,11 @@ async fn run(args: Args) -> ExitCode {
             c.packets_out,
             c.state_changes,
             c.polls_completed,
-            if drops.is_empty() { "none".to_string() } else { drops.join(",") }
+            if drops.is_empty() {
+                "none".to_string()
+            } else {
+                drops.join(",")
+            }
         );
     }
     if let Some((d, send_errors)) = runtime.drops().await {
@@ -140,7 +161,11 @@ async fn run(args: Args) -> ExitCode {
         let _ = writeln!(
             out,
             "unmatched drops={} send_errors={send_errors}",
-            if drops.is_empty() { "none".to_string() } else { drops.join(",") }
+            if drops.is_empty() {
+                "none".to_string()
+            } else {
+                drops.join(",")
+            }
         );
     }
     let _ = out.flush();
