@@ -29,7 +29,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::net::tcp::OwnedReadHalf;
 use tokio::sync::mpsc;
@@ -157,6 +157,10 @@ pub fn spawn(
     (PeerHandle { tx }, erx, task)
 }
 
+/// How long a closed connection keeps draining the peer's bytes so that our last
+/// NOTIFICATION is delivered before the socket goes away.
+const CLOSE_LINGER: Duration = Duration::from_secs(3);
+
 /// One TCP connection: framed reader here, writer task behind a channel.
 #[derive(Debug)]
 struct Conn {
@@ -196,6 +200,28 @@ impl Conn {
             writer: tx,
             inflight,
         }
+    }
+
+    /// Closes without losing what was queued: the writer flushes and sends FIN, while the
+    /// read half keeps draining (discarding) until the peer closes or [`CLOSE_LINGER`]
+    /// passes. Dropping the read half at once would close the socket with unread data in
+    /// it, and Linux then answers with RST, which makes the peer discard the NOTIFICATION
+    /// we just sent (seen with BIRD 2 after it re-sent its table: "Connection closed"
+    /// instead of "Administrative shutdown").
+    fn close_gracefully(self) {
+        let mut rh = self.reader.into_inner();
+        drop(self.writer);
+        tokio::spawn(async move {
+            let mut buf = [0u8; 4096];
+            let _ = tokio::time::timeout(CLOSE_LINGER, async {
+                while let Ok(n) = rh.read(&mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                }
+            })
+            .await;
+        });
     }
 
     fn write(&self, b: Bytes) {
@@ -480,6 +506,7 @@ impl Io {
                 Action::CloseConnection => {
                     if let Some(c) = side.conn.take() {
                         c.write(out.split().freeze());
+                        c.close_gracefully();
                     }
                     if primary && let Some(h) = self.connecting.take() {
                         h.abort();
