@@ -2,7 +2,7 @@
 //! runtimes over a veth pair between two network namespaces, then the same N
 //! sessions between two BIRD 2 instances in two other namespaces, in the same
 //! run. Reports CPU per 100 sessions for each (process CPU from
-//! /proc/<pid>/stat over the measuring window, both ends together, divided
+//! `/proc/<pid>/stat` over the measuring window, both ends together, divided
 //! by the 2 x N sessions) and flaps (Up -> Down after all were Up).
 //!
 //! Check: every contender must have all N sessions Up on both ends (the
