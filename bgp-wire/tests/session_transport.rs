@@ -6,9 +6,13 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use bgp_wire::attr::{AsPath, AttrValue, Origin};
-use bgp_wire::session::{Action, Reason, RouteFate, SessionConfig, StartKind, State, StopKind};
+use bgp_wire::capability::{Capability, GrFamily, GracefulRestart, LlgrFamily};
+use bgp_wire::session::{
+    Action, GracefulRestartConfig, LlgrConfig, LlgrFamilyConfig, PeerGracefulRestart, Reason,
+    RouteFate, SessionConfig, StartKind, State, StopKind,
+};
 use bgp_wire::transport::{self, Listener, PeerConfig, SocketOptions};
-use bgp_wire::{Family, Nlri, Update};
+use bgp_wire::{DecodeCtx, Family, Message, Nlri, Update};
 use tokio::sync::mpsc::Receiver;
 use tokio::time::timeout;
 
@@ -211,4 +215,173 @@ async fn transport_gtsm_accepts_ttl_255_and_drops_ttl_64() {
     // 255 but the connecting side sends the default TTL (64) → its OPEN never arrives.
     assert!(gtsm_pair(Some(1), Some(1)).await);
     assert!(!gtsm_pair(None, Some(1)).await);
+}
+
+/// A configuration with GR (F only for IPv4 unicast) and LLGR (F only for IPv4 unicast).
+fn gr_cfg(asn: u32, id: &str, peer: u32) -> SessionConfig {
+    let mut c = cfg(asn, id, peer);
+    c.graceful_restart = Some(GracefulRestartConfig {
+        restart_time: 120,
+        forwarding: vec![Family::IPV4_UNICAST],
+        notification: false,
+    });
+    c.llgr = LlgrConfig::Enabled(vec![
+        LlgrFamilyConfig {
+            family: Family::IPV4_UNICAST,
+            stale_time: 3600,
+            forwarding: true,
+        },
+        LlgrFamilyConfig {
+            family: Family::IPV6_UNICAST,
+            stale_time: 600,
+            forwarding: false,
+        },
+    ]);
+    c
+}
+
+/// Reads one whole BGP message from a raw socket.
+async fn read_message(s: &mut tokio::net::TcpStream) -> Vec<u8> {
+    use tokio::io::AsyncReadExt;
+    let mut buf = vec![0u8; 19];
+    s.read_exact(&mut buf).await.unwrap();
+    let len = usize::from(u16::from_be_bytes([buf[16], buf[17]]));
+    buf.resize(len, 0);
+    s.read_exact(&mut buf[19..]).await.unwrap();
+    buf
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn transport_restarting_open_carries_r_and_f_bits() {
+    // RFC 4724 §3/§4.1: a speaker that restarted with forwarding preserved sets R=1 and
+    // F=1 for each family whose forwarding state it kept; RFC 9494 §3: the LLGR F bit
+    // per family likewise. Read straight off the wire by a raw listener.
+    let raw = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let pc = PeerConfig::new(gr_cfg(65001, "10.0.0.1", 65002), raw.local_addr().unwrap())
+        .with_restarting(true);
+    let (ha, _ea, _ta) = transport::spawn(pc, None);
+    ha.start(StartKind::Manual).await.unwrap();
+    let (mut s, _) = timeout(Duration::from_secs(10), raw.accept())
+        .await
+        .unwrap()
+        .unwrap();
+    let bytes = timeout(Duration::from_secs(10), read_message(&mut s))
+        .await
+        .unwrap();
+    let d = Message::decode(&bytes, &DecodeCtx::default());
+    let Some(Message::Open(open)) = d.message else {
+        panic!("{d:?}")
+    };
+    let gr = open
+        .capabilities()
+        .find_map(|c| match c {
+            Capability::GracefulRestart(g) => Some(g.clone()),
+            _ => None,
+        })
+        .expect("GR capability");
+    assert_eq!(
+        gr,
+        GracefulRestart {
+            restart_flags: 0x8, // R
+            restart_time: 120,
+            families: vec![
+                GrFamily {
+                    family: Family::IPV4_UNICAST,
+                    flags: 0x80 // F
+                },
+                GrFamily {
+                    family: Family::IPV6_UNICAST,
+                    flags: 0
+                },
+            ],
+        }
+    );
+    let llgr = open
+        .capabilities()
+        .find_map(|c| match c {
+            Capability::LongLivedGracefulRestart(v) => Some(v.clone()),
+            _ => None,
+        })
+        .expect("LLGR capability");
+    assert_eq!(
+        llgr,
+        vec![
+            LlgrFamily {
+                family: Family::IPV4_UNICAST,
+                flags: 0x80,
+                stale_time: 3600
+            },
+            LlgrFamily {
+                family: Family::IPV6_UNICAST,
+                flags: 0,
+                stale_time: 600
+            },
+        ]
+    );
+    drop(ha);
+}
+
+/// Waits for the next SessionUp and returns the peer's GR capability as negotiated.
+async fn next_peer_gr(ev: &mut Receiver<Action>) -> PeerGracefulRestart {
+    let mut log = Vec::new();
+    wait_for(ev, up, &mut log).await;
+    let Some(Action::SessionUp(n)) = log.pop() else {
+        unreachable!()
+    };
+    n.peer_graceful_restart.clone().expect("peer GR")
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn transport_restart_state_set_cleared_and_set_by_graceful_stop() {
+    // RFC 4724 §4.1: R=1 only in the OPEN after our restart. Sequence seen by the peer B:
+    // 1. A started restarting: R=1, F for IPv4 only.
+    // 2. A stopped gracefully (our restart) and started again: R=1.
+    // 3. A stopped gracefully, then the caller declared the restart over: R=0.
+    let lb = Listener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let b_addr = lb.local_addr().unwrap();
+    let inc = lb
+        .register("127.0.0.1".parse().unwrap(), &SocketOptions::default())
+        .unwrap();
+    tokio::spawn(lb.clone().run());
+    let pa = PeerConfig::new(gr_cfg(65001, "10.0.0.1", 65002), b_addr).with_restarting(true);
+    let (ha, mut ea, _ta) = transport::spawn(pa, None);
+    let mut bc = gr_cfg(65002, "10.0.0.2", 65001);
+    bc.passive = true;
+    bc.idle_hold.initial = Duration::from_millis(100);
+    let (hb, mut eb, _tb) = transport::spawn(
+        PeerConfig::new(bc, "127.0.0.1:1".parse().unwrap()),
+        Some(inc),
+    );
+    hb.start(StartKind::ManualPassive).await.unwrap();
+    ha.start(StartKind::Manual).await.unwrap();
+    let g = next_peer_gr(&mut eb).await;
+    assert!(g.restart_state, "{g:?}");
+    assert_eq!(
+        g.families,
+        vec![(Family::IPV4_UNICAST, true), (Family::IPV6_UNICAST, false)]
+    );
+    let mut la = Vec::new();
+    wait_for(&mut ea, up, &mut la).await;
+
+    for clear in [false, true] {
+        ha.stop(StopKind::Graceful).await.unwrap();
+        // RFC 4724 §4.2: no NOTIFICATION, so B keeps our routes as stale.
+        let mut lb_log = Vec::new();
+        wait_for(
+            &mut eb,
+            |a| matches!(a, Action::SessionDown(_)),
+            &mut lb_log,
+        )
+        .await;
+        let Some(Action::SessionDown(d)) = lb_log.last() else {
+            unreachable!()
+        };
+        assert_eq!(d.fate, RouteFate::RetainStale, "{d:?}");
+        if clear {
+            ha.set_restarting(false).await.unwrap();
+        }
+        ha.start(StartKind::Manual).await.unwrap();
+        let g = next_peer_gr(&mut eb).await;
+        assert_eq!(g.restart_state, !clear, "clear={clear} {g:?}");
+    }
 }

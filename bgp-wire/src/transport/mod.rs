@@ -65,6 +65,13 @@ pub struct PeerConfig {
     pub max_queued_bytes: usize,
     /// Capacity of the event channel.
     pub event_capacity: usize,
+    /// Start as a restarting speaker (RFC 4724 §4.1): we restarted with forwarding
+    /// state preserved, so our OPENs carry R=1 (and the F bit of every family listed
+    /// in [`GracefulRestartConfig::forwarding`](crate::session::GracefulRestartConfig)
+    /// and every LLGR family with `forwarding`) until the session reaches Established
+    /// or [`PeerHandle::set_restarting`] clears it. Needs
+    /// [`SessionConfig::graceful_restart`]; without a GR capability there is no R bit.
+    pub restarting: bool,
 }
 
 impl PeerConfig {
@@ -78,7 +85,15 @@ impl PeerConfig {
             connect_timeout: Duration::from_secs(5),
             max_queued_bytes: 4 << 20,
             event_capacity: 1024,
+            restarting: false,
         }
+    }
+
+    /// Starts the session as a restarting speaker (see [`PeerConfig::restarting`]).
+    #[must_use]
+    pub fn with_restarting(mut self, on: bool) -> Self {
+        self.restarting = on;
+        self
     }
 }
 
@@ -90,6 +105,7 @@ enum Command {
     Send(Vec<Update>),
     InitialTableSent,
     RouteRefresh(Family),
+    SetRestarting(bool),
 }
 
 /// The peer task has ended.
@@ -132,6 +148,17 @@ impl PeerHandle {
     pub async fn route_refresh(&self, family: Family) -> Result<(), Closed> {
         self.cmd(Command::RouteRefresh(family)).await
     }
+
+    /// Sets or clears the Restart State (R) bit of the OPENs sent from now on
+    /// (RFC 4724 §4.1, [`Session::set_restarting`]). `true` declares our own restart
+    /// with forwarding preserved; `false` ends it, for example when the restart is over
+    /// (all End-of-RIBs received or the selection deferral timer fired) before this
+    /// session came back. The session clears it itself on reaching Established, and a
+    /// [`StopKind::Graceful`] sets it again for the next OPEN. An OPEN already sent is
+    /// not changed.
+    pub async fn set_restarting(&self, on: bool) -> Result<(), Closed> {
+        self.cmd(Command::SetRestarting(on)).await
+    }
 }
 
 /// Spawns the task of one peer on the current runtime. `incoming` yields connections
@@ -144,8 +171,10 @@ pub fn spawn(
 ) -> (PeerHandle, mpsc::Receiver<Action>, JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(64);
     let (etx, erx) = mpsc::channel(cfg.event_capacity.max(1));
+    let mut session = Session::new(cfg.session.clone());
+    session.set_restarting(cfg.restarting);
     let driver = Driver {
-        primary: Side::new(Session::new(cfg.session.clone())),
+        primary: Side::new(session),
         secondary: None,
         io: Io {
             cfg,
@@ -415,6 +444,12 @@ impl Driver {
             Command::RouteRefresh(f) => {
                 let _ = s.request_route_refresh(now, f);
             }
+            Command::SetRestarting(on) => {
+                s.set_restarting(on);
+                if let Some(sec) = self.secondary.as_mut() {
+                    sec.session.set_restarting(on);
+                }
+            }
         }
     }
 
@@ -435,6 +470,7 @@ impl Driver {
         {
             // A second connection: tracked until its OPEN arrives (RFC 4271 §6.8).
             let mut s = Session::new(self.io.cfg.session.clone());
+            s.set_restarting(self.primary.session.restarting());
             s.handle_start(now, StartKind::ManualPassive);
             s.handle_connected(now, Direction::Inbound);
             self.secondary = Some(Side {
