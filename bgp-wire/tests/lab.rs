@@ -7,10 +7,13 @@
 #![allow(clippy::disallowed_methods)]
 
 use std::collections::BTreeSet;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
 use std::time::{Duration, Instant};
 
-use bgp_wire::attr::{AsPath, AttrValue, Community, Origin};
+use bgp_wire::attr::{
+    AsPath, AttrValue, Community, ExtendedCommunity, LargeCommunity, MpReach, MpUnreach,
+    NextHop as MpNextHop, Origin,
+};
 use bgp_wire::session::{
     Action, GracefulRestartConfig, LlgrConfig, LlgrFamilyConfig, Reason, SessionConfig, StartKind,
     StopKind,
@@ -59,6 +62,28 @@ fn bird_config(password: Option<&str>, hold: u16) -> String {
          ipv4 {{ import all; export filter {{ bgp_community.add((65000,1)); accept; }}; }};\n\
          ipv6 {{ import all; export none; }};\n}}\n"
     )
+}
+
+/// The "Neighbor capabilities" block of BIRD's `show protocols all` (up to the next
+/// block at the same indentation).
+fn neighbor_caps(all: &str) -> String {
+    let mut out = String::new();
+    let mut inside = false;
+    for l in all.lines() {
+        if l.trim_start().starts_with("Neighbor capabilities") {
+            inside = true;
+            continue;
+        }
+        if inside {
+            let indent = l.len() - l.trim_start().len();
+            if indent <= 4 && !l.trim().is_empty() {
+                break;
+            }
+            out += l.trim();
+            out += "\n";
+        }
+    }
+    out
 }
 
 fn our_config() -> SessionConfig {
@@ -205,6 +230,10 @@ fn lab_bird_established_tables_withdrawals_graceful_and_admin_stop() {
                 "{all}"
             );
             assert!(all.contains("ipv6"), "{all}");
+            // A first start is no restart: R=0 (RFC 4724 §4.1), F for both families.
+            let caps = neighbor_caps(&all);
+            assert!(!caps.contains("Restart recovery"), "{caps}");
+            assert!(caps.contains("AF preserved: ipv4 ipv6"), "{caps}");
 
             // BIRD → us: 10,000 routes and End-of-RIB.
             let mut got = BTreeSet::new();
@@ -269,9 +298,13 @@ fn lab_bird_established_tables_withdrawals_graceful_and_admin_stop() {
             // RFC 4724 §4.2 receiving speaker: BIRD runs its restart timer for us.
             let all = bird.birdc("show protocols all ours").unwrap();
             assert!(all.contains("Neighbor graceful restart active"), "{all}");
-            // Restart: R=1 in our OPEN; BIRD accepts and the session comes back.
+            // Restart: R=1 in our OPEN (RFC 4724 §4.1); BIRD accepts, the session comes
+            // back, and BIRD shows our Restart State and the families with F=1.
             h.start(StartKind::Manual).await.unwrap();
             wait(&mut ev, 30, |a| matches!(a, Action::SessionUp(_))).await;
+            let caps = neighbor_caps(&bird.birdc("show protocols all ours").unwrap());
+            assert!(caps.contains("Restart recovery"), "{caps}");
+            assert!(caps.contains("AF preserved: ipv4 ipv6"), "{caps}");
 
             // Administrative shutdown with a message: BIRD records it and deletes.
             h.stop(StopKind::Administrative {
@@ -438,7 +471,8 @@ fn lab_frr_established_gr_llgr_and_tables() {
          neighbor {OURS} timers connect 2\n !\n address-family ipv4 unicast\n{nets}\
          neighbor {OURS} activate\n neighbor {OURS} route-map SETC out\n exit-address-family\n !\n\
          address-family ipv6 unicast\n  neighbor {OURS} activate\n exit-address-family\n!\n\
-         route-map SETC permit 10\n set community 65000:1\n!\n"
+         route-map SETC permit 10\n set community 65000:1\n set large-community 65000:1:2\n\
+         set extcommunity rt 65000:3\n!\n"
     );
     let frr = test_support::daemons::Frr::start_raw(&b, &["zebra", "bgpd"], &conf).unwrap();
     a.enter(|| {
@@ -467,8 +501,21 @@ fn lab_frr_established_gr_llgr_and_tables() {
             let text = nb.to_string();
             assert!(text.contains("ipv6Unicast"), "{text}");
 
-            let got = receive_table(&mut ev).await;
+            // FRR → us: its table with the route-map's three kinds of community.
+            let (got, extra) = receive_table_with_extra(&mut ev).await;
             assert_eq!(got, expected_from_bird());
+            // RFC 8092 §3 large and RFC 4360 §3.1 extended (two-octet AS Route Target,
+            // type 0x00 sub-type 0x02) communities, as `set large-community 65000:1:2`
+            // and `set extcommunity rt 65000:3` write them, on every route.
+            let want_extra = (
+                vec![LargeCommunity {
+                    global: 65000,
+                    local1: 1,
+                    local2: 2,
+                }],
+                vec![ExtendedCommunity([0x00, 0x02, 0xfd, 0xe8, 0, 0, 0, 3])],
+            );
+            assert_eq!(extra, BTreeSet::from([want_extra]));
             let sent = send_table(&h).await;
             let recv = poll_until(120, || {
                 let r: BTreeSet<RouteKey> = frr
@@ -477,27 +524,20 @@ fn lab_frr_established_gr_llgr_and_tables() {
                     .into_iter()
                     .filter(|p| p.peer == Some(OURS.parse().unwrap()))
                     .map(|p| {
-                        let comms = p
-                            .communities
-                            .iter()
-                            .filter_map(|c| {
-                                let (x, y) = c.split_once(':')?;
-                                Some((x.parse().ok()?, y.parse().ok()?))
-                            })
-                            .collect();
                         let nh = p
                             .next_hops
                             .first()
                             .map(|n| n.to_string())
                             .unwrap_or_default();
-                        (p.prefix.to_string(), nh, p.as_path, comms)
+                        (p.prefix.to_string(), nh, p.as_path, Vec::new())
                     })
                     .collect();
                 (r.len() >= N as usize).then_some(r)
             })
             .await
             .expect("FRR received our table");
-            // `show ip bgp json` omits communities: compare the rest as sets.
+            // `show ip bgp json` omits communities: compare the rest as sets here, and
+            // communities per prefix below.
             let strip = |s: &BTreeSet<RouteKey>| -> BTreeSet<(String, String, Vec<u32>)> {
                 s.iter()
                     .map(|(p, n, a, _)| (p.clone(), n.clone(), a.clone()))
@@ -507,10 +547,88 @@ fn lab_frr_established_gr_llgr_and_tables() {
                 strip(&recv) == strip(&sent),
                 "FRR's table differs from what we sent"
             );
-            // Communities are compared with BIRD and GoBGP; FRR's per-prefix JSON
-            // came back empty here (left for later).
+            // Standard communities of a spread of table routes, in FRR's per-prefix view.
+            for i in (0..N).step_by(997) {
+                let u = &our_table()[i as usize];
+                let prefix = u.nlri[0].prefix.to_string();
+                let v = frr
+                    .vtysh_json(&format!("show bgp ipv4 unicast {prefix} json"))
+                    .unwrap();
+                let path = &v["paths"][0];
+                assert_eq!(path["community"]["string"], "65001:7", "{prefix}: {v}");
+            }
+            // us → FRR: one route with all three kinds (RFC 1997, RFC 4360, RFC 8092).
+            let special = Update::new()
+                .with(AttrValue::Origin(Origin::IGP))
+                .with(AttrValue::AsPath(AsPath::sequence([OUR_AS])))
+                .with(AttrValue::NextHop(OURS.parse().unwrap()))
+                .with(AttrValue::Communities(vec![
+                    Community::new(65001, 7),
+                    Community::new(65001, 8),
+                ]))
+                .with(AttrValue::LargeCommunities(vec![LargeCommunity {
+                    global: OUR_AS,
+                    local1: 1,
+                    local2: 2,
+                }]))
+                .with(AttrValue::ExtendedCommunities(vec![ExtendedCommunity([
+                    0x00, 0x02, 0xfd, 0xe9, 0, 0, 0, 100,
+                ])]))
+                .with_nlri([Nlri::new(
+                    ipnet::Ipv4Net::new(Ipv4Addr::new(198, 51, 100, 0), 24).unwrap(),
+                )]);
+            h.send_updates(vec![special]).await.unwrap();
+            let v = poll_until(30, || {
+                let v = frr
+                    .vtysh_json("show bgp ipv4 unicast 198.51.100.0/24 json")
+                    .ok()?;
+                v["paths"][0].is_object().then_some(v)
+            })
+            .await
+            .expect("FRR has 198.51.100.0/24");
+            let path = &v["paths"][0];
+            assert_eq!(path["community"]["string"], "65001:7 65001:8", "{v}");
+            assert_eq!(path["largeCommunity"]["string"], "4200000001:1:2", "{v}");
+            assert_eq!(path["extendedCommunity"]["string"], "RT:65001:100", "{v}");
         })
     });
+}
+
+/// [`receive_table`], also collecting the distinct (large, extended) community lists.
+async fn receive_table_with_extra(
+    ev: &mut Receiver<Action>,
+) -> (
+    BTreeSet<RouteKey>,
+    BTreeSet<(Vec<LargeCommunity>, Vec<ExtendedCommunity>)>,
+) {
+    let mut got = BTreeSet::new();
+    let mut extra = BTreeSet::new();
+    tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            match ev.recv().await.unwrap() {
+                Action::Update { update, .. } => {
+                    got.extend(key_of(&update));
+                    if update.announced().next().is_some() {
+                        let large = update.large_communities().to_vec();
+                        let ext = update
+                            .attributes
+                            .iter()
+                            .find_map(|a| match &a.value {
+                                AttrValue::ExtendedCommunities(v) => Some(v.clone()),
+                                _ => None,
+                            })
+                            .unwrap_or_default();
+                        extra.insert((large, ext));
+                    }
+                }
+                Action::EndOfRib(Family::IPV4_UNICAST) => return,
+                _ => {}
+            }
+        }
+    })
+    .await
+    .expect("table and EoR");
+    (got, extra)
 }
 
 #[test]
@@ -603,6 +721,319 @@ fn lab_gobgp_established_gr_llgr_and_our_table() {
             .await
             .expect("GoBGP received our table");
             assert_eq!(recv, sent);
+        })
+    });
+}
+
+/// IPv6 next hop of an UPDATE's MP_REACH_NLRI: (global, link-local).
+fn v6_next_hop(u: &Update) -> Option<(Ipv6Addr, Option<Ipv6Addr>)> {
+    match u.mp_reach()?.next_hop {
+        MpNextHop::Ipv6 { global, link_local } => Some((global, link_local)),
+        MpNextHop::Ipv4(_) => None,
+    }
+}
+
+/// An IPv6 unicast UPDATE of one prefix (RFC 4760 §3, RFC 2545 §3 next hop).
+fn v6_route(prefix: &str, global: Ipv6Addr, link_local: Option<Ipv6Addr>) -> Update {
+    Update::new()
+        .with(AttrValue::Origin(Origin::IGP))
+        .with(AttrValue::AsPath(AsPath::sequence([OUR_AS])))
+        .with(AttrValue::Communities(vec![Community::new(65001, 7)]))
+        .with(AttrValue::MpReachNlri(MpReach {
+            family: Family::IPV6_UNICAST,
+            next_hop: MpNextHop::Ipv6 { global, link_local },
+            nlri: vec![Nlri::new(prefix.parse::<ipnet::Ipv6Net>().unwrap())],
+        }))
+}
+
+/// `p` in canonical form (`2001:db8:0::/48` is `2001:db8::/48`).
+fn v6net(p: &str) -> String {
+    p.parse::<ipnet::Ipv6Net>().unwrap().to_string()
+}
+
+/// The link-local address of `dev` in `ns`.
+fn link_local(ns: &Netns, dev: &str) -> Ipv6Addr {
+    let out = ns
+        .sh(&format!("ip -6 -o addr show dev {dev} scope link"))
+        .unwrap();
+    out.split_whitespace()
+        .skip_while(|w| *w != "inet6")
+        .nth(1)
+        .and_then(|a| a.split('/').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no link-local on {dev}: {out}"))
+}
+
+/// (prefix, next hop global, AS_PATH, communities) of BIRD's routes from `proto` in
+/// master6.
+fn bird_v6_routes(bird: &Bird, proto: &str) -> BTreeSet<RouteKey> {
+    bird.routes(&format!("table master6 protocol {proto}"))
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let nh = r.attr("BGP.next_hop").unwrap_or("");
+            let global = nh.split_whitespace().next().unwrap_or("").to_string();
+            (r.prefix.to_string(), global, r.as_path(), r.communities())
+        })
+        .collect()
+}
+
+const V6_ROUTES: u32 = 200;
+
+#[test]
+fn lab_bird_ipv6_peer_routes_both_ways() {
+    // A session over IPv6 addresses (RFC 4271 over TCP/IPv6) carrying IPv6 unicast
+    // (RFC 4760, RFC 2545) in both directions, compared as sets.
+    let Some(_lab) = lab("bgp_wire_lab_bird_ipv6", &[Need::Root, Need::Bird]) else {
+        return;
+    };
+    let (a, b) = pair();
+    let mut routes = String::new();
+    for i in 0..V6_ROUTES {
+        routes += &format!("  route 2001:db8:{i:x}::/48 blackhole;\n");
+    }
+    let conf = format!(
+        "router id {BIRD};\nprotocol device {{}}\nprotocol static s6 {{\n  ipv6;\n{routes}}}\n\
+         protocol bgp ours6 {{\n  local fd99::2 as {BIRD_AS};\n  neighbor fd99::1 as {OUR_AS};\n\
+         hold time 9;\n  connect retry time 2;\n  error wait time 1, 5;\n\
+         ipv6 {{ import all; export filter {{ bgp_community.add((65000,1)); accept; }}; }};\n}}\n"
+    );
+    let bird = Bird::start_raw(&b, &conf).unwrap();
+    let b_ll = link_local(&b, "eth0");
+    a.enter(|| {
+        rt().block_on(async {
+            let mut c = our_config();
+            c.families = vec![Family::IPV6_UNICAST];
+            let remote: SocketAddr = "[fd99::2]:179".parse().unwrap();
+            let (h, mut ev, _t) = transport::spawn(PeerConfig::new(c, remote), None);
+            h.start(StartKind::Manual).await.unwrap();
+            let seen = wait(&mut ev, 30, |a| matches!(a, Action::SessionUp(_))).await;
+            let Some(Action::SessionUp(n)) = seen.last() else {
+                unreachable!()
+            };
+            assert_eq!(n.families, vec![Family::IPV6_UNICAST]);
+            assert_eq!(n.peer_as, BIRD_AS);
+            // BIRD's view: Established with our IPv6 address.
+            let p = bird.protocols().unwrap();
+            let ours = p.iter().find(|p| p.name == "ours6").unwrap();
+            assert!(ours.is_established(), "{ours:?}");
+            let d = ours.bgp.as_ref().unwrap();
+            assert_eq!(d.neighbor_address, Some("fd99::1".parse().unwrap()));
+
+            // BIRD → us: every prefix with BIRD's global next hop (plus, on a shared
+            // link, its link-local one, RFC 2545 §3), up to the IPv6 End-of-RIB.
+            let mut got = BTreeSet::new();
+            let mut lls = BTreeSet::new();
+            tokio::time::timeout(Duration::from_secs(30), async {
+                loop {
+                    match ev.recv().await.unwrap() {
+                        Action::Update { update, .. } => {
+                            let (g, ll) = v6_next_hop(&update).expect("MP_REACH next hop");
+                            lls.insert(ll);
+                            let path: Vec<u32> = update
+                                .effective_as_path()
+                                .map(|p| p.asns().collect())
+                                .unwrap_or_default();
+                            let comms: Vec<(u16, u16)> = update
+                                .communities()
+                                .iter()
+                                .map(|c| ((c.0 >> 16) as u16, c.0 as u16))
+                                .collect();
+                            for (f, nlri) in update.announced() {
+                                assert_eq!(f, Family::IPV6_UNICAST);
+                                got.insert((
+                                    nlri.prefix.to_string(),
+                                    g.to_string(),
+                                    path.clone(),
+                                    comms.clone(),
+                                ));
+                            }
+                        }
+                        Action::EndOfRib(Family::IPV6_UNICAST) => return,
+                        _ => {}
+                    }
+                }
+            })
+            .await
+            .expect("BIRD's IPv6 table and EoR");
+            let want: BTreeSet<RouteKey> = (0..V6_ROUTES)
+                .map(|i| {
+                    (
+                        v6net(&format!("2001:db8:{i:x}::/48")),
+                        "fd99::2".to_string(),
+                        vec![BIRD_AS],
+                        vec![(65000, 1)],
+                    )
+                })
+                .collect();
+            assert_eq!(got, want);
+            assert!(
+                lls.iter().all(|ll| ll.is_none() || *ll == Some(b_ll)),
+                "{lls:?} vs {b_ll}"
+            );
+
+            // us → BIRD: IPv6 routes with our global next hop.
+            let ours_nh: Ipv6Addr = "fd99::1".parse().unwrap();
+            let table: Vec<Update> = (0..V6_ROUTES)
+                .map(|i| v6_route(&format!("2001:db8:ff:{i:x}::/64"), ours_nh, None))
+                .collect();
+            h.send_updates(table).await.unwrap();
+            h.initial_table_sent().await.unwrap();
+            let want: BTreeSet<RouteKey> = (0..V6_ROUTES)
+                .map(|i| {
+                    (
+                        v6net(&format!("2001:db8:ff:{i:x}::/64")),
+                        "fd99::1".to_string(),
+                        vec![OUR_AS],
+                        vec![(65001, 7)],
+                    )
+                })
+                .collect();
+            let recv = poll_until(30, || {
+                let r = bird_v6_routes(&bird, "ours6");
+                (r.len() >= V6_ROUTES as usize).then_some(r)
+            })
+            .await
+            .expect("BIRD received our IPv6 table");
+            assert_eq!(recv, want);
+
+            // IPv6 withdrawals (MP_UNREACH_NLRI, RFC 4760 §4).
+            let w: Vec<Nlri> = (0..10u32)
+                .map(|i| {
+                    Nlri::new(
+                        format!("2001:db8:ff:{i:x}::/64")
+                            .parse::<ipnet::Ipv6Net>()
+                            .unwrap(),
+                    )
+                })
+                .collect();
+            h.send_updates(vec![Update::new().with(AttrValue::MpUnreachNlri(
+                MpUnreach {
+                    family: Family::IPV6_UNICAST,
+                    withdrawn: w,
+                },
+            ))])
+            .await
+            .unwrap();
+            let left = poll_until(20, || {
+                let r = bird_v6_routes(&bird, "ours6");
+                (r.len() == V6_ROUTES as usize - 10).then_some(r)
+            })
+            .await
+            .expect("BIRD withdrew 10 routes");
+            let gone: BTreeSet<String> = (0..10u32)
+                .map(|i| v6net(&format!("2001:db8:ff:{i:x}::/64")))
+                .collect();
+            assert!(left.iter().all(|(p, ..)| !gone.contains(p)), "{left:?}");
+        })
+    });
+}
+
+#[test]
+fn lab_bird_link_local_peer_bound_to_interface() {
+    // How dualtor peers with a directly connected ToR under `sourceAddress: None`: the
+    // peer's IPv6 link-local address with the interface's scope id, the socket bound to
+    // that interface (SO_BINDTODEVICE), the source left to the kernel. Two parallel links
+    // carry the same link-local addresses, so only the binding picks the right one; BIRD
+    // peers on eth1 only (`interface "eth1"`), and a session bound to eth0 never opens.
+    let Some(_lab) = lab("bgp_wire_lab_bird_link_local", &[Need::Root, Need::Bird]) else {
+        return;
+    };
+    let a = Netns::new("bgpw").unwrap();
+    let b = Netns::new("bgpw").unwrap();
+    test_support::veth(&a, "eth0", &b, "eth0").unwrap();
+    test_support::veth(&a, "eth1", &b, "eth1").unwrap();
+    for (ns, me) in [(&a, "fe80::a"), (&b, "fe80::b")] {
+        ns.sh(&format!(
+            "ip -6 addr add {me}/64 dev eth0 nodad; ip -6 addr add {me}/64 dev eth1 nodad"
+        ))
+        .unwrap();
+    }
+    let conf = format!(
+        "router id {BIRD};\nprotocol device {{}}\n\
+         protocol static s6 {{\n  ipv6;\n  route 2001:db8:77::/48 blackhole;\n}}\n\
+         protocol bgp tor {{\n  interface \"eth1\";\n  local fe80::b as {BIRD_AS};\n\
+         neighbor fe80::a as {OUR_AS};\n  direct;\n  hold time 9;\n  connect retry time 2;\n\
+         error wait time 1, 5;\n  ipv6 {{ import all; export all; }};\n}}\n"
+    );
+    let bird = Bird::start_raw(&b, &conf).unwrap();
+    let a_eth0 = a.ifindex("eth0").unwrap();
+    let a_eth1 = a.ifindex("eth1").unwrap();
+    let peer = |dev: &str, scope: u32| {
+        let remote = SocketAddr::V6(SocketAddrV6::new("fe80::b".parse().unwrap(), 179, 0, scope));
+        let mut c = our_config();
+        c.families = vec![Family::IPV6_UNICAST];
+        let mut pc = PeerConfig::new(c, remote);
+        pc.socket.interface = Some(dev.to_string());
+        pc.socket.local = None;
+        pc
+    };
+    // Bound to the wrong link: BIRD refuses the connection (it arrives on eth0).
+    a.enter(|| {
+        rt().block_on(async {
+            let (h, mut ev, _t) = transport::spawn(peer("eth0", a_eth0), None);
+            h.start(StartKind::Manual).await.unwrap();
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            while let Ok(a) = ev.try_recv() {
+                assert!(!matches!(a, Action::SessionUp(_)), "up on eth0: {a:?}");
+            }
+            drop(h);
+        })
+    });
+    a.enter(|| {
+        rt().block_on(async {
+            let (h, mut ev, _t) = transport::spawn(peer("eth1", a_eth1), None);
+            h.start(StartKind::Manual).await.unwrap();
+            let seen = wait(&mut ev, 30, |a| matches!(a, Action::SessionUp(_))).await;
+            let Some(Action::SessionUp(n)) = seen.last() else {
+                unreachable!()
+            };
+            assert_eq!(n.families, vec![Family::IPV6_UNICAST]);
+            // BIRD's view: the neighbour on eth1, our link-local source address.
+            let all = bird.birdc("show protocols all tor").unwrap();
+            assert!(all.contains("Established"), "{all}");
+            assert!(
+                all.contains("Neighbor address: fe80::a%eth1"),
+                "BIRD peers with fe80::a on eth1: {all}"
+            );
+            // BIRD's route arrives with its link-local next hop.
+            let mut got = Vec::new();
+            tokio::time::timeout(Duration::from_secs(20), async {
+                loop {
+                    match ev.recv().await.unwrap() {
+                        Action::Update { update, .. } if update.announced().next().is_some() => {
+                            let nh = v6_next_hop(&update);
+                            for (_, n) in update.announced() {
+                                got.push((n.prefix.to_string(), nh));
+                            }
+                        }
+                        Action::EndOfRib(Family::IPV6_UNICAST) => return,
+                        _ => {}
+                    }
+                }
+            })
+            .await
+            .expect("BIRD's route and EoR");
+            assert_eq!(got.len(), 1, "{got:?}");
+            assert_eq!(got[0].0, "2001:db8:77::/48");
+            let (g, ll) = got[0].1.expect("IPv6 next hop");
+            let b_ll: Ipv6Addr = "fe80::b".parse().unwrap();
+            assert!(g == b_ll || ll == Some(b_ll), "{g} {ll:?}");
+            // Ours to BIRD with a link-local next hop only (RFC 2545 §3 allows the
+            // link-local address alone when no global one exists).
+            let a_ll: Ipv6Addr = "fe80::a".parse().unwrap();
+            h.send_updates(vec![v6_route("2001:db8:aa::/48", a_ll, None)])
+                .await
+                .unwrap();
+            let r = poll_until(20, || {
+                let r = bird.routes("table master6 protocol tor").ok()?;
+                r.iter()
+                    .find(|r| r.prefix.to_string() == "2001:db8:aa::/48")
+                    .cloned()
+            })
+            .await
+            .expect("BIRD has our route");
+            let nh = r.attr("BGP.next_hop").unwrap_or("");
+            assert!(nh.contains("fe80::a"), "{r:?}");
         })
     });
 }
