@@ -928,6 +928,100 @@ fn rule_26_new_connection_from_gr_peer_replaces_established_without_notification
     assert_eq!(new.state(), State::OpenConfirm);
 }
 
+// Rules 27-29 are route-engine procedures (llgr scenarios dualtor-gr1 step 04,
+// gr-rule28-*, gr-rule29-*); the session's part is to hand over their inputs exactly.
+
+#[test]
+fn rule_27_peer_restart_time_is_handed_over_clamped() {
+    // RFC 4724 §4.2: the receiving speaker runs the peer's advertised Restart Time; local
+    // bounds clamp it (BIRD `min/max long lived stale time` style). The TCP failure
+    // keeps the routes stale until then.
+    let now = t0();
+    let mut c = gr_config();
+    c.peer_restart_time = Bounds { min: 30, max: 120 };
+    let mut s = to_established_with(
+        c.clone(),
+        now,
+        peer_open(90).with_capability(gr_cap(0, 300)),
+    );
+    assert_eq!(
+        s.negotiated()
+            .unwrap()
+            .peer_graceful_restart
+            .as_ref()
+            .map(|g| g.restart_time),
+        Some(120)
+    );
+    s.handle_connection_failed(now);
+    assert_eq!(down(&drain(&mut s)).unwrap().fate, RouteFate::RetainStale);
+    let s = to_established_with(c, now, peer_open(90).with_capability(gr_cap(0, 5)));
+    assert_eq!(
+        s.negotiated()
+            .unwrap()
+            .peer_graceful_restart
+            .as_ref()
+            .map(|g| g.restart_time),
+        Some(30)
+    );
+}
+
+#[test]
+fn rule_28_reestablished_session_reports_f_bits_and_missing_families() {
+    // RFC 4724 §4.2: on re-establishment, a family missing from the GR capability or
+    // with F=0 loses its stale routes at once; no GR capability at all, every family.
+    let now = t0();
+    let only_v4_f0 = Capability::GracefulRestart(GracefulRestart {
+        restart_flags: GracefulRestart::RESTART_STATE,
+        restart_time: 120,
+        families: vec![bgp_wire::capability::GrFamily {
+            family: Family::IPV4_UNICAST,
+            flags: 0,
+        }],
+    });
+    let s = to_established_with(gr_config(), now, peer_open(90).with_capability(only_v4_f0));
+    let g = s
+        .negotiated()
+        .unwrap()
+        .peer_graceful_restart
+        .clone()
+        .unwrap();
+    assert!(g.restart_state);
+    assert_eq!(g.families, vec![(Family::IPV4_UNICAST, false)]);
+    let s = to_established_with(gr_config(), now, peer_open(90));
+    assert_eq!(s.negotiated().unwrap().peer_graceful_restart, None);
+}
+
+#[test]
+fn rule_29_updates_then_end_of_rib_are_surfaced_in_order() {
+    // RFC 4724 §4.2: UPDATEs replace stale routes, and the peer's End-of-RIB for a family
+    // ends its stale phase; the engine needs them in wire order, per family.
+    let now = t0();
+    let mut s = to_established_with(
+        gr_config(),
+        now,
+        peer_open(90).with_capability(gr_cap(GracefulRestart::RESTART_STATE, 120)),
+    );
+    feed(&mut s, now, route("10.1.0.0/16"));
+    feed(&mut s, now, Update::new());
+    feed(&mut s, now, route("10.2.0.0/16"));
+    let a: Vec<String> = drain(&mut s)
+        .into_iter()
+        .filter_map(|a| match a {
+            Action::Update { update, .. } => Some(update.nlri[0].prefix.to_string()),
+            Action::EndOfRib(f) => Some(format!("EoR {f:?}")),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        a,
+        vec![
+            "10.1.0.0/16".to_string(),
+            format!("EoR {:?}", Family::IPV4_UNICAST),
+            "10.2.0.0/16".to_string()
+        ]
+    );
+}
+
 #[test]
 fn rule_30_graceful_stop_then_start_advertises_r_and_f() {
     // RFC 4724 §4.1: R=1 after our restart, F per family; RFC 9494 F bit too.
