@@ -385,3 +385,121 @@ async fn transport_restart_state_set_cleared_and_set_by_graceful_stop() {
         assert_eq!(g.restart_state, !clear, "clear={clear} {g:?}");
     }
 }
+
+/// A raw peer (AS 65001, 10.0.0.1) connected to a passive transport speaker, brought
+/// to Established by hand; returns the socket and the speaker's event channel.
+async fn raw_established() -> (
+    tokio::net::TcpStream,
+    Receiver<Action>,
+    transport::PeerHandle,
+) {
+    use tokio::io::AsyncWriteExt;
+    let lb = Listener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let b_addr = lb.local_addr().unwrap();
+    let inc = lb
+        .register("127.0.0.1".parse().unwrap(), &SocketOptions::default())
+        .unwrap();
+    tokio::spawn(lb.run());
+    let mut bc = cfg(65002, "10.0.0.2", 65001);
+    bc.passive = true;
+    bc.auto_restart = false;
+    let (hb, eb, _tb) = transport::spawn(
+        PeerConfig::new(bc, "127.0.0.1:1".parse().unwrap()),
+        Some(inc),
+    );
+    hb.start(StartKind::ManualPassive).await.unwrap();
+    let mut s = tokio::net::TcpStream::connect(b_addr).await.unwrap();
+    let open = bgp_wire::Open::new(65001, 90, "10.0.0.1".parse().unwrap())
+        .with_capability(Capability::Multiprotocol(Family::IPV4_UNICAST));
+    let ctx = bgp_wire::EncodeCtx::default();
+    s.write_all(&Message::Open(open).to_bytes(&ctx).unwrap())
+        .await
+        .unwrap();
+    s.write_all(
+        &Message::Keepalive(bgp_wire::keepalive::Keepalive)
+            .to_bytes(&ctx)
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    // Its OPEN, then its KEEPALIVE.
+    for _ in 0..2 {
+        timeout(Duration::from_secs(10), read_message(&mut s))
+            .await
+            .unwrap();
+    }
+    (s, eb, hb)
+}
+
+/// Reads messages until a NOTIFICATION, then expects EOF (the speaker closed).
+async fn notification_then_eof(s: &mut tokio::net::TcpStream) -> bgp_wire::Notification {
+    use tokio::io::AsyncReadExt;
+    let n = timeout(Duration::from_secs(10), async {
+        loop {
+            let b = read_message(s).await;
+            if let Some(Message::Notification(n)) =
+                Message::decode(&b, &DecodeCtx::default()).message
+            {
+                return n;
+            }
+        }
+    })
+    .await
+    .expect("a NOTIFICATION");
+    let mut rest = Vec::new();
+    let r = timeout(Duration::from_secs(10), s.read_to_end(&mut rest)).await;
+    assert!(matches!(r, Ok(Ok(_))), "EOF after the NOTIFICATION: {r:?}");
+    n
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn transport_bad_marker_gets_1_1_and_close() {
+    // RFC 4271 §6.1: a marker that is not all ones is Connection Not Synchronized.
+    use tokio::io::AsyncWriteExt;
+    let (mut s, mut ev, _h) = raw_established().await;
+    let mut log = Vec::new();
+    wait_for(&mut ev, up, &mut log).await;
+    let mut garbage = [0xffu8; 19];
+    garbage[3] = 0x00;
+    garbage[16..19].copy_from_slice(&[0, 19, 4]);
+    s.write_all(&garbage).await.unwrap();
+    let n = notification_then_eof(&mut s).await;
+    assert_eq!((n.code, n.subcode), (bgp_wire::ErrorCode(1), 1), "{n:?}");
+    wait_for(&mut ev, |a| matches!(a, Action::SessionDown(_)), &mut log).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn transport_oversized_length_gets_1_2_with_the_length_before_buffering() {
+    // RFC 4271 §6.1: Length above 4096 (no Extended Message, RFC 8654) is Bad Message
+    // Length with the erroneous Length field as data; the speaker answers on the header
+    // alone, without waiting for 60,000 octets of body.
+    use tokio::io::AsyncWriteExt;
+    let (mut s, mut ev, _h) = raw_established().await;
+    let mut log = Vec::new();
+    wait_for(&mut ev, up, &mut log).await;
+    let mut h = [0xffu8; 19];
+    h[16..19].copy_from_slice(&[0xea, 0x60, 2]); // 60000, UPDATE
+    s.write_all(&h).await.unwrap();
+    let n = notification_then_eof(&mut s).await;
+    assert_eq!((n.code, n.subcode), (bgp_wire::ErrorCode(1), 2), "{n:?}");
+    assert_eq!(&n.data[..], &[0xea, 0x60]);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn transport_truncated_message_at_eof_is_a_tcp_failure() {
+    // A peer that closes in the middle of a message: no NOTIFICATION can reach it; the
+    // session ends as a TCP failure (RFC 4271 event 18).
+    use tokio::io::AsyncWriteExt;
+    let (mut s, mut ev, _h) = raw_established().await;
+    let mut log = Vec::new();
+    wait_for(&mut ev, up, &mut log).await;
+    let mut h = [0xffu8; 23];
+    h[16..19].copy_from_slice(&[0, 40, 2]); // 40 octets announced, 23 sent
+    s.write_all(&h).await.unwrap();
+    s.shutdown().await.unwrap();
+    wait_for(&mut ev, |a| matches!(a, Action::SessionDown(_)), &mut log).await;
+    let Some(Action::SessionDown(d)) = log.last() else {
+        unreachable!()
+    };
+    assert_eq!(d.reason, Reason::TcpFailure);
+}
