@@ -1277,6 +1277,54 @@ fn route_refresh_requests_are_surfaced_and_filtered() {
 }
 
 #[test]
+fn enhanced_route_refresh_answer_is_bracketed_by_borr_and_eorr() {
+    // RFC 7313 §4: the answer to a refresh request is BoRR, the routes, then EoRR; only
+    // when both advertised Enhanced Route Refresh (capability 70).
+    let now = t0();
+    let mut c = config();
+    c.enhanced_route_refresh = true;
+    let mut s = to_established_with(
+        c,
+        now,
+        peer_open(90).with_capability(Capability::EnhancedRouteRefresh),
+    );
+    let rr = |subtype| RouteRefresh {
+        family: Family::IPV4_UNICAST,
+        subtype,
+    };
+    s.send_refresh_marker(now, Family::IPV4_UNICAST, Subtype::BORR)
+        .unwrap();
+    s.send_update(now, route("10.9.0.0/16")).unwrap();
+    s.send_refresh_marker(now, Family::IPV4_UNICAST, Subtype::EORR)
+        .unwrap();
+    assert_eq!(
+        sent(&drain(&mut s)),
+        vec![
+            Message::RouteRefresh(rr(Subtype::BORR)),
+            Message::Update(route("10.9.0.0/16")),
+            Message::RouteRefresh(rr(Subtype::EORR)),
+        ]
+    );
+    assert_eq!(
+        s.send_refresh_marker(now, Family::IPV4_UNICAST, Subtype::NORMAL),
+        Err(SessionError::RefreshSubtype { subtype: 0 })
+    );
+    let l2vpn = Family::new(bgp_wire::Afi(25), bgp_wire::Safi(70));
+    assert_eq!(
+        s.send_refresh_marker(now, l2vpn, Subtype::BORR),
+        Err(SessionError::NotNegotiated { family: l2vpn })
+    );
+    // Without the peer's capability 70: refused.
+    let mut c = config();
+    c.enhanced_route_refresh = true;
+    let mut s = to_established_with(c, now, peer_open(90));
+    assert_eq!(
+        s.send_refresh_marker(now, Family::IPV4_UNICAST, Subtype::BORR),
+        Err(SessionError::RefreshSubtype { subtype: 1 })
+    );
+}
+
+#[test]
 fn treat_as_withdraw_is_reported_with_its_verdict() {
     // RFC 7606 §3(d)/§7.2: an UPDATE without ORIGIN but with NLRI → treat-as-withdraw.
     let now = t0();

@@ -118,6 +118,13 @@ pub enum SessionError {
         /// The family concerned.
         family: Family,
     },
+    /// BoRR/EoRR need Enhanced Route Refresh negotiated by both sides (RFC 7313 §4),
+    /// and no other subtype may be sent.
+    #[error("ROUTE-REFRESH subtype {subtype} cannot be sent on this session")]
+    RefreshSubtype {
+        /// The refused subtype.
+        subtype: u8,
+    },
 }
 
 /// The inputs of RFC 4271 §8.1, as the transition table sees them.
@@ -430,6 +437,35 @@ impl Session {
             .push_back(Action::Send(Message::RouteRefresh(RouteRefresh::new(
                 family,
             ))));
+        self.restart_keepalive(now);
+        Ok(())
+    }
+
+    /// Marks the beginning (BoRR) or end (EoRR) of our answer to the peer's refresh
+    /// request for a family (RFC 7313 §4): send BoRR, re-advertise the family's routes
+    /// with [`send_update`](Self::send_update), then send EoRR; the peer drops the
+    /// routes it did not see again. Needs Enhanced Route Refresh negotiated.
+    pub fn send_refresh_marker(
+        &mut self,
+        now: Instant,
+        family: Family,
+        subtype: Subtype,
+    ) -> Result<(), SessionError> {
+        self.require_established()?;
+        let Some(n) = self.negotiated.as_ref() else {
+            return Err(SessionError::NotNegotiated { family });
+        };
+        if !matches!(subtype, Subtype::BORR | Subtype::EORR) || !n.enhanced_route_refresh {
+            return Err(SessionError::RefreshSubtype { subtype: subtype.0 });
+        }
+        if !n.families.contains(&family) {
+            return Err(SessionError::NotNegotiated { family });
+        }
+        self.actions
+            .push_back(Action::Send(Message::RouteRefresh(RouteRefresh {
+                family,
+                subtype,
+            })));
         self.restart_keepalive(now);
         Ok(())
     }

@@ -80,7 +80,10 @@
 //! - RFC 6608 FSM error subcodes; RFC 4486 Cease subcodes (1, 2, 7); RFC 9003 shutdown
 //!   communication; RFC 8538 N bit and Hard Reset; RFC 9384 BFD Down
 //! - RFC 4724 capability, R/F bits, End-of-RIB, §4.2 restart detection; RFC 9494 LLGR
-//!   capability (aware or enabled per family); RFC 7911, 8654, 2918, 7313, 9234 roles
+//!   capability (aware or enabled per family); RFC 7911, 8654, 2918, 9234 roles
+//! - RFC 7313 Enhanced Route Refresh: BoRR/EoRR from the peer surfaced as
+//!   [`Action::RouteRefresh`], ours sent with [`Session::send_refresh_marker`] (the
+//!   caller re-advertises the family in between)
 //!
 //! **Deliberate deviation:** a failed connection attempt in Connect leads to Active
 //! (listen, retry on the ConnectRetryTimer), not Idle as RFC 4271 §8.2.2 says, so two

@@ -43,6 +43,7 @@ use crate::ctx::Family;
 use crate::error::DecodeError;
 use crate::framing::{BgpCodec, FramingError};
 use crate::notification::Notification;
+use crate::route_refresh::Subtype;
 use crate::session::{
     Action, Direction, Loser, Session, SessionConfig, StartKind, State, StopKind, resolve_collision,
 };
@@ -105,6 +106,7 @@ enum Command {
     Send(Vec<Update>),
     InitialTableSent,
     RouteRefresh(Family),
+    RefreshMarker(Family, Subtype),
     SetRestarting(bool),
 }
 
@@ -147,6 +149,17 @@ impl PeerHandle {
     /// Asks the peer to re-send a family (RFC 2918).
     pub async fn route_refresh(&self, family: Family) -> Result<(), Closed> {
         self.cmd(Command::RouteRefresh(family)).await
+    }
+
+    /// Sends BoRR or EoRR around our answer to the peer's refresh request (RFC 7313 §4,
+    /// [`Session::send_refresh_marker`]); dropped unless Enhanced Route Refresh was
+    /// negotiated. Updates queued between the two go out in order.
+    pub async fn send_refresh_marker(
+        &self,
+        family: Family,
+        subtype: Subtype,
+    ) -> Result<(), Closed> {
+        self.cmd(Command::RefreshMarker(family, subtype)).await
     }
 
     /// Sets or clears the Restart State (R) bit of the OPENs sent from now on
@@ -443,6 +456,9 @@ impl Driver {
             }
             Command::RouteRefresh(f) => {
                 let _ = s.request_route_refresh(now, f);
+            }
+            Command::RefreshMarker(f, st) => {
+                let _ = s.send_refresh_marker(now, f, st);
             }
             Command::SetRestarting(on) => {
                 s.set_restarting(on);
