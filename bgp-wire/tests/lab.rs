@@ -29,6 +29,9 @@ const BIRD_AS: u32 = 4_200_000_002;
 const OURS: &str = "10.99.0.1";
 const BIRD: &str = "10.99.0.2";
 const N: u32 = 10_000;
+/// A second speaker of ours that feeds routes to a daemon (GoBGP test).
+const FEEDER: &str = "10.99.0.3";
+const FEEDER_AS: u32 = 4_200_000_003;
 
 type RouteKey = (String, String, Vec<u32>, Vec<(u16, u16)>);
 
@@ -632,13 +635,16 @@ async fn receive_table_with_extra(
 }
 
 #[test]
-fn lab_gobgp_established_gr_llgr_and_our_table() {
+fn lab_gobgp_established_gr_llgr_and_tables_both_ways() {
     let Some(_lab) = lab("bgp_wire_lab_gobgp", &[Need::Root, Need::Gobgp]) else {
         return;
     };
     let (a, b) = pair();
+    a.sh(&format!("ip addr add {FEEDER}/24 dev eth0")).unwrap();
     let conf = format!(
-        "[global.config]\n  as = {BIRD_AS}\n  router-id = \"{BIRD}\"\n\n[[neighbors]]\n\
+        "[[neighbors]]\n[neighbors.config]\n  neighbor-address = \"{FEEDER}\"\n  peer-as = {FEEDER_AS}\n\
+         [neighbors.timers.config]\n  connect-retry = 2\n\n\
+         [global.config]\n  as = {BIRD_AS}\n  router-id = \"{BIRD}\"\n\n[[neighbors]]\n\
          [neighbors.config]\n  neighbor-address = \"{OURS}\"\n  peer-as = {OUR_AS}\n\
          [neighbors.timers.config]\n  hold-time = 9\n  keepalive-interval = 3\n  connect-retry = 2\n\
          [neighbors.graceful-restart.config]\n  enabled = true\n  restart-time = 120\n\
@@ -721,6 +727,50 @@ fn lab_gobgp_established_gr_llgr_and_our_table() {
             .await
             .expect("GoBGP received our table");
             assert_eq!(recv, sent);
+
+            // GoBGP → us, 10,000 routes: a second speaker of ours (AS FEEDER_AS, source
+            // 10.99.0.3) feeds GoBGP, which passes the routes on to us with itself as
+            // next hop and its AS prepended; compared as sets.
+            let mut fc =
+                SessionConfig::new(FEEDER_AS, FEEDER.parse().unwrap()).with_peer_as(BIRD_AS);
+            fc.connect_retry_time = Duration::from_secs(2);
+            let mut pc = PeerConfig::new(fc, SocketAddr::new(BIRD.parse().unwrap(), 179));
+            pc.socket.local = Some(FEEDER.parse().unwrap());
+            let (fh, mut fev, _ft) = transport::spawn(pc, None);
+            fh.start(StartKind::Manual).await.unwrap();
+            wait(&mut fev, 60, |a| matches!(a, Action::SessionUp(_))).await;
+            tokio::spawn(async move { while fev.recv().await.is_some() {} });
+            let feed: Vec<Update> = (0..N)
+                .map(|i| {
+                    let net =
+                        ipnet::Ipv4Net::new(Ipv4Addr::from(0x6440_0000 + (i << 8)), 24).unwrap();
+                    Update::new()
+                        .with(AttrValue::Origin(Origin::IGP))
+                        .with(AttrValue::AsPath(AsPath::sequence([FEEDER_AS])))
+                        .with(AttrValue::NextHop(FEEDER.parse().unwrap()))
+                        .with(AttrValue::Communities(vec![Community::new(65001, 9)]))
+                        .with_nlri([Nlri::new(net)])
+                })
+                .collect();
+            let want: BTreeSet<RouteKey> = feed
+                .iter()
+                .flat_map(key_of)
+                .map(|(p, _, _, c)| (p, BIRD.to_string(), vec![BIRD_AS, FEEDER_AS], c))
+                .collect();
+            for c in feed.chunks(1000) {
+                fh.send_updates(c.to_vec()).await.unwrap();
+            }
+            let mut got = BTreeSet::new();
+            tokio::time::timeout(Duration::from_secs(120), async {
+                while got.len() < N as usize {
+                    if let Action::Update { update, .. } = ev.recv().await.unwrap() {
+                        got.extend(key_of(&update));
+                    }
+                }
+            })
+            .await
+            .unwrap_or_else(|_| panic!("{} of {N} routes from GoBGP", got.len()));
+            assert_eq!(got, want);
         })
     });
 }
