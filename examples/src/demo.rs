@@ -1,6 +1,7 @@
 //! Pieces of the dual-ToR demo shared with the `dualtor-vs-bird` benchmark:
 //! running `dualtor-node` on the lab harness's guide topology from per-node
-//! Calico YAML, and removing the lab on Ctrl-C.
+//! Calico YAML, running the embedded ToR `dualtor-tor` on its ToRs from the
+//! configuration the lab gives BIRD and FRR, and removing the lab on Ctrl-C.
 
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
@@ -9,8 +10,9 @@ use std::time::{Duration, Instant};
 
 use ipnet::{IpNet, Ipv4Net};
 use test_support::Topology;
+use test_support::daemons::config::Router;
 use test_support::routes::{Path as Hop, Route};
-use test_support::topology::Node;
+use test_support::topology::{Node, Tor};
 
 /// On Ctrl-C: remove every namespace this process registered (killing what
 /// runs inside, as `Netns`'s Drop does), then exit 130. The main thread may
@@ -65,9 +67,26 @@ pub fn remove_own_namespaces() {
 /// `dualtor-node` next to this binary; built with cargo (same profile and
 /// target dir) when missing.
 pub fn node_binary() -> Result<PathBuf, String> {
+    example_binary("dualtor-node")
+}
+
+/// `dualtor-tor` next to this binary; built with cargo when missing.
+pub fn tor_binary() -> Result<PathBuf, String> {
+    example_binary("dualtor-tor")
+}
+
+/// An example binary next to this one; built with cargo (same profile and
+/// target dir) when missing.
+pub fn example_binary(name: &str) -> Result<PathBuf, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let dir = exe.parent().ok_or("no exe dir")?;
-    let bin = dir.join("dualtor-node");
+    // Test binaries live in `deps/`, one level below the binaries.
+    let dir = if dir.file_name().is_some_and(|n| n == "deps") {
+        dir.parent().ok_or("no target dir")?
+    } else {
+        dir
+    };
+    let bin = dir.join(name);
     if bin.exists() {
         return Ok(bin);
     }
@@ -75,17 +94,50 @@ pub fn node_binary() -> Result<PathBuf, String> {
     let release = dir.file_name().is_some_and(|n| n == "release");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut c = Command::new(cargo);
-    c.args(["build", "-q", "-p", "examples", "--bin", "dualtor-node"])
+    c.args(["build", "-q", "-p", "examples", "--bin", name])
         .env("CARGO_TARGET_DIR", target);
     if release {
         c.arg("--release");
     }
-    eprintln!("building dualtor-node ...");
+    eprintln!("building {name} ...");
     let st = c.status().map_err(|e| format!("cargo: {e}"))?;
     if !st.success() || !bin.exists() {
         return Err(format!("could not build {}", bin.display()));
     }
     Ok(bin)
+}
+
+/// The embedded ToR's configuration for one lab ToR, from the BGP configuration
+/// the lab gives BIRD and FRR ([`Topology::tor_router`]): the same peers, BFD
+/// timers and LLGR stale time.
+pub fn tor_config(router: &Router) -> crate::tor::Config {
+    let mut c = crate::tor::Config::new(router.router_id, router.asn);
+    for n in &router.neighbors {
+        let mut p = crate::tor::PeerConfig::new(n.peer_addr.into(), n.peer_as);
+        p.name = Some(n.name.clone());
+        c.peers.push(p);
+    }
+    c.bfd = router
+        .neighbors
+        .iter()
+        .find_map(|n| n.bfd)
+        .map(|b| crate::tor::BfdConfig {
+            interval_ms: u64::try_from(b.min_tx.as_millis()).unwrap_or(u64::MAX),
+            multiplier: b.multiplier,
+        });
+    if let Some(l) = router.neighbors.iter().find_map(|n| n.llgr) {
+        c.llgr_stale_time = l.stale_time;
+    }
+    c
+}
+
+/// The command that runs `dualtor-tor` on `tor`, its YAML written to `dir`.
+pub fn tor_command(bin: &Path, dir: &Path, tor: &Tor, router: &Router) -> Command {
+    let cfg = dir.join(format!("{}.yaml", tor.name));
+    std::fs::write(&cfg, tor_config(router).to_yaml()).expect("writing the ToR's YAML");
+    let mut c = tor.ns.cmd(bin.to_str().expect("utf-8 path"));
+    c.arg("--config").arg(&cfg).env("RUST_LOG", "info");
+    c
 }
 
 /// One node's Calico resources: the guide's two BGPPeers per rack and the

@@ -43,15 +43,35 @@ use crate::error::{Error, Result};
 use crate::netns::{Netns, veth};
 use crate::routes::Path;
 
+/// Builds the command that runs on one ToR (inside its namespace, see [`Tor::ns`])
+/// from the ToR and the BGP configuration the topology gives BIRD and FRR
+/// ([`Topology::tor_router`]: its rack's nodes as route-reflector clients, the
+/// other racks' same-plane ToRs as eBGP peers, BFD and LLGR timers); it is
+/// spawned by the topology and stopped on Drop.
+pub type TorCommand = Arc<dyn Fn(&Tor, &Router) -> std::process::Command + Send + Sync>;
+
 /// What runs on the ToRs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone)]
 pub enum TorKind {
     /// BIRD 2.
     Bird,
     /// FRR (zebra, bgpd, bfdd, staticd).
     Frr,
+    /// A command per ToR, e.g. the embedded `dualtor-tor` of the examples.
+    Command(TorCommand),
     /// Nothing: the test starts its own (static routes and bridges are there).
     None,
+}
+
+impl std::fmt::Debug for TorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TorKind::Bird => f.write_str("Bird"),
+            TorKind::Frr => f.write_str("Frr"),
+            TorKind::Command(_) => f.write_str("Command(..)"),
+            TorKind::None => f.write_str("None"),
+        }
+    }
 }
 
 /// Builds the command that runs on one node (inside its namespace, see
@@ -200,7 +220,7 @@ pub enum Daemon {
     Bird(Bird),
     /// FRR.
     Frr(Frr),
-    /// A [`NodeKind::Command`] process.
+    /// A [`NodeKind::Command`] or [`TorKind::Command`] process.
     Command(crate::daemons::Process),
     /// Nothing runs here.
     None,
@@ -452,7 +472,7 @@ impl Topology {
 
     fn start_tors(&mut self) -> Result<()> {
         // In parallel: FRR needs about a second per instance to start.
-        let kind = self.spec.tor;
+        let kind = &self.spec.tor;
         let cfgs: Vec<Router> = self
             .tors
             .iter()
@@ -468,6 +488,9 @@ impl Topology {
                         Ok(match kind {
                             TorKind::Bird => Daemon::Bird(Bird::start(&tor.ns, cfg)?),
                             TorKind::Frr => Daemon::Frr(Frr::start(&tor.ns, cfg)?),
+                            TorKind::Command(f) => Daemon::Command(
+                                crate::daemons::Process::spawn_logged(&tor.name, f(tor, cfg))?,
+                            ),
                             TorKind::None => Daemon::None,
                         })
                     })

@@ -1,7 +1,7 @@
 //! `dualtor-demo`: Calico's dual-ToR guide, running, narrated for node A1.
 //!
 //! ```text
-//! sudo dualtor-demo [--tor bird|frr] [--json] [--node-bin PATH]
+//! sudo dualtor-demo [--tor dualtor|bird|frr] [--json] [--node-bin PATH] [--tor-bin PATH]
 //! ```
 //!
 //! Builds the guide's example topology in network namespaces (racks A and B,
@@ -18,14 +18,20 @@
 //!    flow runs between pod addresses of A1 and B1: the packets lost.
 //!
 //! A summary table ends the run; `--json` prints the same as one JSON document
-//! on stdout (progress goes to stderr). Exit status: 0 when every check
-//! passed, 1 when one failed, 2 without root (or without the ToR daemon), 130
-//! on Ctrl-C. Every namespace the demo created is removed on exit, on Ctrl-C
-//! and on a panic.
+//! on stdout (progress goes to stderr; the JSON says which ToR ran). Exit
+//! status: 0 when every check passed, 1 when one failed, 2 without root (or,
+//! with `--tor bird|frr`, without that daemon: the message gives the apt
+//! command), 130 on Ctrl-C. Every namespace the demo created is removed on
+//! exit, on Ctrl-C and on a panic.
 //!
-//! The ToRs are BIRD 2 (`--tor bird`, the default) or FRR (`--tor frr`),
-//! configured by the lab harness (`test-support`): route reflection for the
-//! rack, eBGP to the other rack's same-plane ToR, BFD 100 ms x 3 and LLGR.
+//! The ToRs are, by default (`--tor dualtor`), the embedded ToR route
+//! reflector `dualtor-tor` built from this project's crates (see
+//! `examples::tor`), so that the demo needs nothing installed; or BIRD 2
+//! (`--tor bird`) or FRR (`--tor frr`). All three get the same configuration
+//! from the lab harness (`test-support`): route reflection for the rack
+//! keeping the nodes' next hops, eBGP with next-hop-self to the other rack's
+//! same-plane ToR, BFD 100 ms x 3 (BFD Down handled gracefully) and LLGR with
+//! GR time 0 on every session, reconnection at once after a failure.
 #![forbid(unsafe_code)]
 
 use std::io::Write;
@@ -43,8 +49,8 @@ use test_support::topology::{Daemon, Node, NodeKind, TorKind, Tuning, loopback, 
 use test_support::{Need, Topology, TopologySpec};
 
 use examples::demo::{
-    install_ctrl_c, node_binary, node_command, pod_addr, preferred, table_is, wait_established,
-    wait_table, want,
+    install_ctrl_c, node_binary, node_command, pod_addr, preferred, table_is, tor_binary,
+    tor_command, wait_established, wait_table, want,
 };
 
 /// Our BFD detection time against the ToRs' 100 ms x 3 (the dualtor lab
@@ -58,6 +64,8 @@ const PROBE_RATE: u32 = 1000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
 enum Tor {
+    /// The embedded ToR route reflector `dualtor-tor` (nothing to install).
+    Dualtor,
     /// BIRD 2 ToRs.
     Bird,
     /// FRR ToRs.
@@ -69,7 +77,7 @@ enum Tor {
 #[command(version, about)]
 struct Args {
     /// What runs on the ToRs.
-    #[arg(long, value_enum, default_value_t = Tor::Bird)]
+    #[arg(long, value_enum, default_value_t = Tor::Dualtor)]
     tor: Tor,
     /// Print the summary as JSON on stdout (progress goes to stderr).
     #[arg(long)]
@@ -77,6 +85,10 @@ struct Args {
     /// The `dualtor-node` binary (default: next to this one, built if missing).
     #[arg(long)]
     node_bin: Option<PathBuf>,
+    /// The `dualtor-tor` binary for `--tor dualtor` (default: next to this one,
+    /// built if missing).
+    #[arg(long)]
+    tor_bin: Option<PathBuf>,
 }
 
 /// One line of the summary.
@@ -136,17 +148,23 @@ fn main() -> ExitCode {
     let args = Args::parse();
     let out = Out { json: args.json };
     let mut needs = vec![Need::Root];
-    needs.push(match args.tor {
-        Tor::Bird => Need::Bird,
-        Tor::Frr => Need::Frr,
-    });
+    match args.tor {
+        Tor::Dualtor => {}
+        Tor::Bird => needs.push(Need::Bird),
+        Tor::Frr => needs.push(Need::Frr),
+    }
     let missing = test_support::missing(&needs);
     if !missing.is_empty() {
         eprintln!(
-            "dualtor-demo needs root (it creates network namespaces) and the ToR daemon: {}",
+            "dualtor-demo needs root (it creates network namespaces){}: {}",
+            if args.tor == Tor::Dualtor {
+                ""
+            } else {
+                " and the ToR daemon"
+            },
             missing.join("; ")
         );
-        if args.tor == Tor::Frr || args.tor == Tor::Bird {
+        if args.tor != Tor::Dualtor {
             eprintln!(
                 "  (BIRD 2 / FRR: apt-get install -y --no-install-recommends bird2 frr nftables iproute2)"
             );
@@ -161,12 +179,22 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let tor_bin = match args.tor {
+        Tor::Dualtor => match args.tor_bin.clone().map_or_else(tor_binary, Ok) {
+            Ok(b) => Some(b),
+            Err(e) => {
+                eprintln!("dualtor-tor: {e}");
+                return ExitCode::from(1);
+            }
+        },
+        _ => None,
+    };
     let mut summary = Summary {
         tor: format!("{:?}", args.tor).to_lowercase(),
         ..Summary::default()
     };
     let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        run(&args, &node_bin, &out, &mut summary)
+        run(&args, &node_bin, tor_bin.as_deref(), &out, &mut summary)
     }));
     match res {
         Ok(Ok(())) => {}
@@ -281,11 +309,18 @@ fn guide_style(r: &Route) -> String {
     }
 }
 
-fn run(args: &Args, bin: &Path, out: &Out, s: &mut Summary) -> Result<(), String> {
+fn run(
+    args: &Args,
+    bin: &Path,
+    tor_bin: Option<&Path>,
+    out: &Out,
+    s: &mut Summary,
+) -> Result<(), String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     out.say(&format!(
         "== Calico's dual-ToR guide: racks A and B, planes 1 and 2, 2 nodes per rack, {} ToRs",
         match args.tor {
+            Tor::Dualtor => "embedded dualtor-tor",
             Tor::Bird => "BIRD 2",
             Tor::Frr => "FRR",
         }
@@ -302,9 +337,14 @@ fn run(args: &Args, bin: &Path, out: &Out, s: &mut Summary) -> Result<(), String
     let spec = TopologySpec {
         racks: 2,
         nodes_per_rack: 2,
-        tor: match args.tor {
-            Tor::Bird => TorKind::Bird,
-            Tor::Frr => TorKind::Frr,
+        tor: match (args.tor, tor_bin) {
+            (Tor::Dualtor, Some(tb)) => {
+                let (tb, d) = (tb.to_path_buf(), dir.path().to_path_buf());
+                TorKind::Command(Arc::new(move |t, r| tor_command(&tb, &d, t, r)))
+            }
+            (Tor::Dualtor, None) => return Err("no dualtor-tor binary".into()),
+            (Tor::Bird, _) => TorKind::Bird,
+            (Tor::Frr, _) => TorKind::Frr,
         },
         node: NodeKind::Command(Arc::new(move |n| node_command(&b2, &d2, n, 0))),
     };
@@ -566,6 +606,15 @@ fn logs(t: &mut Topology) -> String {
                 "--- {}{n}:\n{}\n",
                 test_support::topology::rack_letter(r),
                 p.output_tail()
+            );
+        }
+    }
+    for (r, p) in [(1, 1), (1, 2), (2, 1), (2, 2)] {
+        if let Daemon::Command(d) = t.tor_daemon(r, p) {
+            s += &format!(
+                "--- r{}{p}:\n{}\n",
+                test_support::topology::rack_letter(r),
+                d.output_tail()
             );
         }
     }

@@ -1,0 +1,175 @@
+//! The ToR's kernel FIB: the engine's best routes programmed with `fib`
+//! (nexthop objects, protocol 214) on a thread of their own (the programmer
+//! is synchronous), and the link monitor whose carrier changes take sessions
+//! down at once, as BIRD's direct sessions do.
+
+use std::sync::mpsc as std_mpsc;
+use std::thread;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+
+/// What the programmer thread is asked.
+#[derive(Debug)]
+pub(crate) enum Command {
+    /// Apply engine changes (groups, routes, group removals) and commit.
+    Apply(Vec<llgr::FibChange>),
+    /// The table is whole: sweep what a previous run left (`fib::Fib::complete`).
+    Complete,
+    /// Remove every route of ours, then exit.
+    Flush(oneshot::Sender<()>),
+    /// Kernel events (link flaps repair nexthop objects).
+    Kernel(Vec<fib::Event>),
+}
+
+/// What the threads report to the runtime.
+#[derive(Debug)]
+pub(crate) enum Report {
+    /// A commit's outcome.
+    Committed(Result<fib::Report, fib::Error>),
+    /// A link changed: `usable` = up with carrier.
+    Link { ifindex: u32, usable: bool },
+}
+
+/// One engine next hop as `fib`'s; `None` for one the kernel cannot take.
+pub(crate) fn nexthop(n: &llgr::NextHop) -> Option<fib::Nexthop> {
+    match *n {
+        llgr::NextHop::Gateway {
+            gateway,
+            interface: Some(i),
+            ..
+        } => Some(fib::Nexthop::via(gateway, i)),
+        llgr::NextHop::Device { interface, .. } => Some(fib::Nexthop::dev(interface)),
+        _ => None,
+    }
+}
+
+/// Applies engine changes to the programmer's desired state (no I/O).
+pub(crate) fn apply(fib: &mut fib::Fib, changes: Vec<llgr::FibChange>) {
+    let gid = |g: llgr::GroupId| fib::GroupId(g.0 as u32);
+    for c in changes {
+        match c {
+            llgr::FibChange::GroupAdded { id, nexthops }
+            | llgr::FibChange::GroupChanged { id, nexthops } => {
+                fib.set_group(
+                    gid(id),
+                    fib::NexthopGroup::ecmp(nexthops.iter().filter_map(nexthop)),
+                );
+            }
+            llgr::FibChange::GroupRemoved { id } => fib.remove_group(gid(id)),
+            llgr::FibChange::Route {
+                prefix,
+                group: Some(g),
+            } => fib.set_route(prefix, fib::Target::Group(gid(g))),
+            llgr::FibChange::Route {
+                prefix,
+                group: None,
+            } => fib.remove_route(prefix),
+        }
+    }
+}
+
+/// Opens the programmer and the monitor in the calling thread's namespace.
+pub(crate) fn start(
+    reports: mpsc::UnboundedSender<Report>,
+) -> Result<std_mpsc::Sender<Command>, fib::Error> {
+    let (tx, rx) = std_mpsc::channel::<Command>();
+    let (ready_tx, ready_rx) = std_mpsc::channel();
+    let r2 = reports.clone();
+    thread::Builder::new()
+        .name("tor-fib".into())
+        .spawn(move || {
+            let mut fib = match fib::Fib::open(fib::Config::default()) {
+                Ok(f) => {
+                    let _ = ready_tx.send(Ok(()));
+                    f
+                }
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                    return;
+                }
+            };
+            while let Ok(cmd) = rx.recv() {
+                match cmd {
+                    Command::Apply(changes) => {
+                        apply(&mut fib, changes);
+                        let _ = r2.send(Report::Committed(fib.commit()));
+                    }
+                    Command::Complete => {
+                        let _ = r2.send(Report::Committed(fib.complete()));
+                    }
+                    Command::Kernel(events) => {
+                        let mut repair = false;
+                        for ev in &events {
+                            repair |= fib.handle_event(ev);
+                        }
+                        if repair {
+                            let _ = r2.send(Report::Committed(fib.commit()));
+                        }
+                    }
+                    Command::Flush(done) => {
+                        let routes: Vec<_> = fib.routes().map(|(p, _)| *p).collect();
+                        routes.into_iter().for_each(|p| fib.remove_route(p));
+                        let groups: Vec<_> = fib.groups().map(|(g, _)| *g).collect();
+                        groups.into_iter().for_each(|g| fib.remove_group(g));
+                        let _ = fib.complete();
+                        let _ = done.send(());
+                        return;
+                    }
+                }
+            }
+        })
+        .map_err(fib::Error::Io)?;
+    ready_rx
+        .recv()
+        .map_err(|_| fib::Error::Io(std::io::Error::other("fib thread died")))??;
+    start_monitor(reports, Some(tx.clone()))?;
+    Ok(tx)
+}
+
+/// Starts the link monitor: carrier changes go to the runtime, and every kernel
+/// event to the programmer thread (`kernel`) when there is one.
+pub(crate) fn start_monitor(
+    reports: mpsc::UnboundedSender<Report>,
+    kernel: Option<std_mpsc::Sender<Command>>,
+) -> Result<(), fib::Error> {
+    let mut monitor = fib::Monitor::open(fib::MonitorConfig::default())?;
+    thread::Builder::new()
+        .name("tor-monitor".into())
+        .spawn(move || {
+            loop {
+                let ev = match monitor.recv(Duration::from_millis(200)) {
+                    Ok(ev) => ev,
+                    Err(e) => {
+                        let _ = reports.send(Report::Committed(Err(e)));
+                        return;
+                    }
+                };
+                if reports.is_closed() {
+                    return;
+                }
+                for e in &ev {
+                    if let fib::Event::Link {
+                        ifindex,
+                        up,
+                        carrier,
+                        ..
+                    } = e
+                    {
+                        let _ = reports.send(Report::Link {
+                            ifindex: *ifindex,
+                            usable: *up && *carrier,
+                        });
+                    }
+                }
+                if let Some(k) = &kernel
+                    && !ev.is_empty()
+                    && k.send(Command::Kernel(ev)).is_err()
+                {
+                    return;
+                }
+            }
+        })
+        .map_err(fib::Error::Io)?;
+    Ok(())
+}
