@@ -797,3 +797,167 @@ fn sighup_reload_advertises_new_block_without_session_reset() {
         "a1's sessions were reset by the reload"
     );
 }
+
+/// One sample of the FRR ToRs' and b1's view of a1's pod block during a1's
+/// restart (the timeline printed when a packet is lost).
+#[derive(Debug)]
+struct FrrSample {
+    at: Duration,
+    /// Per ToR (ra1, ra2, rb1, rb2): `(peer, best, stale, communities)` of
+    /// each path to a1's block.
+    tors: Vec<Vec<(Option<std::net::IpAddr>, bool, bool, Vec<String>)>>,
+    /// b1's kernel route to a1's block (`via` list).
+    b1: Vec<String>,
+}
+
+/// Samples the FRR ToRs' BGP tables and b1's kernel route for `prefix`
+/// every few ms until `stop` is set.
+fn sample_frr(
+    lab: &Lab,
+    prefix: ipnet::IpNet,
+    t0: Instant,
+    stop: &std::sync::atomic::AtomicBool,
+) -> Vec<FrrSample> {
+    let mut out = Vec::new();
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        let at = t0.elapsed();
+        let tors = [(1, 1), (1, 2), (2, 1), (2, 2)]
+            .iter()
+            .map(|&(r, p)| {
+                let frr = lab.topo.tor_frr(r, p).expect("FRR ToR");
+                frr.bgp_routes()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|x| x.prefix == prefix)
+                    .map(|x| (x.peer, x.best, x.stale, x.communities))
+                    .collect()
+            })
+            .collect();
+        let b1 = lab
+            .topo
+            .node_info(2, 1)
+            .ns
+            .routes()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|r| r.dst == prefix)
+            .map(|r| format!("{}:{:?}", r.kind, r.paths))
+            .collect();
+        out.push(FrrSample { at, tors, b1 });
+    }
+    out
+}
+
+// Our own graceful restart with FRR 8.4 ToRs (RFC 4724 §4.2 receiving
+// speaker, RFC 9494 §4.3): a pod-to-pod flow between a1 and b1 loses no
+// packet while a1's daemon is stopped with SIGTERM and started again. When
+// it does, the ToRs' tables sampled during the restart are printed.
+#[test]
+fn own_graceful_restart_frr_tors() {
+    let Some(_lab) = lab("own_graceful_restart_frr_tors", &[Need::Root, Need::Frr]) else {
+        return;
+    };
+    let mut tuning = Tuning::default();
+    if let Some(b) = tuning.bfd.as_mut() {
+        b.graceful = true;
+    }
+    let mut lab = Lab::start_with(TorKind::Frr, tuning);
+    lab.converge();
+    let (a1, b1) = (lab.topo.node_info(1, 1), lab.topo.node_info(2, 1));
+    let (a1_pod, b1_pod) = (pod_addr(a1.pod_block), pod_addr(b1.pod_block));
+    let block = ipnet::IpNet::V4(a1.pod_block);
+    a1.ns
+        .addr_add("lo", &format!("{a1_pod}/32"))
+        .expect("a1 pod address");
+    b1.ns
+        .addr_add("lo", &format!("{b1_pod}/32"))
+        .expect("b1 pod address");
+    for kill in [false, true] {
+        let (a1, b1) = (lab.topo.node_info(1, 1), lab.topo.node_info(2, 1));
+        let (fwd, back) = (
+            test_support::probe::Probe::start(&a1.ns, a1_pod, &b1.ns, b1_pod, 1000)
+                .expect("probe a1->b1"),
+            test_support::probe::Probe::start(&b1.ns, b1_pod, &a1.ns, a1_pod, 1000)
+                .expect("probe b1->a1"),
+        );
+        std::thread::sleep(Duration::from_millis(300));
+        restart_a1_sampled(&mut lab, block, kill, fwd, back);
+    }
+}
+
+/// Stops a1's daemon (SIGTERM or SIGKILL) and starts it again while the
+/// FRR ToRs' tables are sampled; asserts the probe flows lost nothing and
+/// prints the timeline when they did.
+fn restart_a1_sampled(
+    lab: &mut Lab,
+    block: ipnet::IpNet,
+    kill: bool,
+    fwd: test_support::probe::Probe,
+    back: test_support::probe::Probe,
+) {
+    let signal = if kill { "-KILL" } else { "-TERM" };
+    let pid = match lab.topo.node_daemon(1, 1) {
+        test_support::topology::Daemon::Command(p) => p.pid().expect("a1 running"),
+        _ => unreachable!("a1 runs dualtor-node"),
+    };
+    let t0 = Instant::now();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let (samples, new, marks) = std::thread::scope(|s| {
+        let sampler = s.spawn(|| sample_frr(&lab, block, t0, &stop));
+        std::thread::sleep(Duration::from_millis(300));
+        let mut marks = vec![(signal, t0.elapsed())];
+        let status = Command::new("kill")
+            .args([signal, &pid.to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        // Exited (a zombie until the harness reaps it).
+        let exited = |pid: u32| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .map(|st| st.split_whitespace().nth(2) == Some("Z"))
+                .unwrap_or(true)
+        };
+        while !exited(pid) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        marks.push(("exited", t0.elapsed()));
+        std::thread::sleep(Duration::from_millis(500));
+        let cmd = Lab::node_command(&lab.config, lab.topo.node_info(1, 1));
+        let p = test_support::daemons::Process::spawn_logged("a1", cmd).expect("restart a1");
+        marks.push(("started", t0.elapsed()));
+        std::thread::sleep(Duration::from_secs(6));
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        (sampler.join().expect("sampler"), p, marks)
+    });
+    *lab.topo.node_daemon(1, 1) = test_support::topology::Daemon::Command(new);
+    std::thread::sleep(Duration::from_millis(300));
+    let (fwd, back) = (fwd.stop(), back.stop());
+    let when = |r: &test_support::probe::ProbeReport| -> Vec<(Duration, u64)> {
+        r.outages()
+            .into_iter()
+            .map(|(seq, n)| (r.sent_at(seq).saturating_duration_since(t0), n))
+            .collect()
+    };
+    eprintln!(
+        "FRR ToRs, {signal} restart: a1->b1 {} sent, outages {:?}; b1->a1 {} sent, outages {:?}; marks {marks:?}",
+        fwd.sent,
+        when(&fwd),
+        back.sent,
+        when(&back)
+    );
+    let lost = !fwd.lost.is_empty() || !back.lost.is_empty();
+    if lost || std::env::var_os("DUALTOR_LAB_TIMELINE").is_some() {
+        let mut last = String::new();
+        for s in &samples {
+            let line = format!("{:?} b1 {:?}", s.tors, s.b1);
+            if line != last {
+                eprintln!("{:>6} ms {line}", s.at.as_millis());
+                last = line;
+            }
+        }
+        eprintln!("{}", lab.logs());
+    }
+    assert!(fwd.sent > 1000 && back.sent > 1000);
+    assert_eq!(fwd.lost, Vec::<u64>::new(), "a1->b1 lost packets");
+    assert_eq!(back.lost, Vec::<u64>::new(), "b1->a1 lost packets");
+}

@@ -1081,8 +1081,18 @@ impl Core {
     async fn stop(&mut self, mode: StopMode) {
         match mode {
             StopMode::Graceful => {
-                // RFC 5880 §6.8.16: AdminDown for one Detection Time, so the
-                // ToRs do not take it as a path failure (RFC 5882 §4.2)...
+                // Close without NOTIFICATION first (RFC 4724 §4: the peers
+                // keep our routes as stale)...
+                for p in self.peers.values() {
+                    let _ = p.cmd.send(SessionCommand::Stop(StopReason::Graceful));
+                }
+                tokio::time::sleep(GRACEFUL_CLOSE_LEAD).await;
+                // ... then AdminDown for one Detection Time (RFC 5880
+                // §6.8.16), so that the ToRs do not take it as a path
+                // failure (RFC 5882 §4.2). In this order a ToR whose BGP
+                // takes any BFD Down as a hard reset (FRR 8.4 without
+                // `bfd check-control-plane-failure`) is already in its GR
+                // helper role when BFD goes down, and keeps our routes.
                 let mut wait = Duration::ZERO;
                 for p in self.peers.values() {
                     if let (Some(tx), Some(t)) = (&p.bfd, p.plan.bfd) {
@@ -1091,11 +1101,6 @@ impl Core {
                     }
                 }
                 tokio::time::sleep(wait.min(Duration::from_secs(3))).await;
-                // ... then close without NOTIFICATION (RFC 4724 §4: the
-                // peers keep our routes as stale), routes stay in the kernel.
-                for p in self.peers.values() {
-                    let _ = p.cmd.send(SessionCommand::Stop(StopReason::Graceful));
-                }
                 if let Some(f) = self.fib.take() {
                     let (tx, rx) = tokio::sync::oneshot::channel();
                     let _ = f.tx.send(FibCommand::Exit(tx));
@@ -1124,6 +1129,11 @@ impl Core {
         });
     }
 }
+
+/// How long a graceful stop waits between closing the BGP connections and
+/// sending BFD AdminDown: enough for the FIN to reach the ToR before BFD
+/// says anything.
+const GRACEFUL_CLOSE_LEAD: Duration = Duration::from_millis(100);
 
 /// Whether a changed peering needs a new session: anything in the OPEN or
 /// the connection, and the engine's per-peer settings (gateway mode, next

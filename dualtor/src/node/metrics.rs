@@ -3,156 +3,130 @@
 
 use std::fmt::Write as _;
 
-use super::status::{BfdState, RestartState, SessionState, Status};
+use super::status::{BfdState, PeerStatus, RestartState, SessionState, Status};
 
-/// Name, type, help, and value of one per-peer metric (NaN: no sample).
-type PeerMetric = (
+/// A metric's type (Prometheus `# TYPE`).
+#[derive(Clone, Copy)]
+enum Kind {
+    Gauge,
+    Counter,
+}
+
+/// One per-peer metric: name, type, help, and value (`None`: no sample).
+struct PeerMetric(
     &'static str,
+    Kind,
     &'static str,
-    &'static str,
-    fn(&super::PeerStatus) -> f64,
+    fn(&PeerStatus) -> Option<f64>,
 );
+
+/// The per-peer series, in output order (one row per metric).
+#[rustfmt::skip]
+const PEER_METRICS: &[PeerMetric] = &[
+    PeerMetric("peer_established", Kind::Gauge, "1 when the BGP session is Established.",
+        |p| Some(f64::from(u8::from(p.state == SessionState::Established)))),
+    PeerMetric("peer_uptime_seconds", Kind::Gauge, "Time in the current session state.",
+        |p| Some(p.uptime.as_secs_f64())),
+    PeerMetric("peer_flaps_total", Kind::Counter, "Times the session left Established.",
+        |p| Some(p.flaps as f64)),
+    PeerMetric("peer_prefixes_received", Kind::Gauge, "Prefixes announced by the peer in this session.",
+        |p| Some(p.prefixes_received as f64)),
+    PeerMetric("peer_prefixes_accepted", Kind::Gauge, "Routes in the Adj-RIB-In after import checks.",
+        |p| Some(p.prefixes_accepted as f64)),
+    PeerMetric("peer_prefixes_advertised", Kind::Gauge, "Prefixes advertised to the peer.",
+        |p| Some(p.prefixes_advertised as f64)),
+    PeerMetric("peer_bfd_up", Kind::Gauge, "1 when BFD is Up, 0 otherwise, absent without BFD.",
+        |p| p.bfd.map(|b| f64::from(u8::from(b == BfdState::Up)))),
+    PeerMetric("peer_stale_state", Kind::Gauge, "0 fresh, 1 GR stale, 2 LLGR stale.",
+        |p| Some(match p.restart { RestartState::Gr => 1.0, RestartState::Llgr => 2.0, _ => 0.0 })),
+];
+
+/// Writes the `# HELP` and `# TYPE` lines of a metric family.
+fn family(o: &mut String, name: &str, kind: Kind, help: &str) {
+    let kind = match kind {
+        Kind::Gauge => "gauge",
+        Kind::Counter => "counter",
+    };
+    let _ = writeln!(o, "# HELP dualtor_{name} {help}");
+    let _ = writeln!(o, "# TYPE dualtor_{name} {kind}");
+}
+
+/// Writes a node-level metric: its family lines and its one sample.
+fn node_metric(o: &mut String, node: &str, name: &str, kind: Kind, help: &str, v: f64) {
+    family(o, name, kind, help);
+    let _ = writeln!(o, "dualtor_{name}{{node=\"{node}\"}} {v}");
+}
 
 /// Renders the snapshot as Prometheus text. Metric names are prefixed
 /// `dualtor_`; per-peer series carry `peer` (address) and `name` labels.
 pub fn render(s: &Status) -> String {
     let mut o = String::new();
     let node = escape(&s.node);
-    let family = |o: &mut String, name: &str, kind: &str, help: &str| {
-        let _ = writeln!(o, "# HELP dualtor_{name} {help}");
-        let _ = writeln!(o, "# TYPE dualtor_{name} {kind}");
-    };
-    family(
+    let restarting = "1 while our own graceful restart waits for End-of-RIB.";
+    node_metric(
         &mut o,
+        &node,
         "restarting",
-        "gauge",
-        "1 while our own graceful restart waits for End-of-RIB.",
+        Kind::Gauge,
+        restarting,
+        f64::from(u8::from(s.restarting)),
     );
-    let _ = writeln!(
-        o,
-        "dualtor_restarting{{node=\"{node}\"}} {}",
-        u8::from(s.restarting)
-    );
-    let per_peer: [PeerMetric; 8] = [
-        (
-            "peer_established",
-            "gauge",
-            "1 when the BGP session is Established.",
-            |p| f64::from(u8::from(p.state == SessionState::Established)),
-        ),
-        (
-            "peer_uptime_seconds",
-            "gauge",
-            "Time in the current session state.",
-            |p| p.uptime.as_secs_f64(),
-        ),
-        (
-            "peer_flaps_total",
-            "counter",
-            "Times the session left Established.",
-            |p| p.flaps as f64,
-        ),
-        (
-            "peer_prefixes_received",
-            "gauge",
-            "Prefixes announced by the peer in this session.",
-            |p| p.prefixes_received as f64,
-        ),
-        (
-            "peer_prefixes_accepted",
-            "gauge",
-            "Routes in the Adj-RIB-In after import checks.",
-            |p| p.prefixes_accepted as f64,
-        ),
-        (
-            "peer_prefixes_advertised",
-            "gauge",
-            "Prefixes advertised to the peer.",
-            |p| p.prefixes_advertised as f64,
-        ),
-        (
-            "peer_bfd_up",
-            "gauge",
-            "1 when BFD is Up, 0 otherwise, absent without BFD.",
-            |p| match p.bfd {
-                Some(BfdState::Up) => 1.0,
-                Some(_) => 0.0,
-                None => f64::NAN,
-            },
-        ),
-        (
-            "peer_stale_state",
-            "gauge",
-            "0 fresh, 1 GR stale, 2 LLGR stale.",
-            |p| match p.restart {
-                RestartState::Gr => 1.0,
-                RestartState::Llgr => 2.0,
-                _ => 0.0,
-            },
-        ),
-    ];
-    for (name, kind, help, f) in per_peer {
-        family(&mut o, name, kind, help);
+    for PeerMetric(name, kind, help, f) in PEER_METRICS {
+        family(&mut o, name, *kind, help);
         for p in &s.peers {
-            let v = f(p);
-            if v.is_nan() {
-                continue;
+            if let Some(v) = f(p) {
+                let (peer, pname) = (p.address, escape(&p.name));
+                let _ = writeln!(
+                    o,
+                    "dualtor_{name}{{node=\"{node}\",peer=\"{peer}\",name=\"{pname}\"}} {v}"
+                );
             }
-            let _ = writeln!(
-                o,
-                "dualtor_{name}{{node=\"{node}\",peer=\"{}\",name=\"{}\"}} {v}",
-                p.address,
-                escape(&p.name)
-            );
         }
     }
-    family(
+    let f = &s.fib;
+    node_metric(
         &mut o,
+        &node,
         "fib_routes",
-        "gauge",
+        Kind::Gauge,
         "Prefixes installed by the node.",
+        f.routes as f64,
     );
-    let _ = writeln!(o, "dualtor_fib_routes{{node=\"{node}\"}} {}", s.fib.routes);
-    family(&mut o, "fib_commits_total", "counter", "Kernel commits.");
-    let _ = writeln!(
-        o,
-        "dualtor_fib_commits_total{{node=\"{node}\"}} {}",
-        s.fib.commits
-    );
-    family(
+    node_metric(
         &mut o,
+        &node,
+        "fib_commits_total",
+        Kind::Counter,
+        "Kernel commits.",
+        f.commits as f64,
+    );
+    node_metric(
+        &mut o,
+        &node,
         "fib_errors_total",
-        "counter",
+        Kind::Counter,
         "Kernel operations refused.",
+        f.errors as f64,
     );
-    let _ = writeln!(
-        o,
-        "dualtor_fib_errors_total{{node=\"{node}\"}} {}",
-        s.fib.errors
-    );
-    if let Some(l) = s.fib.last_latency {
-        family(
+    if let Some(l) = f.last_latency {
+        let help = "Latency of the last kernel commit.";
+        node_metric(
             &mut o,
+            &node,
             "fib_last_commit_seconds",
-            "gauge",
-            "Latency of the last kernel commit.",
-        );
-        let _ = writeln!(
-            o,
-            "dualtor_fib_last_commit_seconds{{node=\"{node}\"}} {}",
-            l.as_secs_f64()
+            Kind::Gauge,
+            help,
+            l.as_secs_f64(),
         );
     }
-    family(
+    let n = s.originated.len() as f64;
+    node_metric(
         &mut o,
+        &node,
         "originated_prefixes",
-        "gauge",
+        Kind::Gauge,
         "Prefixes the node originates.",
-    );
-    let _ = writeln!(
-        o,
-        "dualtor_originated_prefixes{{node=\"{node}\"}} {}",
-        s.originated.len()
+        n,
     );
     o
 }
@@ -167,7 +141,7 @@ fn escape(v: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::status::{FibStatus, PeerStatus};
+    use crate::node::status::FibStatus;
     use std::time::Duration;
 
     #[test]
