@@ -140,7 +140,7 @@
 //!     println!("{} {:?} {} prefixes", peer.name, peer.state, peer.prefixes_accepted);
 //! }
 //!
-//! // BFD AdminDown, BGP closed without NOTIFICATION, routes left in the
+//! // BGP closed without NOTIFICATION, BFD AdminDown, routes left in the
 //! // kernel: the ToRs keep ours (GR/LLGR) while the CNI restarts.
 //! node.stop(StopMode::Graceful).await;
 //! # Ok(())

@@ -15,8 +15,8 @@
 //! - `--metrics ADDR`: Prometheus text format over HTTP at any path.
 //! - SIGHUP re-reads the file and applies the difference; a bad file is
 //!   rejected and the running configuration stays.
-//! - SIGTERM / SIGINT: graceful stop (BFD AdminDown, BGP closed without
-//!   NOTIFICATION, routes left in the kernel for the next start), or with
+//! - SIGTERM / SIGINT: graceful stop (BGP closed without NOTIFICATION,
+//!   then BFD AdminDown, routes left in the kernel for the next start), or with
 //!   `--flush-on-exit` a hard stop (Cease, our routes removed).
 //!
 //! Exit status: 0 after a stop, 2 when the configuration is invalid (the
