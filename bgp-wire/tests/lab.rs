@@ -1087,3 +1087,57 @@ fn lab_bird_link_local_peer_bound_to_interface() {
         })
     });
 }
+
+#[test]
+fn lab_bird_collision_both_active_resolves_to_one_session() {
+    // RFC 4271 §6.8: both sides connect and listen. SYNs are held back until both
+    // speakers are retrying, then released together so that two connections open at
+    // once; exactly one session must survive, on both sides.
+    let Some(_lab) = lab(
+        "bgp_wire_lab_bird_collision",
+        &[Need::Root, Need::Bird, Need::Nft],
+    ) else {
+        return;
+    };
+    let (a, b) = pair();
+    let mut hold = test_support::faults::drop_matching(&a, "eth0", "tcp dport 179").unwrap();
+    let bird = Bird::start_raw(&b, &bird_config(None, 9)).unwrap();
+    a.enter(|| {
+        rt().block_on(async {
+            let l = transport::Listener::bind("10.99.0.1:179".parse().unwrap()).unwrap();
+            let inc = l
+                .register(BIRD.parse().unwrap(), &transport::SocketOptions::default())
+                .unwrap();
+            tokio::spawn(l.run());
+            let remote = SocketAddr::new(BIRD.parse().unwrap(), 179);
+            let (h, mut ev, _t) =
+                transport::spawn(PeerConfig::new(our_config(), remote), Some(inc));
+            h.start(StartKind::Manual).await.unwrap();
+            // BIRD's first connect comes after its connect delay (5 s); both now retry.
+            tokio::time::sleep(Duration::from_secs(7)).await;
+            hold.clear().unwrap();
+            // (Seen in a run: Connect, OpenSent, OpenConfirm, then the second
+            // connection closed by BIRD's resolution, then Established.)
+            wait(&mut ev, 60, |a| matches!(a, Action::SessionUp(_))).await;
+            let mut later = Vec::new();
+            let end = tokio::time::Instant::now() + Duration::from_secs(6);
+            while let Ok(Some(a)) = tokio::time::timeout_at(end, ev.recv()).await {
+                later.push(a);
+            }
+            assert!(
+                !later
+                    .iter()
+                    .any(|a| matches!(a, Action::SessionDown(_) | Action::SessionUp(_))),
+                "one stable session: {later:?}"
+            );
+            let ours = bird.protocols().unwrap();
+            let p = ours.iter().find(|p| p.name == "ours").unwrap();
+            assert!(p.is_established(), "{p:?}");
+            let conns = a
+                .sh("ss -Htn state established '( sport = :179 or dport = :179 )'")
+                .unwrap();
+            assert_eq!(conns.lines().count(), 1, "one TCP connection left: {conns}");
+            drop(h);
+        })
+    });
+}
