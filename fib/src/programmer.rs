@@ -148,6 +148,8 @@ pub struct Status {
 }
 
 type GroupKey = (GroupId, Family);
+/// What the kernel should have for a route, and the legacy hops to send.
+type Want = (Have, Option<std::rc::Rc<[Weighted]>>);
 type MemberKey = (Family, Nexthop);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -158,13 +160,76 @@ enum Have {
     Mismatch,
 }
 
-/// Packed: a 1M-route table stores 1M of these next to their prefix.
-#[derive(Clone, Copy, Debug)]
-#[repr(C, packed)]
-struct Installed {
-    have: Have,
-    /// From a previous run, not yet confirmed by the caller (graceful restart).
-    stale: bool,
+/// One prefix's desired and installed state in a single map entry: a
+/// 1M-route table stores 1M of these next to their prefix (32 bytes with the
+/// key, instead of two maps keyed by prefix).
+///
+/// `tags` bits: 0-1 the desired target kind (0 none, 1 group `want`,
+/// 2 blackhole); 2-4 the installed kind (0 none, 1 nhid `have`, 2 blackhole,
+/// 3 legacy hash `have`, 4 mismatch); [`STALE`]; [`PREV`].
+#[derive(Clone, Copy, Debug, Default)]
+struct Slot {
+    want: u32,
+    have: u32,
+    tags: u8,
+}
+
+/// From a previous run, not yet confirmed by the caller (graceful restart).
+const STALE: u8 = 1 << 5;
+/// Installed before a re-dump that has not reported it yet.
+const PREV: u8 = 1 << 6;
+
+impl Slot {
+    fn want(self) -> Option<Target> {
+        match self.tags & 3 {
+            1 => Some(Target::Group(GroupId(self.want))),
+            2 => Some(Target::Blackhole),
+            _ => None,
+        }
+    }
+    fn set_want(&mut self, t: Option<Target>) {
+        let (kind, id) = match t {
+            None => (0, 0),
+            Some(Target::Group(g)) => (1, g.0),
+            Some(Target::Blackhole) => (2, 0),
+        };
+        self.want = id;
+        self.tags = (self.tags & !3) | kind;
+    }
+    fn have(self) -> Option<Have> {
+        match (self.tags >> 2) & 7 {
+            1 => Some(Have::Nhid(self.have)),
+            2 => Some(Have::Blackhole),
+            3 => Some(Have::Legacy(self.have)),
+            4 => Some(Have::Mismatch),
+            _ => None,
+        }
+    }
+    fn set_have(&mut self, h: Option<Have>) {
+        let (kind, v) = match h {
+            None => (0, 0),
+            Some(Have::Nhid(id)) => (1, id),
+            Some(Have::Blackhole) => (2, 0),
+            Some(Have::Legacy(x)) => (3, x),
+            Some(Have::Mismatch) => (4, 0),
+        };
+        self.have = v;
+        self.tags = (self.tags & !(7 << 2)) | (kind << 2);
+    }
+    fn stale(self) -> bool {
+        self.tags & STALE != 0
+    }
+    fn set_stale(&mut self, on: bool) {
+        if on {
+            self.tags |= STALE;
+        } else {
+            self.tags &= !STALE;
+        }
+    }
+    /// Neither desired nor installed: the entry can go.
+    fn is_empty(self) -> bool {
+        self.tags & (3 | 7 << 2 | PREV) == 0
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -194,8 +259,10 @@ pub struct Fib {
     style: Style,
     groups: HashMap<GroupId, NexthopGroup>,
     group_refs: HashMap<GroupId, [u32; 2]>,
-    routes: HashMap<IpNet, Target>,
-    installed: HashMap<IpNet, Installed>,
+    /// Desired and installed state per prefix (one map: see [`Slot`]).
+    table: HashMap<IpNet, Slot>,
+    /// Number of desired routes.
+    desired: usize,
     dirty: HashSet<IpNet>,
     all_dirty: bool,
     dirty_groups: HashSet<GroupId>,
@@ -245,8 +312,8 @@ impl Fib {
             style: Style::Legacy,
             groups: HashMap::default(),
             group_refs: HashMap::default(),
-            routes: HashMap::default(),
-            installed: HashMap::default(),
+            table: HashMap::default(),
+            desired: 0,
             dirty: HashSet::default(),
             all_dirty: true,
             dirty_groups: HashSet::default(),
@@ -336,8 +403,9 @@ impl Fib {
         if self.all_dirty {
             return;
         }
-        for (p, t) in &self.routes {
-            if *t == Target::Group(id) {
+        let t = Some(Target::Group(id));
+        for (p, s) in &self.table {
+            if s.want() == t {
                 self.dirty.insert(*p);
             }
         }
@@ -346,11 +414,13 @@ impl Fib {
     /// Sets a route's target.
     pub fn set_route(&mut self, prefix: IpNet, target: Target) {
         let prefix = prefix.trunc();
-        if let Some(old) = self.routes.insert(prefix, target) {
-            if old == target {
-                return;
-            }
-            self.unref(old, fam(&prefix));
+        let slot = self.table.entry(prefix).or_default();
+        let old = slot.want();
+        slot.set_want(Some(target));
+        match old {
+            Some(old) if old == target => return,
+            Some(old) => self.unref(old, fam(&prefix)),
+            None => self.desired += 1,
         }
         if let Target::Group(g) = target {
             self.group_refs.entry(g).or_default()[fidx(fam(&prefix))] += 1;
@@ -365,11 +435,17 @@ impl Fib {
     /// before `complete`).
     pub fn remove_route(&mut self, prefix: IpNet) {
         let prefix = prefix.trunc();
-        if let Some(old) = self.routes.remove(&prefix) {
-            self.unref(old, fam(&prefix));
-            if let Some(i) = self.installed.get_mut(&prefix) {
-                i.stale = false;
+        let Some(slot) = self.table.get_mut(&prefix) else {
+            return;
+        };
+        if let Some(old) = slot.want() {
+            slot.set_want(None);
+            slot.set_stale(false);
+            if slot.is_empty() {
+                self.table.remove(&prefix);
             }
+            self.desired -= 1;
+            self.unref(old, fam(&prefix));
             if !self.all_dirty {
                 self.dirty.insert(prefix);
             }
@@ -389,13 +465,20 @@ impl Fib {
     }
 
     /// The desired routes.
-    pub fn routes(&self) -> impl Iterator<Item = (&IpNet, &Target)> {
-        self.routes.iter()
+    pub fn routes(&self) -> impl Iterator<Item = (&IpNet, Target)> {
+        self.table
+            .iter()
+            .filter_map(|(p, s)| s.want().map(|t| (p, t)))
+    }
+
+    /// Number of desired routes.
+    pub fn routes_len(&self) -> usize {
+        self.desired
     }
 
     /// The desired target of one prefix.
     pub fn route(&self, prefix: &IpNet) -> Option<Target> {
-        self.routes.get(&prefix.trunc()).copied()
+        self.table.get(&prefix.trunc()).and_then(|s| s.want())
     }
 
     /// The desired groups.
@@ -471,7 +554,16 @@ impl Fib {
                 {
                     return false;
                 }
-                if self.installed.remove(prefix).is_some() && self.routes.contains_key(prefix) {
+                let Some(slot) = self.table.get_mut(prefix) else {
+                    return false;
+                };
+                let was = slot.have().is_some();
+                slot.set_have(None);
+                let desired = slot.want().is_some();
+                if slot.is_empty() {
+                    self.table.remove(prefix);
+                }
+                if was && desired {
                     if !self.all_dirty {
                         self.dirty.insert(*prefix);
                     }
@@ -517,8 +609,8 @@ impl Fib {
     pub fn complete(&mut self) -> Result<Report, Error> {
         self.complete = true;
         self.complete_pending = true;
-        for i in self.installed.values_mut() {
-            i.stale = false;
+        for s in self.table.values_mut() {
+            s.set_stale(false);
         }
         self.all_dirty = true;
         self.commit()
@@ -787,47 +879,50 @@ impl Fib {
         }
     }
 
-    /// What the kernel should have for `prefix`; `None` = no route.
-    fn want(&self, prefix: &IpNet) -> Option<(Have, Option<Vec<Weighted>>)> {
-        let f = fam(prefix);
-        match self.routes.get(prefix)? {
+    /// What the kernel should have for a route of family `f` desired to
+    /// forward to `target`; `None` = no route.
+    fn want_of(&self, f: Family, target: Option<Target>) -> Option<Want> {
+        match target? {
             Target::Blackhole => Some((Have::Blackhole, None)),
             Target::Group(g) => match self.style {
-                Style::NexthopObjects => {
-                    self.kgroups.get(&(*g, f)).map(|k| (Have::Nhid(k.id), None))
-                }
+                Style::NexthopObjects => self.kgroups.get(&(g, f)).map(|k| (Have::Nhid(k.id), None)),
                 Style::Legacy => {
-                    let m = self.members_for(self.groups.get(g)?, f, false);
+                    let m = self.members_for(self.groups.get(&g)?, f, false);
                     if m.is_empty() {
                         return None;
                     }
-                    Some((Have::Legacy(legacy_hash(&m, self.prefsrc(f))), Some(m)))
+                    Some((Have::Legacy(legacy_hash(&m, self.prefsrc(f))), Some(m.into())))
                 }
             },
         }
     }
 
     fn commit_routes(&mut self, report: &mut Report) -> Result<(), Error> {
+        // What each (target, family) needs, computed once per commit: a
+        // legacy group's hop list is built once, not once per route.
+        let mut wants: HashMap<(Option<Target>, Family), Option<Want>> = HashMap::default();
         let keys: Vec<IpNet> = if self.all_dirty {
-            // Only the keys that need a message: a restart with nothing to
+            // One walk of the table, no lookup per route; only the keys that
+            // need a message are collected, so a restart with nothing to
             // change allocates nothing per route.
-            let extra = self
-                .installed
-                .keys()
-                .filter(|k| !self.routes.contains_key(k));
-            self.routes
-                .keys()
-                .chain(extra)
-                .filter(|p| {
-                    let have = self.installed.get(p).map(|i| i.have);
-                    match (self.want(p), have) {
-                        (Some((w, _)), Some(h)) => w != h,
-                        (None, None) => false,
-                        _ => true,
-                    }
-                })
-                .copied()
-                .collect()
+            let mut keys = Vec::new();
+            for (p, s) in &self.table {
+                let f = fam(p);
+                let w = wants
+                    .entry((s.want(), f))
+                    .or_insert_with(|| self.want_of(f, s.want()))
+                    .as_ref()
+                    .map(|w| w.0);
+                let differs = match (w, s.have()) {
+                    (Some(w), Some(h)) => w != h,
+                    (None, None) => false,
+                    _ => true,
+                };
+                if differs {
+                    keys.push(*p);
+                }
+            }
+            keys
         } else {
             self.dirty.drain().collect()
         };
@@ -841,13 +936,20 @@ impl Fib {
         let mut ops: Vec<(IpNet, Op, Option<Have>)> = Vec::new();
         let mut p = self.params();
         for prefix in keys {
-            let have = self.installed.get(&prefix).copied();
-            let want = self.want(&prefix);
+            let Some(slot) = self.table.get(&prefix).copied() else {
+                continue;
+            };
+            let have = slot.have();
+            let f = fam(&prefix);
+            let want = wants
+                .entry((slot.want(), f))
+                .or_insert_with(|| self.want_of(f, slot.want()))
+                .clone();
             let seq = first_seq.wrapping_add(ops.len() as u32);
             match (want, have) {
-                (Some((w, _)), Some(h)) if { h.have } == w => {
-                    if let Some(i) = self.installed.get_mut(&prefix) {
-                        i.stale = false;
+                (Some((w, _)), Some(h)) if h == w => {
+                    if let Some(s) = self.table.get_mut(&prefix) {
+                        s.set_stale(false);
                     }
                 }
                 (Some((w, hops)), h) => {
@@ -877,8 +979,8 @@ impl Fib {
                     }
                     ops.push((prefix, op, Some(w)));
                 }
-                (None, Some(h)) => {
-                    if h.stale && !self.complete {
+                (None, Some(_)) => {
+                    if slot.stale() && !self.complete {
                         continue;
                     }
                     message::del_route(&mut buf, seq, prefix, &p, false);
@@ -919,7 +1021,7 @@ impl Fib {
             let seq = first_seq.wrapping_add(i as u32);
             match (failed.remove(&seq), op) {
                 (Some(e), Op::DeleteRoute(_)) if e.errno == libc::ESRCH => {
-                    self.installed.remove(&prefix);
+                    self.uninstall(&prefix);
                     report.deleted += 1;
                 }
                 (Some(e), _) => report.errors.push(OpError {
@@ -927,13 +1029,14 @@ impl Fib {
                     failure: Failure::Kernel(e),
                 }),
                 (None, Op::DeleteRoute(_)) => {
-                    self.installed.remove(&prefix);
+                    self.uninstall(&prefix);
                     report.deleted += 1;
                 }
                 (None, op) => {
                     if let Some(have) = w {
-                        self.installed
-                            .insert(prefix, Installed { have, stale: false });
+                        let s = self.table.entry(prefix).or_default();
+                        s.set_have(Some(have));
+                        s.set_stale(false);
                     }
                     if matches!(op, Op::CreateRoute(_)) {
                         report.created += 1;
@@ -944,6 +1047,17 @@ impl Fib {
             }
         }
         Ok(())
+    }
+
+    /// The kernel no longer has our route for `prefix`.
+    fn uninstall(&mut self, prefix: &IpNet) {
+        if let Some(s) = self.table.get_mut(prefix) {
+            s.set_have(None);
+            s.set_stale(false);
+            if s.is_empty() {
+                self.table.remove(prefix);
+            }
+        }
     }
 
     fn sweep_nexthops(&mut self, report: &mut Report, members_too: bool) -> Result<(), Error> {
@@ -963,10 +1077,10 @@ impl Fib {
             // would delete the route). Walks the routes only in this case, so
             // a failover commit never does.
             let in_use: HashSet<u32> = self
-                .installed
+                .table
                 .values()
-                .filter_map(|i| {
-                    if let Have::Nhid(id) = { i.have } {
+                .filter_map(|s| {
+                    if let Some(Have::Nhid(id)) = s.have() {
                         Some(id)
                     } else {
                         None
@@ -1096,8 +1210,13 @@ impl Fib {
         self.orphan_groups = groups;
         self.members = members;
         if !vanished.is_empty() {
-            self.installed
-                .retain(|_, i| !matches!({ i.have }, Have::Nhid(id) if vanished.contains(&id)));
+            self.table.retain(|_, s| {
+                if matches!(s.have(), Some(Have::Nhid(id)) if vanished.contains(&id)) {
+                    s.set_have(None);
+                    s.set_stale(false);
+                }
+                !s.is_empty()
+            });
             self.all_dirty = true;
         }
         self.dirty_groups.extend(self.groups.keys().copied());
@@ -1121,16 +1240,23 @@ impl Fib {
         Ok(())
     }
 
-    /// Streams our routes into compact keys (`installed`).
+    /// Streams our routes straight into the table (no intermediate list:
+    /// a dumped route costs its slot, nothing else).
     fn load_routes(&mut self) -> Result<(), Error> {
         let (proto, table, metric) = (self.cfg.protocol.0, self.cfg.table, self.cfg.metric);
         let pv4 = self.prefsrc(Family::V4);
         let pv6 = self.prefsrc(Family::V6);
         let style = self.style;
         let complete = self.complete;
-        let mut old = std::mem::take(&mut self.installed);
-        let mut fresh: HashMap<IpNet, Installed> =
-            HashMap::with_capacity_and_hasher(old.len(), Default::default());
+        // What we believed installed becomes PREV: a re-dump keeps its stale
+        // mark; whatever the dump does not report is gone.
+        for s in self.table.values_mut() {
+            if s.have().is_some() {
+                s.set_have(None);
+                s.tags |= PREV;
+            }
+        }
+        let map = &mut self.table;
         for f in [Family::V4, Family::V6] {
             let prefsrc = if f == Family::V4 { pv4 } else { pv6 };
             self.conn.dump(
@@ -1143,12 +1269,25 @@ impl Fib {
                         return;
                     }
                     let have = classify(&route, prefsrc, style);
-                    let stale = old.remove(&route.prefix).map_or(!complete, |i| i.stale);
-                    fresh.insert(route.prefix, Installed { have, stale });
+                    let s = map.entry(route.prefix).or_default();
+                    let stale = if s.tags & PREV != 0 {
+                        s.stale()
+                    } else {
+                        !complete
+                    };
+                    s.tags &= !PREV;
+                    s.set_have(Some(have));
+                    s.set_stale(stale);
                 },
             )?;
         }
-        self.installed = fresh;
+        self.table.retain(|_, s| {
+            if s.tags & PREV != 0 {
+                s.tags &= !PREV;
+                s.set_stale(false);
+            }
+            !s.is_empty()
+        });
         self.all_dirty = true;
         Ok(())
     }
@@ -1196,7 +1335,7 @@ impl Fib {
 
     /// Number of routes we believe are in the kernel.
     pub fn installed_len(&self) -> usize {
-        self.installed.len()
+        self.table.values().filter(|s| s.have().is_some()).count()
     }
 }
 

@@ -730,3 +730,169 @@ fn resilient_groups_when_configured() {
     assert_eq!((rep.errors.len(), rep.replaced), (0, 0));
     assert_eq!(our_routes(&l.node, false)[0].1, s(&["172.31.12.250@eth1"]));
 }
+
+/// `(dst, protocol, type)` of every route of one table and family.
+fn table_routes(ns: &Netns, fam: &str, table: &str) -> Vec<(String, String, String)> {
+    let mut v: Vec<_> = json(ns, &format!("ip {fam} -j route show table {table}"))
+        .iter()
+        .map(|r| {
+            (
+                r["dst"].as_str().unwrap_or("").to_owned(),
+                r["protocol"].as_str().unwrap_or("").to_owned(),
+                r["type"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// Tables other than main: a table id above 255 travels in `RTA_TABLE`
+/// (`rtm_table` is `RT_TABLE_UNSPEC`), one below in `rtm_table`. Routes go
+/// only to the configured table; the dump, the reconcile, the sweep and the
+/// deletion-repair see only that table, so our own protocol's routes in main
+/// (another instance, another configuration) survive everything.
+fn table_instance(l: &Lab, table: u32) {
+    let t = table.to_string();
+    // Same protocol and metric as ours, but in main: not ours to touch.
+    l.node
+        .sh("ip route add blackhole 10.77.0.0/24 proto 214 metric 20")
+        .unwrap();
+    l.node
+        .sh("ip -6 route add blackhole fd00:77::/64 proto 214 metric 20")
+        .unwrap();
+    let cfg_t = || Config {
+        table,
+        ..cfg(true)
+    };
+    let desire = |fib: &mut Fib| {
+        fib.set_group(PLANES, planes(l, true, true));
+        fib.set_route(net("172.31.10.2/32"), Target::Group(PLANES));
+        fib.set_route(net("fd00:10::2/128"), Target::Group(PLANES));
+        // The same prefix as the main-table route: a different key (table).
+        fib.set_route(net("10.77.0.0/24"), Target::Blackhole);
+    };
+    let mut fib = l.node.enter(|| Fib::open(cfg_t())).unwrap();
+    assert_eq!(fib.installed_len(), 0, "main's proto 214 routes are not ours");
+    desire(&mut fib);
+    let rep = fib.commit().unwrap();
+    assert_eq!((rep.created, rep.errors), (3, vec![]));
+    let _ = fib.complete().unwrap();
+    assert_eq!(
+        table_routes(&l.node, "-4", &t),
+        vec![
+            ("10.77.0.0/24".into(), "214".into(), "blackhole".into()),
+            ("172.31.10.2".into(), "214".into(), "".into()),
+        ]
+    );
+    assert_eq!(
+        table_routes(&l.node, "-6", &t),
+        vec![("fd00:10::2".into(), "214".into(), "".into())]
+    );
+    // Main kept exactly its routes: nothing of ours went there, the
+    // complete() sweep did not take the proto-214 routes of main.
+    let main4: Vec<_> = table_routes(&l.node, "-4", "main")
+        .into_iter()
+        .filter(|r| r.1 == "214")
+        .collect();
+    assert_eq!(
+        main4,
+        vec![("10.77.0.0/24".into(), "214".into(), "blackhole".into())]
+    );
+    let main6: Vec<_> = table_routes(&l.node, "-6", "main")
+        .into_iter()
+        .filter(|r| r.1 == "214")
+        .collect();
+    assert_eq!(
+        main6,
+        vec![("fd00:77::/64".into(), "214".into(), "blackhole".into())]
+    );
+    bootstrap_intact(&l.node);
+    // The read API reports the table of each route.
+    let kr = fib.kernel_routes().unwrap();
+    assert_eq!(kr.len(), 3);
+    assert!(kr.iter().all(|r| r.table == table), "{kr:?}");
+    drop(fib);
+
+    // Restart: the previous run's routes in our table are found, nothing to change.
+    let mut fib = l.node.enter(|| Fib::open(cfg_t())).unwrap();
+    assert_eq!(fib.installed_len(), 3);
+    desire(&mut fib);
+    let rep = fib.commit().unwrap();
+    assert_eq!(
+        (rep.created, rep.replaced, rep.deleted, rep.errors),
+        (0, 0, 0, vec![])
+    );
+    // A deletion of the main-table twin is not ours to repair; a deletion
+    // in our table is.
+    let mut mon = l
+        .node
+        .enter(|| {
+            Monitor::open(MonitorConfig {
+                routes: true,
+                ..Default::default()
+            })
+        })
+        .unwrap();
+    l.node
+        .sh("ip route del 10.77.0.0/24 proto 214 metric 20 table main")
+        .unwrap();
+    let mut need = false;
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_millis(300) {
+        for ev in mon.recv(Duration::from_millis(50)).unwrap() {
+            need |= fib.handle_event(&ev);
+        }
+    }
+    assert!(!need, "a main-table deletion needs no repair of table {table}");
+    l.node
+        .sh(&format!(
+            "ip route del 10.77.0.0/24 proto 214 metric 20 table {table}"
+        ))
+        .unwrap();
+    let t0 = Instant::now();
+    while !need && t0.elapsed() < Duration::from_secs(2) {
+        for ev in mon.recv(Duration::from_millis(50)).unwrap() {
+            need |= fib.handle_event(&ev);
+        }
+    }
+    assert!(need, "deletion in table {table} detected");
+    let rep = fib.commit().unwrap();
+    assert_eq!((rep.created, rep.errors), (1, vec![]));
+    assert_eq!(table_routes(&l.node, "-4", &t).len(), 2);
+    // Removing everything empties our table only.
+    fib.remove_route(net("172.31.10.2/32"));
+    fib.remove_route(net("fd00:10::2/128"));
+    fib.remove_route(net("10.77.0.0/24"));
+    fib.remove_group(PLANES);
+    let rep = fib.complete().unwrap();
+    assert_eq!((rep.deleted, rep.errors), (3, vec![]));
+    assert_eq!(table_routes(&l.node, "-4", &t), vec![]);
+    assert_eq!(table_routes(&l.node, "-6", &t), vec![]);
+    assert_eq!(
+        table_routes(&l.node, "-6", "main")
+            .into_iter()
+            .filter(|r| r.1 == "214")
+            .count(),
+        1
+    );
+    bootstrap_intact(&l.node);
+}
+
+#[test]
+fn routes_in_table_above_255_stay_in_it() {
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(_lab) = lab("fib_table_1000", &[Need::Root]) else {
+        return;
+    };
+    table_instance(&setup(), 1000);
+}
+
+#[test]
+fn routes_in_table_below_256_stay_in_it() {
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(_lab) = lab("fib_table_100", &[Need::Root]) else {
+        return;
+    };
+    table_instance(&setup(), 100);
+}
