@@ -17,15 +17,16 @@
 //! Clients get a [`Handle`] per session with a stream of [`StateChange`]s.
 #![allow(clippy::disallowed_methods)] // the runtime owns the clock
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::{self, IoSliceMut};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6, UdpSocket};
 use std::ops::RangeInclusive;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::time::{Duration, Instant};
 
 use nix::sys::socket::{
-    ControlMessageOwned, MsgFlags, SockaddrStorage, recvmsg, setsockopt, sockopt,
+    ControlMessageOwned, MsgFlags, MultiHeaders, SockaddrStorage, recvmmsg, setsockopt, sockopt,
 };
 use rand::Rng as _;
 use socket2::{Domain, Protocol, Socket, Type};
@@ -108,7 +109,7 @@ enum Command {
     SetTimers(SessionId, Config),
     PathDown(u32),
     Snapshot(SessionId, oneshot::Sender<Option<Snapshot>>),
-    Drops(oneshot::Sender<(DropCounters, u64)>),
+    Stats(oneshot::Sender<Stats>),
 }
 
 /// The runtime: a handle to the driver task. Dropping it stops the task
@@ -184,7 +185,7 @@ impl Runtime {
             engine: Engine::new(seed),
             tx: HashMap::new(),
             clients: HashMap::new(),
-            send_errors: 0,
+            stats: Stats::default(),
         };
         tokio::spawn(driver.run(rx4, rx6, cmd_rx));
         Ok(Self { cmd })
@@ -212,8 +213,13 @@ impl Runtime {
 
     /// Discards before demultiplexing, and packets the kernel refused.
     pub async fn drops(&self) -> Option<(DropCounters, u64)> {
+        self.stats().await.map(|s| (s.drops, s.send_errors))
+    }
+
+    /// The runtime's counters.
+    pub async fn stats(&self) -> Option<Stats> {
         let (tx, rx) = oneshot::channel();
-        self.cmd.send(Command::Drops(tx)).ok()?;
+        self.cmd.send(Command::Stats(tx)).ok()?;
         rx.await.ok()
     }
 }
@@ -232,8 +238,12 @@ fn rx_socket(v6: bool) -> io::Result<Socket> {
     };
     let s = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))?;
     s.set_reuse_address(true)?;
-    // Room for a burst of junk without losing the peers' packets behind it.
-    s.set_recv_buffer_size(4 << 20)?;
+    // Room for a burst of junk, or a starved wake-up, without losing the
+    // peers' packets behind it. Capped by net.core.rmem_max; as root, try
+    // SO_RCVBUFFORCE first so the cap does not apply.
+    if setsockopt(&s, sockopt::RcvBufForce, &RCVBUF).is_err() {
+        s.set_recv_buffer_size(RCVBUF)?;
+    }
     if v6 {
         s.set_only_v6(true)?;
         setsockopt(&s, sockopt::Ipv6RecvHopLimit, &true).map_err(io::Error::from)?;
@@ -249,7 +259,7 @@ fn rx_socket(v6: bool) -> io::Result<Socket> {
 
 /// A session's send socket: source port from 49152-65535, TTL 255, bound
 /// to the interface (RFC 5881 §4-§5).
-fn tx_socket(req: &SessionRequest) -> io::Result<UdpSocket> {
+fn tx_socket(req: &SessionRequest, ifindex: Option<u32>) -> io::Result<UdpSocket> {
     let v6 = req.peer.is_ipv6();
     let s = Socket::new(
         if v6 { Domain::IPV6 } else { Domain::IPV4 },
@@ -273,7 +283,11 @@ fn tx_socket(req: &SessionRequest) -> io::Result<UdpSocket> {
     let mut last = io::Error::from(io::ErrorKind::AddrInUse);
     for _ in 0..64 {
         let port = rng.random_range(SOURCE_PORTS);
-        match s.bind(&SocketAddr::new(ip, port).into()) {
+        let mut local = SocketAddr::new(ip, port);
+        if let SocketAddr::V6(v6) = &mut local {
+            v6.set_scope_id(scope_id(ip, ifindex));
+        }
+        match s.bind(&local.into()) {
             Ok(()) => {
                 s.set_nonblocking(true)?;
                 return Ok(s.into());
@@ -284,21 +298,73 @@ fn tx_socket(req: &SessionRequest) -> io::Result<UdpSocket> {
     Err(last)
 }
 
-/// Datagrams read per wake-up before timers get their turn.
-const BATCH: usize = 256;
+/// Datagrams read per `recvmmsg` call.
+const BATCH: usize = 64;
+/// Datagrams read per wake-up before the timers get their turn, so that a
+/// flood cannot starve transmission (the loop comes back at once: the
+/// socket is still readable).
+const MAX_PER_WAKE: usize = 4096;
+/// Receive buffer: a starved wake-up of 200 ms at 1,000 sessions x 50 ms
+/// queues about 4,600 datagrams (each costs ~768 bytes of skb truesize).
+const RCVBUF: usize = 8 << 20;
+/// Datagram buffer: a Control packet is at most 255 bytes (Length is one
+/// octet), so a longer datagram is cut but still framed by its Length.
+const DGRAM: usize = 256;
+
+/// Runtime counters, for tools and benchmarks ([`Runtime::stats`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Discards before demultiplexing; later discards are in each
+    /// session's [`Snapshot`].
+    pub drops: DropCounters,
+    /// Packets the kernel refused to send. The kernel does not report a
+    /// packet it drops later (e.g. no neighbour-table entry: see the
+    /// `UdpSndbufErrors` counter of `/proc/net/snmp`).
+    pub send_errors: u64,
+    /// Packets handed to the kernel.
+    pub sent: u64,
+    /// Datagrams read.
+    pub datagrams: u64,
+    /// `recvmmsg` calls that returned data (up to 64 datagrams each).
+    pub recv_calls: u64,
+    /// Driver wake-ups.
+    pub wakeups: u64,
+    /// Worst delay between the engine's earliest deadline and the driver
+    /// running it. Once it exceeds a Detection Time minus a transmit
+    /// interval, a peer may see a gap of a Detection Time in our packets.
+    pub max_timer_lateness: Duration,
+    /// Timer runs more than [`LATE`] after their deadline.
+    pub late_wakeups: u64,
+    /// Longest time one wake-up spent (reading, timers, sending).
+    pub max_busy: Duration,
+}
+
+/// A timer wake-up later than this counts in [`Stats::late_wakeups`].
+pub const LATE: Duration = Duration::from_millis(20);
 
 struct Driver {
     engine: Engine,
     tx: HashMap<SessionId, UdpSocket>,
     clients: HashMap<SessionId, mpsc::UnboundedSender<StateChange>>,
-    send_errors: u64,
+    stats: Stats,
 }
 
-async fn readable(s: &Option<TokioUdp>) -> io::Result<&TokioUdp> {
+async fn readable(s: &Option<TokioUdp>) -> io::Result<()> {
     match s {
-        Some(s) => s.readable().await.map(|()| s),
+        Some(s) => s.readable().await,
         None => std::future::pending().await,
     }
+}
+
+thread_local! {
+    /// `recvmmsg` headers with room for the TTL and packet-info control
+    /// messages, allocated once per thread (they hold raw pointers, so they
+    /// cannot live in the `Send` driver).
+    static HEADERS: RefCell<MultiHeaders<SockaddrStorage>> = RefCell::new(MultiHeaders::preallocate(
+        BATCH,
+        Some(nix::cmsg_space!(nix::libc::in6_pktinfo, i32, nix::libc::in6_pktinfo, i32)),
+    ));
 }
 
 impl Driver {
@@ -308,9 +374,7 @@ impl Driver {
         rx6: Option<TokioUdp>,
         mut cmd: mpsc::UnboundedReceiver<Command>,
     ) {
-        let mut buf = [0u8; 512];
-        let mut out = [0u8; 512];
-        let mut cmsg = nix::cmsg_space!(nix::libc::in6_pktinfo, i32, nix::libc::in6_pktinfo, i32);
+        let mut out = [0u8; packet::MAX_LEN];
         let far = || tokio::time::Instant::now() + Duration::from_secs(3600);
         let sleep = tokio::time::sleep_until(far());
         tokio::pin!(sleep);
@@ -320,17 +384,28 @@ impl Driver {
                     Some(c) => self.on_command(c),
                     None => break,
                 },
-                s = readable(&rx4) => if let Ok(s) = s {
-                    self.drain(s, &mut buf, &mut cmsg);
-                },
-                s = readable(&rx6) => if let Ok(s) = s {
-                    self.drain(s, &mut buf, &mut cmsg);
-                },
+                _ = readable(&rx4) => {},
+                _ = readable(&rx6) => {},
                 () = &mut sleep => {}
             }
+            let woke = Instant::now();
+            self.stats.wakeups += 1;
+            // Whatever woke us, read every queued datagram BEFORE running
+            // the timers: after a late wake-up (CPU starvation) a packet
+            // that arrived within the Detection Time is still queued, and
+            // running the timers first would declare a false failure.
+            for s in [&rx4, &rx6].into_iter().flatten() {
+                self.drain(s, &mut out);
+            }
             let now = Instant::now();
+            if let Some(due) = self.engine.poll_timeout().filter(|d| *d <= now) {
+                let late = now - due;
+                self.stats.max_timer_lateness = self.stats.max_timer_lateness.max(late);
+                self.stats.late_wakeups += u64::from(late > LATE);
+            }
             self.engine.handle_timeout(now);
             self.flush(now, &mut out);
+            self.stats.max_busy = self.stats.max_busy.max(woke.elapsed());
             let next = self
                 .engine
                 .poll_timeout()
@@ -341,80 +416,99 @@ impl Driver {
         }
     }
 
-    /// Read the queued datagrams (one wake-up, many packets), at most
-    /// [`BATCH`] so that a flood cannot starve the timers: the loop then
-    /// runs `handle_timeout` and comes back (readiness is still set).
-    #[allow(
-        clippy::ptr_arg,
-        reason = "nix::recvmsg takes the cmsg buffer as &mut Vec"
-    )]
-    fn drain(&mut self, s: &TokioUdp, buf: &mut [u8], cmsg: &mut Vec<u8>) {
-        for _ in 0..BATCH {
-            // try_io clears the readiness on WouldBlock, so the next
-            // `readable()` waits for new datagrams.
+    /// Read the queued datagrams with `recvmmsg`, [`BATCH`] per system
+    /// call and at most [`MAX_PER_WAKE`] per wake-up.
+    fn drain(&mut self, s: &TokioUdp, out: &mut [u8]) {
+        let mut read = 0;
+        while read < MAX_PER_WAKE {
+            let mut bufs = [[0u8; DGRAM]; BATCH];
+            // try_io clears the readiness on WouldBlock (and returns it
+            // without a system call when the socket is known not ready),
+            // so the next `readable()` waits for new datagrams.
             let r = s.try_io(Interest::READABLE, || {
-                let mut iov = [IoSliceMut::new(buf)];
-                let m = recvmsg::<SockaddrStorage>(
-                    s.as_raw_fd(),
-                    &mut iov,
-                    Some(cmsg),
-                    MsgFlags::MSG_DONTWAIT,
-                )
-                .map_err(io::Error::from)?;
-                let mut ttl = None;
-                let mut ifindex = None;
-                if let Ok(cmsgs) = m.cmsgs() {
-                    for c in cmsgs {
-                        match c {
-                            ControlMessageOwned::Ipv4Ttl(t) => ttl = u8::try_from(t).ok(),
-                            ControlMessageOwned::Ipv6HopLimit(t) => ttl = u8::try_from(t).ok(),
-                            ControlMessageOwned::Ipv4PacketInfo(pi) => {
-                                ifindex = u32::try_from(pi.ipi_ifindex).ok()
-                            }
-                            ControlMessageOwned::Ipv6PacketInfo(pi) => {
-                                ifindex = Some(pi.ipi6_ifindex)
-                            }
-                            _ => {}
-                        }
-                    }
-                }
-                let src = m.address.and_then(|a: SockaddrStorage| {
-                    a.as_sockaddr_in()
-                        .map(|a| IpAddr::V4(a.ip()))
-                        .or_else(|| a.as_sockaddr_in6().map(|a| IpAddr::V6(a.ip())))
-                });
-                Ok((m.bytes, src, ttl, ifindex))
+                HEADERS.with_borrow_mut(|h| self.recv_batch(s.as_raw_fd(), h, &mut bufs))
             });
             // WouldBlock: drained. Other errors: retry on the next wake-up.
-            let Ok((len, src, ttl, ifindex)) = r else {
+            let Ok(n) = r else { return };
+            read += n;
+            let now = Instant::now();
+            self.flush(now, out);
+            if n < BATCH {
                 return;
+            }
+        }
+    }
+
+    fn recv_batch(
+        &mut self,
+        fd: RawFd,
+        headers: &mut MultiHeaders<SockaddrStorage>,
+        bufs: &mut [[u8; DGRAM]; BATCH],
+    ) -> io::Result<usize> {
+        let mut iovs: [[IoSliceMut<'_>; 1]; BATCH] = {
+            let mut it = bufs.iter_mut();
+            std::array::from_fn(|_| {
+                [IoSliceMut::new(
+                    it.next().map_or(&mut [][..], |b| &mut b[..]),
+                )]
+            })
+        };
+        let msgs = recvmmsg(fd, headers, iovs.iter_mut(), MsgFlags::MSG_DONTWAIT, None)
+            .map_err(io::Error::from)?;
+        let now = Instant::now();
+        let mut n = 0;
+        for m in msgs {
+            n += 1;
+            let Some(data) = m.iovs().next() else {
+                continue;
             };
+            let mut ttl = None;
+            let mut ifindex = None;
+            if let Ok(cmsgs) = m.cmsgs() {
+                for c in cmsgs {
+                    match c {
+                        ControlMessageOwned::Ipv4Ttl(t) => ttl = u8::try_from(t).ok(),
+                        ControlMessageOwned::Ipv6HopLimit(t) => ttl = u8::try_from(t).ok(),
+                        ControlMessageOwned::Ipv4PacketInfo(pi) => {
+                            ifindex = u32::try_from(pi.ipi_ifindex).ok()
+                        }
+                        ControlMessageOwned::Ipv6PacketInfo(pi) => ifindex = Some(pi.ipi6_ifindex),
+                        _ => {}
+                    }
+                }
+            }
+            let src = m.address.and_then(|a: SockaddrStorage| {
+                a.as_sockaddr_in()
+                    .map(|a| IpAddr::V4(a.ip()))
+                    .or_else(|| a.as_sockaddr_in6().map(|a| IpAddr::V6(a.ip())))
+            });
             let Some(source) = src else { continue };
             let source = match source {
                 IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
                 v4 => v4,
             };
-            let now = Instant::now();
             let meta = RxMeta {
                 source,
                 ifindex,
                 ttl,
             };
-            let r = self.engine.handle_packet(now, &buf[..len], meta);
-            if let Err(reason) = r {
+            if let Err(reason) = self.engine.handle_packet(now, data, meta) {
                 tracing::trace!(%source, ?reason, "bfd: packet discarded");
             }
-            let mut out = [0u8; packet::MAX_LEN];
-            self.flush(now, &mut out);
         }
+        if n > 0 {
+            self.stats.recv_calls += 1;
+            self.stats.datagrams += n as u64;
+        }
+        Ok(n)
     }
 
     fn flush(&mut self, now: Instant, out: &mut [u8]) {
         while let Some(t) = self.engine.poll_transmit(now, out) {
-            let dst = SocketAddr::new(t.path.peer, CONTROL_PORT);
+            let dst = destination(t.path.peer, t.path.ifindex);
             match self.tx.get(&t.session) {
-                Some(s) if s.send_to(&out[..t.len], dst).is_ok() => {}
-                _ => self.send_errors += 1,
+                Some(s) if s.send_to(&out[..t.len], dst).is_ok() => self.stats.sent += 1,
+                _ => self.stats.send_errors += 1,
             }
         }
         while let Some((id, ev)) = self.engine.poll_event() {
@@ -457,8 +551,11 @@ impl Driver {
             Command::Snapshot(id, reply) => {
                 let _ = reply.send(self.engine.snapshot(id));
             }
-            Command::Drops(reply) => {
-                let _ = reply.send((*self.engine.drops(), self.send_errors));
+            Command::Stats(reply) => {
+                let _ = reply.send(Stats {
+                    drops: *self.engine.drops(),
+                    ..self.stats
+                });
             }
         }
         let mut out = [0u8; packet::MAX_LEN];
@@ -477,7 +574,7 @@ impl Driver {
             ),
             None => None,
         };
-        let sock = tx_socket(&req)?;
+        let sock = tx_socket(&req, ifindex)?;
         let path = Path {
             peer: req.peer,
             local: req.local,
@@ -494,6 +591,22 @@ impl Driver {
         let (tx, rx) = mpsc::unbounded_channel();
         self.clients.insert(id, tx);
         Ok((id, rx))
+    }
+}
+
+/// A link-local IPv6 address needs its interface as scope id (RFC 4007).
+fn scope_id(ip: IpAddr, ifindex: Option<u32>) -> u32 {
+    match ip {
+        IpAddr::V6(v6) if v6.is_unicast_link_local() => ifindex.unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// UDP 3784 at the peer, with the scope id for a link-local IPv6 peer.
+fn destination(peer: IpAddr, ifindex: Option<u32>) -> SocketAddr {
+    match peer {
+        IpAddr::V6(v6) => SocketAddrV6::new(v6, CONTROL_PORT, 0, scope_id(peer, ifindex)).into(),
+        v4 => SocketAddr::new(v4, CONTROL_PORT),
     }
 }
 

@@ -7,8 +7,21 @@
 //!
 //! Check: every contender must have all N sessions Up on both ends (the
 //! "checksum" is the sorted list of Up peer addresses, compared between
-//! contenders). The full run also reports our
-//! runtime alone at `--big` sessions.
+//! contenders). The full run then does the same at `--big` sessions (1,000
+//! by default) for `--big-seconds`, ours and BIRD side by side.
+//!
+//! Each session is a distinct peer address, so N sessions need N neighbour
+//! entries per namespace, and the kernel's IPv4 neighbour table is one table
+//! for all namespaces (`gc_thresh3` 1024 by default, set only on the host).
+//! The bench installs the peers' MAC addresses as permanent neighbours
+//! (`nud permanent`, exempt from garbage collection and from `gc_thresh3`),
+//! in its own namespaces only; `--dynamic-neigh` leaves them to ARP.
+//!
+//! Every run prints what could explain a flap: the kernel's UDP counters
+//! in each namespace (`/proc/net/snmp`: receive-buffer and checksum errors),
+//! the neighbour table's overflow and forced-GC counters, our engine's
+//! discards by reason, send errors, the driver's worst timer lateness, the
+//! diagnostics of the Down transitions, and the machine's load.
 //!
 //! Final line: `cpu per 100 sessions dualtor/bird: X.XX` (lower is better).
 //! `--tiny`: 20 sessions, 2 s windows. Needs root and BIRD; otherwise it
@@ -40,14 +53,22 @@ struct Args {
     /// Measuring window, seconds.
     #[arg(long, default_value_t = 15)]
     seconds: u64,
-    /// Also run ours alone at this many sessions (0: skip). Each session
-    /// is a distinct peer address, so the host's IPv4 neighbour table
-    /// (gc_thresh2 512 / gc_thresh3 1024, shared by all namespaces) limits
-    /// this without touching host sysctls: 240 runs clean; at 450 ARP
-    /// garbage collection made sessions flap in one run (not yet proven to
-    /// be the only cause).
-    #[arg(long, default_value_t = 240)]
+    /// Then ours and BIRD side by side at this many sessions (0: skip).
+    #[arg(long, default_value_t = 1000)]
     big: usize,
+    /// Measuring window of the `--big` run, seconds.
+    #[arg(long, default_value_t = 60)]
+    big_seconds: u64,
+    /// Leave the peers' addresses to ARP instead of permanent neighbours
+    /// (to reproduce the neighbour-table limit).
+    #[arg(long)]
+    dynamic_neigh: bool,
+    /// Skip BIRD in the `--big` run.
+    #[arg(long)]
+    big_ours_only: bool,
+    /// Skip the 10 ms precision rounds.
+    #[arg(long)]
+    no_precision: bool,
 }
 
 fn addr(side: u8, i: usize) -> Ipv4Addr {
@@ -75,20 +96,152 @@ fn cpu_of(pid: &str) -> f64 {
     (t(11) + t(12)) / clk_tck()
 }
 
-fn pair(n: usize) -> (Netns, Netns) {
+fn ip_batch(ns: &Netns, tag: &str, script: &str) {
+    let path = format!("/tmp/bfd-cpu-{}-{tag}.batch", std::process::id());
+    std::fs::write(&path, script).unwrap();
+    ns.sh(&format!("ip -batch {path}")).unwrap();
+    let _ = std::fs::remove_file(&path);
+}
+
+/// Two namespaces joined by a veth, N addresses on each end, and (unless
+/// `dynamic`) the other end's N addresses as permanent neighbours.
+fn pair(n: usize, dynamic: bool) -> (Netns, Netns) {
     let a = Netns::new("bfdb").unwrap();
     let b = Netns::new("bfdb").unwrap();
     test_support::veth(&a, "eth0", &b, "eth0").unwrap();
+    let mac = |ns: &Netns| {
+        ns.sh("cat /sys/class/net/eth0/address")
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    let macs = [mac(&a), mac(&b)];
     for (side, ns) in [(0u8, &a), (1, &b)] {
-        let path = format!("/tmp/bfd-cpu-{}-{side}.batch", std::process::id());
-        let script: String = (0..n)
+        let mut script: String = (0..n)
             .map(|i| format!("addr add {}/16 dev eth0\n", addr(side, i)))
             .collect();
-        std::fs::write(&path, script).unwrap();
-        ns.sh(&format!("ip -batch {path}")).unwrap();
-        let _ = std::fs::remove_file(&path);
+        if !dynamic {
+            let peer_mac = &macs[usize::from(1 - side)];
+            script += &(0..n)
+                .map(|i| {
+                    format!(
+                        "neigh replace {} lladdr {peer_mac} dev eth0 nud permanent\n",
+                        addr(1 - side, i)
+                    )
+                })
+                .collect::<String>();
+        }
+        ip_batch(ns, &side.to_string(), &script);
     }
     (a, b)
+}
+
+/// Kernel counters that can explain a lost packet.
+#[derive(Debug, Default, Clone, Copy)]
+struct Kernel {
+    /// Per namespace (both summed): Udp InErrors, RcvbufErrors,
+    /// SndbufErrors, NoPorts.
+    udp: [u64; 4],
+    /// Neighbour table (global): table_fulls, forced_gc_runs, res_failed.
+    neigh: [u64; 3],
+}
+
+fn kernel(nss: &[&Netns]) -> Kernel {
+    let mut k = Kernel::default();
+    for ns in nss {
+        let snmp = ns.sh("cat /proc/net/snmp").unwrap_or_default();
+        let mut udp = snmp.lines().filter(|l| l.starts_with("Udp: "));
+        if let (Some(h), Some(v)) = (udp.next(), udp.next()) {
+            let row: std::collections::HashMap<&str, u64> = h
+                .split_whitespace()
+                .zip(v.split_whitespace())
+                .filter_map(|(h, v)| Some((h, v.parse().ok()?)))
+                .collect();
+            for (i, name) in ["InErrors", "RcvbufErrors", "SndbufErrors", "NoPorts"]
+                .iter()
+                .enumerate()
+            {
+                k.udp[i] += row.get(name).copied().unwrap_or(0);
+            }
+        }
+    }
+    let nt = std::process::Command::new("ip")
+        .args(["-s", "ntable", "show", "name", "arp_cache"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    let words: Vec<&str> = nt.split_whitespace().collect();
+    for (i, name) in ["table_fulls", "forced_gc_runs", "res_failed"]
+        .iter()
+        .enumerate()
+    {
+        // The table-wide stats block comes first; take the first hit.
+        k.neigh[i] = words
+            .windows(2)
+            .find(|w| w[0] == *name)
+            .and_then(|w| w[1].parse().ok())
+            .unwrap_or(0);
+    }
+    k
+}
+
+impl Kernel {
+    fn since(self, before: Kernel) -> Kernel {
+        let mut d = self;
+        for (x, y) in d.udp.iter_mut().zip(before.udp) {
+            *x = x.saturating_sub(y);
+        }
+        for (x, y) in d.neigh.iter_mut().zip(before.neigh) {
+            *x = x.saturating_sub(y);
+        }
+        d
+    }
+    fn line(&self) -> String {
+        format!(
+            "kernel: udp InErrors={} RcvbufErrors={} SndbufErrors={} NoPorts={}; arp table_fulls={} forced_gc_runs={} res_failed={} (neighbour counters are host-wide)",
+            self.udp[0],
+            self.udp[1],
+            self.udp[2],
+            self.udp[3],
+            self.neigh[0],
+            self.neigh[1],
+            self.neigh[2]
+        )
+    }
+}
+
+/// The machine's load: 1-min load average and busy share of all cores.
+#[derive(Debug, Clone, Copy)]
+struct Load {
+    busy: u64,
+    total: u64,
+}
+
+fn load() -> Load {
+    let s = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let v: Vec<u64> = s
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    let idle = v.get(3).copied().unwrap_or(0) + v.get(4).copied().unwrap_or(0);
+    let total: u64 = v.iter().take(8).sum();
+    Load {
+        busy: total - idle,
+        total,
+    }
+}
+
+fn load_line(before: Load) -> String {
+    let now = load();
+    let busy = 100.0 * (now.busy - before.busy) as f64 / (now.total - before.total).max(1) as f64;
+    let avg = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let avg = avg.split_whitespace().next().unwrap_or("?");
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    format!("machine: {busy:.0}% busy over the window on {cores} cores, load average {avg}")
 }
 
 #[derive(Debug, Default)]
@@ -97,6 +250,13 @@ struct SideStats {
     flaps: usize,
     /// Engine time of the last Up -> Down.
     last_down: Option<Instant>,
+    /// Up -> Down transitions by diagnostic.
+    down_diags: std::collections::BTreeMap<String, usize>,
+    /// At the end: discards summed over sessions and the runtime's own.
+    drops: std::collections::BTreeMap<&'static str, u64>,
+    /// At the end: the runtime's counters.
+    runtime: Option<bfd::runtime::Stats>,
+    packets_in: u64,
 }
 
 /// One of our runtimes in `ns`, with `n` sessions from side `side`.
@@ -147,10 +307,38 @@ fn our_side(
                             s.up.remove(peer);
                             s.flaps += 1;
                             s.last_down = Some(c.at);
+                            *s.down_diags.entry(c.diag.to_string()).or_default() += 1;
                         }
                     }
                 }
             }
+            // Quiesce: release every session (AdminDown for a Detection
+            // Time, then silence) and let the queues drain, so that the
+            // runtime's sent / read totals compare exactly with the peer's.
+            let mut drops = std::collections::BTreeMap::new();
+            let mut packets_in = 0;
+            let snaps = handles.iter().map(|(_, h)| h.snapshot());
+            let snaps = futures_join(snaps).await;
+            drop(handles);
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            for snap in snaps {
+                if let Some(snap) = snap {
+                    packets_in += snap.counters.packets_in;
+                    for (r, n) in snap.counters.drops.iter() {
+                        *drops.entry(r.name()).or_default() += n;
+                    }
+                }
+            }
+            let rs = bfd.stats().await;
+            if let Some(rs) = rs {
+                for (r, n) in rs.drops.iter() {
+                    *drops.entry(r.name()).or_default() += n;
+                }
+            }
+            let mut s = stats.lock().unwrap();
+            s.drops = drops;
+            s.runtime = rs;
+            s.packets_in = packets_in;
         });
     })
 }
@@ -160,6 +348,18 @@ struct Result {
     core_pct: f64,
     flaps: usize,
     up: BTreeSet<Ipv4Addr>,
+    /// Diagnostic lines (kernel, engine, load).
+    notes: Vec<String>,
+}
+
+/// Await every future in order (they are answered by one driver).
+async fn futures_join<F: std::future::Future>(fs: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let fs: Vec<F> = fs.collect();
+    let mut out = Vec::with_capacity(fs.len());
+    for f in fs {
+        out.push(f.await);
+    }
+    out
 }
 
 fn wait_all_up(n: usize, within: Duration, mut up: impl FnMut() -> usize) -> bool {
@@ -173,8 +373,8 @@ fn wait_all_up(n: usize, within: Duration, mut up: impl FnMut() -> usize) -> boo
     false
 }
 
-fn run_ours(n: usize, secs: u64) -> Result {
-    let (a, b) = pair(n);
+fn run_ours(n: usize, secs: u64, dynamic: bool) -> Result {
+    let (a, b) = pair(n, dynamic);
     let stop = Arc::new(AtomicBool::new(false));
     let sa = Arc::new(Mutex::new(SideStats::default()));
     let sb = Arc::new(Mutex::new(SideStats::default()));
@@ -193,29 +393,67 @@ fn run_ours(n: usize, secs: u64) -> Result {
     }
     std::thread::sleep(Duration::from_secs(1));
     let flaps0 = sa.lock().unwrap().flaps + sb.lock().unwrap().flaps;
+    let k0 = kernel(&[&a, &b]);
+    let l0 = load();
     let c0 = cpu_of("self");
     let t0 = Instant::now();
     std::thread::sleep(Duration::from_secs(secs));
     let cpu = cpu_of("self") - c0;
     let wall = t0.elapsed().as_secs_f64();
+    let mut notes = vec![load_line(l0), kernel(&[&a, &b]).since(k0).line()];
     let flaps = sa.lock().unwrap().flaps + sb.lock().unwrap().flaps - flaps0;
     let up: BTreeSet<Ipv4Addr> = sa.lock().unwrap().up.clone();
     stop.store(true, Ordering::Relaxed);
     let _ = ta.join();
     let _ = tb.join();
+    for (name, st) in [("a", &sa), ("b", &sb)] {
+        let st = st.lock().unwrap();
+        let drops: Vec<String> = st
+            .drops
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(r, n)| format!("{r}={n}"))
+            .collect();
+        let rs = st.runtime.unwrap_or_default();
+        notes.push(format!(
+            "dualtor end {name}: sent {}, send errors {}, read {} in {} recvmmsg calls, accepted at snapshot {}, discards [{}], wake-ups {}, worst timer lateness {:?}, {} runs > {:?} late, longest wake-up {:?}, Up->Down by diag {:?}",
+            rs.sent,
+            rs.send_errors,
+            rs.datagrams,
+            rs.recv_calls,
+            st.packets_in,
+            drops.join(" "),
+            rs.wakeups,
+            rs.max_timer_lateness,
+            rs.late_wakeups,
+            bfd::runtime::LATE,
+            rs.max_busy,
+            st.down_diags
+        ));
+    }
+    let (ra, rb) = (
+        sa.lock().unwrap().runtime.unwrap_or_default(),
+        sb.lock().unwrap().runtime.unwrap_or_default(),
+    );
+    notes.push(format!(
+        "lost between the runtimes (sent by one end - read by the other, after quiescing): a->b {}, b->a {}",
+        ra.sent as i64 - rb.datagrams as i64,
+        rb.sent as i64 - ra.datagrams as i64
+    ));
     drop((a, b));
     Result {
         cpu_per_100: 100.0 * 100.0 * cpu / wall / (2 * n) as f64,
         core_pct: 100.0 * cpu / wall,
         flaps,
         up,
+        notes,
     }
 }
 
 /// Timer precision: one session at 10 ms x 3; drop the peer's packets and
 /// time drop -> Down (issue target: 3 intervals + 2 ms = 32 ms).
 fn precision(rounds: usize) -> Vec<Duration> {
-    let (a, b) = pair(1);
+    let (a, b) = pair(1, false);
     let stop = Arc::new(AtomicBool::new(false));
     let sa = Arc::new(Mutex::new(SideStats::default()));
     let sb = Arc::new(Mutex::new(SideStats::default()));
@@ -273,8 +511,8 @@ fn bird_up(b: &Bird) -> BTreeSet<Ipv4Addr> {
         .collect()
 }
 
-fn run_bird(n: usize, secs: u64) -> Result {
-    let (a, b) = pair(n);
+fn run_bird(n: usize, secs: u64, dynamic: bool) -> Result {
+    let (a, b) = pair(n, dynamic);
     let ba = Bird::start_raw(&a, &bird_conf(0, n)).unwrap();
     let bb = Bird::start_raw(&b, &bird_conf(1, n)).unwrap();
     let ok = wait_all_up(n, Duration::from_secs(30), || {
@@ -285,6 +523,8 @@ fn run_bird(n: usize, secs: u64) -> Result {
     }
     std::thread::sleep(Duration::from_secs(1));
     let pids = [ba.pid().unwrap().to_string(), bb.pid().unwrap().to_string()];
+    let k0 = kernel(&[&a, &b]);
+    let l0 = load();
     let c0: f64 = pids.iter().map(|p| cpu_of(p)).sum();
     let t0 = Instant::now();
     // Flaps: a session whose "since" changed during the window (or that is
@@ -311,6 +551,7 @@ fn run_bird(n: usize, secs: u64) -> Result {
     flaps = flaps.max(changed(&s0a, &ba) + changed(&s0b, &bb));
     let cpu: f64 = pids.iter().map(|p| cpu_of(p)).sum::<f64>() - c0;
     let wall = t0.elapsed().as_secs_f64();
+    let notes = vec![load_line(l0), kernel(&[&a, &b]).since(k0).line()];
     let up = bird_up(&bb);
     drop((ba, bb, a, b));
     Result {
@@ -318,7 +559,41 @@ fn run_bird(n: usize, secs: u64) -> Result {
         core_pct: 100.0 * cpu / wall,
         flaps,
         up,
+        notes,
     }
+}
+
+fn report(who: &str, n: usize, secs: u64, r: &Result) {
+    println!(
+        "{who} {n} sessions x 2 ends @50ms for {secs} s: {:.2}% of a core, {:.2}% of a core per 100 sessions, {} flaps, {} Up",
+        r.core_pct,
+        r.cpu_per_100,
+        r.flaps,
+        r.up.len()
+    );
+    for l in &r.notes {
+        println!("  {l}");
+    }
+}
+
+/// Ours, then BIRD (unless `ours_only`), at `n` sessions.
+fn side_by_side(n: usize, secs: u64, dynamic: bool, ours_only: bool) -> (Result, Result) {
+    let ours = run_ours(n, secs, dynamic);
+    report("dualtor", n, secs, &ours);
+    let bird = if ours_only {
+        Result {
+            cpu_per_100: 0.0,
+            core_pct: 0.0,
+            flaps: 0,
+            up: BTreeSet::new(),
+            notes: vec![],
+        }
+    } else {
+        let b = run_bird(n, secs, dynamic);
+        report("bird2  ", n, secs, &b);
+        b
+    };
+    (ours, bird)
 }
 
 fn main() {
@@ -335,22 +610,16 @@ fn main() {
         return;
     }
     let n = args.sessions;
-    let ours = run_ours(n, args.seconds);
+    let dynamic = args.dynamic_neigh;
     println!(
-        "dualtor {n} sessions x 2 ends @50ms: {:.2}% of a core, {:.2}% of a core per 100 sessions, {} flaps, {} Up",
-        ours.core_pct,
-        ours.cpu_per_100,
-        ours.flaps,
-        ours.up.len()
+        "neighbours: {}",
+        if dynamic {
+            "dynamic (ARP)"
+        } else {
+            "permanent, installed by the bench in its namespaces"
+        }
     );
-    let bird = run_bird(n, args.seconds);
-    println!(
-        "bird2   {n} sessions x 2 ends @50ms: {:.2}% of a core, {:.2}% of a core per 100 sessions, {} flaps (sessions whose last change moved), {} Up",
-        bird.core_pct,
-        bird.cpu_per_100,
-        bird.flaps,
-        bird.up.len()
-    );
+    let (ours, bird) = side_by_side(n, args.seconds, dynamic, false);
     // Checksum: both contenders brought up the same set of peers.
     let ours_peers: BTreeSet<Ipv4Addr> = ours.up.clone();
     let bird_peers: BTreeSet<Ipv4Addr> = (0..n)
@@ -365,16 +634,24 @@ fn main() {
         bird_peers.len()
     );
     if args.big > 0 {
-        let big = run_ours(args.big, args.seconds);
+        let (big, big_bird) = side_by_side(args.big, args.big_seconds, dynamic, args.big_ours_only);
         println!(
-            "dualtor {} sessions x 2 ends @50ms: {:.2}% of a core per end, {} flaps, {} Up",
+            "big: dualtor {} sessions for {} s: {} flaps, {} Up, {:.2}% of a core per end; bird: {} flaps, {} Up, {:.2}% of a core per end",
             args.big,
-            big.core_pct / 2.0,
+            args.big_seconds,
             big.flaps,
-            big.up.len()
+            big.up.len(),
+            big.core_pct / 2.0,
+            big_bird.flaps,
+            big_bird.up.len(),
+            big_bird.core_pct / 2.0,
         );
     }
-    let p = precision(if args.tiny { 2 } else { 10 });
+    let p = if args.no_precision {
+        vec![]
+    } else {
+        precision(if args.tiny { 2 } else { 10 })
+    };
     let worst = p.iter().max().copied().unwrap_or_default();
     println!(
         "precision 10ms x 3: drop -> Down {:?} (worst {worst:?}; bound 32 ms counted from the last packet, which precedes the drop)",
