@@ -1,9 +1,9 @@
-//! The dual-ToR demo end to end, once per ToR kind, checked through its
-//! `--json` summary: the guide's routes on A1, single-path within BFD
-//! detection + 1 s after each failure, ECMP back after each repair, and no
-//! packet lost across A1's own restart. Lab tests: they skip without root or
-//! the ToR daemon, except under `DUALTOR_REQUIRE_LAB=1`, and run one at a
-//! time.
+//! The dual-ToR demo end to end, once per ToR kind (the embedded
+//! `dualtor-tor`, BIRD 2, FRR), checked through its `--json` summary: the
+//! guide's routes on A1, single-path within BFD detection + 1 s after each
+//! failure, ECMP back after each repair, and no packet lost across A1's own
+//! restart. Lab tests: they skip without root (or the ToR daemon for BIRD and
+//! FRR), except under `DUALTOR_REQUIRE_LAB=1`, and run one at a time.
 
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
@@ -73,6 +73,14 @@ fn run_demo(tor: &str) {
 }
 
 #[test]
+fn demo_with_embedded_tors() {
+    let Some(_lab) = lab("demo_with_embedded_tors", &[Need::Root]) else {
+        return;
+    };
+    run_demo("dualtor");
+}
+
+#[test]
 fn demo_with_bird_tors() {
     let Some(_lab) = lab("demo_with_bird_tors", &[Need::Root, Need::Bird]) else {
         return;
@@ -88,4 +96,49 @@ fn demo_with_frr_tors() {
         return;
     };
     run_demo("frr");
+}
+
+/// The embedded ToR with BIRD 2 on the nodes (configured as calico-node would):
+/// every node gets the guide's full ECMP table, and the ToR's own kernel FIB
+/// holds its best routes (protocol 214): same-rack loopbacks via the owner's
+/// plane address on `br0` (RFC 4456 reflection keeps the next hop), other-rack
+/// ones via the other ToR's core address (eBGP next-hop-self).
+#[test]
+fn embedded_tors_with_bird_nodes() {
+    use std::sync::Arc;
+    use std::time::Duration;
+    use test_support::topology::{NodeKind, TorKind};
+    use test_support::{Topology, TopologySpec};
+
+    let Some(_lab) = lab("embedded_tors_with_bird_nodes", &[Need::Root, Need::Bird]) else {
+        return;
+    };
+    let _serial = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().to_path_buf();
+    let bin = std::path::PathBuf::from(env!("CARGO_BIN_EXE_dualtor-tor"));
+    let spec = TopologySpec {
+        racks: 2,
+        nodes_per_rack: 2,
+        tor: TorKind::Command(Arc::new(move |t, r| {
+            examples::demo::tor_command(&bin, &d, t, r)
+        })),
+        node: NodeKind::Bird,
+    };
+    let topo = Topology::build(spec).expect("lab");
+    topo.wait_converged(Duration::from_secs(30))
+        .expect("full ECMP on every BIRD node");
+    let ra1 = topo.tor(1, 1);
+    let fib = ra1.sh("ip -4 route show proto 214").expect("ra1's routes");
+    for (dst, via) in [
+        ("172.31.10.2 ", "via 172.31.11.2 dev br0"),
+        ("10.244.18.0/26 ", "via 172.31.11.2 dev br0"),
+        ("172.31.20.1 ", "via 172.31.1.2 dev core"),
+        ("10.244.33.0/26 ", "via 172.31.1.2 dev core"),
+    ] {
+        assert!(
+            fib.lines().any(|l| l.starts_with(dst) && l.contains(via)),
+            "ra1 lacks {dst}{via}:\n{fib}"
+        );
+    }
 }

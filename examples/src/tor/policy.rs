@@ -363,3 +363,313 @@ pub fn export(changes: &[RibOutChange], to_client: bool, local: Option<IpAddr>) 
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    //! The ToR's export policy end to end through the engine: UPDATEs in, UPDATEs
+    //! out. Topology: ToR ra1 (172.31.11.250, AS 65001, br0 = ifindex 3 on
+    //! 172.31.11.0/24, core = ifindex 4 on 172.31.1.0/24), clients a1 and a2 on
+    //! br0, eBGP peer rb1 (172.31.1.2, AS 65002) on core. Expected UPDATEs are
+    //! written by hand from the RFCs.
+    use super::*;
+    use std::time::Instant;
+
+    use llgr::{Engine, PeerId};
+
+    const RA1: Ipv4Addr = Ipv4Addr::new(172, 31, 11, 250);
+    const RA1_CORE: Ipv4Addr = Ipv4Addr::new(172, 31, 1, 1);
+
+    struct Lab {
+        e: Engine,
+        now: Instant,
+        a1: PeerId,
+        a2: PeerId,
+        a3: PeerId,
+        rb1: PeerId,
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    fn pfx(s: &str) -> Prefix {
+        s.parse().unwrap()
+    }
+
+    fn params(router_id: &str, local: Ipv4Addr, llgr: bool) -> llgr::SessionParams {
+        llgr::SessionParams {
+            router_id: Some(router_id.parse().unwrap()),
+            local_address: Some(IpAddr::V4(local)),
+            gr: Some(llgr::GrCapability {
+                restart_time: 0,
+                families: vec![llgr::GrFamily {
+                    family: llgr::Family::Ipv4Unicast,
+                    forwarding: true,
+                }],
+                ..Default::default()
+            }),
+            llgr: llgr.then(|| {
+                vec![llgr::LlgrFamily {
+                    family: llgr::Family::Ipv4Unicast,
+                    forwarding: true,
+                    stale_time: 3600,
+                }]
+            }),
+        }
+    }
+
+    /// ra1 with a1, a2, rb1 Established and LLGR-capable; a3 configured, down.
+    fn lab() -> Lab {
+        let mut cfg = Config::new(RA1, 65001);
+        let peer = |a: &str, asn| PeerConfig::new(ip(a), asn);
+        let br0 = || Some((3, vec!["172.31.11.0/24".parse().unwrap()]));
+        let core = Some((4, vec!["172.31.1.0/24".parse().unwrap()]));
+        cfg.peers = vec![
+            peer("172.31.11.1", 65001),
+            peer("172.31.11.2", 65001),
+            peer("172.31.11.3", 65001),
+            peer("172.31.1.2", 65002),
+        ];
+        let mut e = Engine::new(engine_config(
+            &cfg,
+            vec![IpAddr::V4(RA1), IpAddr::V4(RA1_CORE)],
+        ));
+        let a1 = e.add_peer(engine_peer(&cfg, &cfg.peers[0], br0()));
+        let a2 = e.add_peer(engine_peer(&cfg, &cfg.peers[1], br0()));
+        let a3 = e.add_peer(engine_peer(&cfg, &cfg.peers[2], br0()));
+        let rb1 = e.add_peer(engine_peer(&cfg, &cfg.peers[3], core));
+        let now = Instant::now();
+        e.handle_session_up(now, a1, params("172.31.10.1", RA1, true));
+        e.handle_session_up(now, a2, params("172.31.10.2", RA1, true));
+        e.handle_session_up(now, rb1, params("172.31.21.250", RA1_CORE, true));
+        let _ = e.poll_rib_out();
+        Lab {
+            e,
+            now,
+            a1,
+            a2,
+            a3,
+            rb1,
+        }
+    }
+
+    impl Lab {
+        fn receive(&mut self, from: PeerId, u: &Update) {
+            let imp = import(u, from == self.rb1);
+            self.e
+                .handle_update(self.now, from, &imp.announced, imp.attrs, &imp.withdrawn);
+        }
+
+        /// What each peer is sent, as UPDATEs.
+        fn sent(&mut self) -> HashMap<PeerId, Vec<Update>> {
+            let mut by: HashMap<PeerId, Vec<RibOutChange>> = HashMap::new();
+            for c in self.e.poll_rib_out() {
+                by.entry(c.peer).or_default().push(c);
+            }
+            by.into_iter()
+                .map(|(p, c)| {
+                    let (client, local) = if p == self.rb1 {
+                        (false, RA1_CORE)
+                    } else {
+                        (true, RA1)
+                    };
+                    (p, export(&c, client, Some(IpAddr::V4(local))))
+                })
+                .collect()
+        }
+    }
+
+    fn empty_path() -> AttrValue {
+        AttrValue::AsPath(AsPath {
+            segments: Vec::new(),
+        })
+    }
+
+    /// a2's loopback as the node sends it (iBGP: empty AS_PATH, LOCAL_PREF 100).
+    fn a2_loopback(med: Option<u32>) -> Update {
+        let mut u = Update::new()
+            .with(AttrValue::Origin(Origin::IGP))
+            .with(empty_path())
+            .with(AttrValue::NextHop(Ipv4Addr::new(172, 31, 11, 2)));
+        if let Some(m) = med {
+            u = u.with(AttrValue::MultiExitDisc(m));
+        }
+        u.with(AttrValue::LocalPref(100))
+            .with_nlri([Nlri::new(pfx("172.31.10.2/32"))])
+    }
+
+    // RFC 4456 §6 and §8: a client's route is reflected to the other clients
+    // with NEXT_HOP and MED unchanged, ORIGINATOR_ID = the client's router id,
+    // CLUSTER_LIST = [our cluster id]; never back to the client itself.
+    #[test]
+    fn rfc4456_s8_reflects_client_route_keeping_next_hop() {
+        let mut l = lab();
+        l.receive(l.a2, &a2_loopback(Some(50)));
+        let sent = l.sent();
+        let want = Update::new()
+            .with(AttrValue::Origin(Origin::IGP))
+            .with(empty_path())
+            .with(AttrValue::NextHop(Ipv4Addr::new(172, 31, 11, 2)))
+            .with(AttrValue::MultiExitDisc(50))
+            .with(AttrValue::LocalPref(100))
+            .with(AttrValue::OriginatorId(Ipv4Addr::new(172, 31, 10, 2)))
+            .with(AttrValue::ClusterList(vec![RA1]))
+            .with_nlri([Nlri::new(pfx("172.31.10.2/32"))]);
+        assert_eq!(sent[&l.a1], vec![want]);
+        assert!(
+            !sent.contains_key(&l.a2),
+            "not reflected back to its client"
+        );
+        assert!(!sent.contains_key(&l.a3), "a3 is down");
+    }
+
+    // RFC 4271 §5.1.2-§5.1.5 and RFC 4456 §8: towards the eBGP peer, our AS is
+    // prepended, NEXT_HOP is our core address, and MED (from another AS's point
+    // of view), LOCAL_PREF, ORIGINATOR_ID and CLUSTER_LIST are not sent.
+    #[test]
+    fn rfc4271_s5_1_ebgp_export_next_hop_self_prepend_strip() {
+        let mut l = lab();
+        l.receive(l.a2, &a2_loopback(Some(50)));
+        let sent = l.sent();
+        let want = Update::new()
+            .with(AttrValue::Origin(Origin::IGP))
+            .with(AttrValue::AsPath(AsPath::sequence([65001])))
+            .with(AttrValue::NextHop(RA1_CORE))
+            .with_nlri([Nlri::new(pfx("172.31.10.2/32"))]);
+        assert_eq!(sent[&l.rb1], vec![want]);
+    }
+
+    // The lab BIRD ToR's `next hop self ebgp` on client sessions: a route from
+    // the other rack reaches the clients via the ToR itself, with LOCAL_PREF 100
+    // (RFC 4271 §5.1.5: the received LOCAL_PREF is ignored), and the
+    // ORIGINATOR_ID/CLUSTER_LIST an eBGP peer sent are discarded; not sent back
+    // to the eBGP peer.
+    #[test]
+    fn ebgp_route_reaches_clients_with_next_hop_self() {
+        let mut l = lab();
+        let from_rb1 = Update::new()
+            .with(AttrValue::Origin(Origin::IGP))
+            .with(AttrValue::AsPath(AsPath::sequence([65002])))
+            .with(AttrValue::NextHop(Ipv4Addr::new(172, 31, 1, 2)))
+            .with(AttrValue::MultiExitDisc(7))
+            .with(AttrValue::LocalPref(500))
+            .with(AttrValue::OriginatorId(Ipv4Addr::new(9, 9, 9, 9)))
+            .with(AttrValue::ClusterList(vec![Ipv4Addr::new(9, 9, 9, 9)]))
+            .with_nlri([Nlri::new(pfx("172.31.20.1/32"))]);
+        l.receive(l.rb1, &from_rb1);
+        let sent = l.sent();
+        let want = Update::new()
+            .with(AttrValue::Origin(Origin::IGP))
+            .with(AttrValue::AsPath(AsPath::sequence([65002])))
+            .with(AttrValue::NextHop(RA1))
+            .with(AttrValue::MultiExitDisc(7))
+            .with(AttrValue::LocalPref(100))
+            .with_nlri([Nlri::new(pfx("172.31.20.1/32"))]);
+        assert_eq!(sent[&l.a1], vec![want.clone()]);
+        assert_eq!(sent[&l.a2], vec![want]);
+        assert!(!sent.contains_key(&l.rb1), "not sent back over eBGP");
+        // The kernel route goes via rb1's core address on the core link.
+        assert_eq!(
+            l.e.fib_route(&pfx("172.31.20.1/32")).as_deref(),
+            Some(
+                &[llgr::NextHop::Gateway {
+                    gateway: ip("172.31.1.2"),
+                    interface: Some(4),
+                    peer: l.rb1,
+                }][..]
+            )
+        );
+    }
+
+    // RFC 4456 §8: a route whose CLUSTER_LIST holds our cluster id, or whose
+    // ORIGINATOR_ID is our router id, is a reflection loop: ignored.
+    #[test]
+    fn rfc4456_s8_rejects_own_cluster_id_and_originator_id() {
+        let mut l = lab();
+        let looped = Update::new()
+            .with(AttrValue::Origin(Origin::IGP))
+            .with(empty_path())
+            .with(AttrValue::NextHop(Ipv4Addr::new(172, 31, 11, 2)))
+            .with(AttrValue::ClusterList(vec![Ipv4Addr::new(1, 2, 3, 4), RA1]))
+            .with_nlri([Nlri::new(pfx("10.244.18.0/26"))]);
+        let mine = Update::new()
+            .with(AttrValue::Origin(Origin::IGP))
+            .with(empty_path())
+            .with(AttrValue::NextHop(Ipv4Addr::new(172, 31, 11, 2)))
+            .with(AttrValue::OriginatorId(RA1))
+            .with_nlri([Nlri::new(pfx("172.31.10.2/32"))]);
+        l.receive(l.a2, &looped);
+        l.receive(l.a2, &mine);
+        assert!(l.sent().is_empty());
+        assert!(l.e.paths(&pfx("10.244.18.0/26")).is_empty());
+        assert!(l.e.paths(&pfx("172.31.10.2/32")).is_empty());
+    }
+
+    // RFC 9494 §4.3: when a2's session is lost gracefully (GR time 0, LLGR), its
+    // routes are re-advertised with LLGR_STALE (65535:6) to LLGR-capable peers
+    // (a1, and rb1 over eBGP) and withdrawn from a peer without capability 71 (a3).
+    #[test]
+    fn rfc9494_s4_3_stale_routes_carry_llgr_stale_and_skip_unaware_peers() {
+        let mut l = lab();
+        l.e.handle_session_up(l.now, l.a3, params("172.31.10.3", RA1, false));
+        l.receive(l.a2, &a2_loopback(None));
+        let _ = l.sent();
+        l.e.handle_session_down(l.now, l.a2, llgr::DownReason::DeclaredGraceful);
+        let sent = l.sent();
+        let stale = AttrValue::Communities(vec![Community(0xFFFF_0006)]);
+        let to_a1 = Update::new()
+            .with(AttrValue::Origin(Origin::IGP))
+            .with(empty_path())
+            .with(AttrValue::NextHop(Ipv4Addr::new(172, 31, 11, 2)))
+            .with(AttrValue::LocalPref(100))
+            .with(stale.clone())
+            .with(AttrValue::OriginatorId(Ipv4Addr::new(172, 31, 10, 2)))
+            .with(AttrValue::ClusterList(vec![RA1]))
+            .with_nlri([Nlri::new(pfx("172.31.10.2/32"))]);
+        let to_rb1 = Update::new()
+            .with(AttrValue::Origin(Origin::IGP))
+            .with(AttrValue::AsPath(AsPath::sequence([65001])))
+            .with(AttrValue::NextHop(RA1_CORE))
+            .with(stale)
+            .with_nlri([Nlri::new(pfx("172.31.10.2/32"))]);
+        let withdraw = Update::new().with_withdrawn([Nlri::new(pfx("172.31.10.2/32"))]);
+        assert_eq!(sent[&l.a1], vec![to_a1]);
+        assert_eq!(sent[&l.rb1], vec![to_rb1]);
+        assert_eq!(sent[&l.a3], vec![withdraw]);
+        // Still installed: the stale path is the only one (a last resort).
+        assert!(l.e.fib_route(&pfx("172.31.10.2/32")).is_some());
+    }
+
+    // The rule `outgoing` adds, alone: towards a client, next-hop-self exactly
+    // when no ORIGINATOR_ID is set (a route learned over eBGP); never towards eBGP.
+    #[test]
+    fn outgoing_next_hop_self_only_for_ebgp_learned_routes_to_clients() {
+        let reflected = PathAttrs {
+            next_hop: Some(ip("172.31.11.2")),
+            originator_id: Some(Ipv4Addr::new(172, 31, 10, 2)),
+            ..Default::default()
+        };
+        let learned = PathAttrs {
+            next_hop: Some(ip("172.31.1.2")),
+            ..Default::default()
+        };
+        let me = Some(IpAddr::V4(RA1));
+        assert_eq!(
+            outgoing(&reflected, true, me).next_hop,
+            Some(ip("172.31.11.2"))
+        );
+        assert_eq!(outgoing(&learned, true, me).next_hop, me);
+        assert_eq!(
+            outgoing(&learned, false, me).next_hop,
+            Some(ip("172.31.1.2"))
+        );
+    }
+
+    // RFC 4724 §2: End-of-RIB is recognised, and carries no routes.
+    #[test]
+    fn rfc4724_s2_end_of_rib() {
+        let i = import(&Update::end_of_rib(Family::IPV4_UNICAST), false);
+        assert_eq!(i.end_of_rib, Some(llgr::Family::Ipv4Unicast));
+        assert!(i.announced.is_empty() && i.withdrawn.is_empty());
+    }
+}
