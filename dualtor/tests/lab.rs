@@ -474,6 +474,27 @@ fn pod_addr(block: ipnet::Ipv4Net) -> std::net::Ipv4Addr {
     std::net::Ipv4Addr::from(u32::from(block.network()) + 1)
 }
 
+/// The "Neighbor capabilities" part of `show protocols all` for a1's session on
+/// the rack A ToR of `plane` (what a1's last OPEN said).
+fn a1_neighbor_caps(lab: &Lab, plane: u8) -> String {
+    let tor = lab.topo.tor_bird(1, plane).expect("BIRD ToR");
+    let name = tor
+        .protocols()
+        .expect("birdc")
+        .into_iter()
+        .find(|p| p.name.starts_with("a1"))
+        .expect("a1 protocol")
+        .name;
+    let all = tor
+        .birdc(&format!("show protocols all {name}"))
+        .expect("birdc");
+    all.split("Neighbor capabilities")
+        .nth(1)
+        .and_then(|c| c.split("Session:").next())
+        .unwrap_or_default()
+        .to_owned()
+}
+
 /// Stops a1's daemon (SIGTERM, or SIGKILL), checks the ToRs hold a1's routes
 /// as stale meanwhile, starts it again and waits for full ECMP everywhere.
 fn restart_a1(lab: &mut Lab, kill: bool) {
@@ -532,6 +553,16 @@ fn restart_a1(lab: &mut Lab, kill: bool) {
         }
     }
     eprintln!("{what}: a1 back in {:?}", stopped.elapsed());
+    // RFC 4724 §4.1: the new process's OPENs carried R=1 (routes kept in
+    // the kernel) and F=1 for IPv4; BIRD shows them as the neighbour's
+    // "Restart recovery" and "AF preserved".
+    for plane in 1..=2 {
+        let caps = a1_neighbor_caps(lab, plane);
+        assert!(
+            caps.contains("Restart recovery") && caps.contains("AF preserved: ipv4"),
+            "{what}: ToR {plane} did not see R=1/F=1 from a1:\n{caps}"
+        );
+    }
     wait_tables(
         &lab.topo,
         &format!("after {what} and restart"),
@@ -599,6 +630,40 @@ fn own_graceful_restart_loses_no_packet() {
     for dst in &ours {
         let deleted = watcher.changes(dst).iter().any(|(_, r)| r.is_none());
         assert!(!deleted, "a1: {dst} was deleted during the restarts");
+    }
+    // Once the restart is over, R is cleared (RFC 4724 §4.1): a session
+    // that comes back later (here the ToR resets it) gets an OPEN with R=0.
+    let tor = lab.topo.tor_bird(1, 1).expect("BIRD ToR");
+    let name = tor
+        .protocols()
+        .expect("birdc")
+        .into_iter()
+        .find(|p| p.name.starts_with("a1"))
+        .expect("a1 protocol")
+        .name;
+    tor.birdc(&format!("restart {name}"))
+        .expect("birdc restart");
+    let start = Instant::now();
+    loop {
+        let up = tor
+            .protocols()
+            .expect("birdc")
+            .into_iter()
+            .any(|p| p.name == name && p.is_established());
+        let caps = a1_neighbor_caps(&lab, 1);
+        if up && caps.contains("Graceful restart") {
+            assert!(
+                !caps.contains("Restart recovery"),
+                "R=1 after the restart was over:\n{caps}"
+            );
+            assert!(caps.contains("AF preserved: ipv4"), "F=0:\n{caps}");
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "a1 not back: {caps}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 

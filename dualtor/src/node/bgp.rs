@@ -47,8 +47,8 @@ pub struct SessionSetup {
     /// reconnection backoff).
     pub config: SessionConfig,
     /// Our OPEN carries R=1: we restarted with our routes still in the
-    /// kernel (RFC 4724 §3, `Session::set_restarting`). `WireTransport`
-    /// cannot apply it yet: `bgp_wire::transport` creates the session.
+    /// kernel (RFC 4724 §4.1), until the session reaches Established or
+    /// [`SessionCommand::RestartComplete`] arrives.
     pub restarting: bool,
 }
 
@@ -178,6 +178,9 @@ pub enum SessionCommand {
     Send(Vec<Update>),
     /// The initial table is out: send End-of-RIB (RFC 4724 §4).
     InitialTableSent,
+    /// Our own restart is over (End-of-RIB from every peer, or the
+    /// deferral timer): OPENs sent from now on carry R=0 (RFC 4724 §4.1).
+    RestartComplete,
     /// The path is down (BFD or carrier): Cease/10 best-effort (RFC 9384),
     /// drop the connection, and reconnect as usual.
     PathDown,
@@ -221,8 +224,11 @@ pub(crate) fn families(peer: &PeerPlan, v4: bool, v6: bool) -> Vec<Family> {
 }
 
 /// The session configuration for a peer (RFC 4271 §4.2 OPEN, RFC 5492):
-/// graceful restart with the F bit for every family, because our routes
-/// stay in the kernel across a restart (RFC 4724 §3); the LLGR capability
+/// graceful restart with the F bit for every family, because the kernel
+/// keeps forwarding our routes through any session loss and across a
+/// restart of the process (RFC 4724 §3; on a cold start the only routes a
+/// ToR could still hold for us are our own prefixes, which reach us
+/// regardless of our FIB); the LLGR capability
 /// as the plan says (RFC 9494 §3: empty = LLGR aware; stale time with F=1
 /// in `LongLivedGracefulRestart` mode, GR time 0); R=1 after our own
 /// restart; reconnection after `retry`, backed off (capped) only for a peer

@@ -46,6 +46,8 @@ struct PeerRt {
     send_eor: bool,
     bfd_state: Option<::bfd::State>,
     restart: [RestartState; 2],
+    /// The `reachableBy` host route installed for this peer, and its group.
+    reach: Option<(IpNet, ::fib::GroupId)>,
 }
 
 struct RestartWait {
@@ -71,10 +73,12 @@ struct Core {
     desired: Desired,
     fib_status: FibStatus,
     bfd_rt: Option<::bfd::runtime::Runtime>,
-    restarting: bool,
     restart: Option<RestartWait>,
     restart_summary: Option<(Duration, Vec<IpAddr>)>,
     local_blackholes: BTreeSet<IpNet>,
+    /// Next group id for `reachableBy` routes: counted down from the top of
+    /// the id space, far from the engine's (counted up from 1).
+    next_static_group: u32,
 }
 
 pub(super) async fn start(
@@ -170,13 +174,13 @@ pub(super) async fn start(
         desired: Desired::default(),
         fib_status,
         bfd_rt,
-        restarting,
         restart: restarting.then(|| RestartWait {
             started: now,
             deadline: now + opts.restart_deferral,
         }),
         restart_summary: None,
         local_blackholes: BTreeSet::new(),
+        next_static_group: u32::MAX,
         opts,
     };
     if restarting {
@@ -283,6 +287,7 @@ impl Core {
         p.llgr = plan.restart_mode == RestartMode::LongLivedGracefulRestart;
         p.export = llgr::ExportPolicy::LocalOnly;
         let id = self.engine.add_peer(p);
+        let reach = self.add_reachable_by(&plan);
         let generation = self.next_gen;
         self.next_gen += 1;
 
@@ -308,7 +313,7 @@ impl Core {
             local: bgp::bind_address(&plan),
             interface: plan.interface.clone(),
             config: session,
-            restarting: self.restarting,
+            restarting: self.restart.is_some(),
         };
         self.opts.transport.spawn(
             setup,
@@ -363,8 +368,45 @@ impl Core {
                 send_eor: false,
                 bfd_state: None,
                 restart: [RestartState::None; 2],
+                reach,
             },
         );
+    }
+
+    /// Installs the peer's `reachableBy` route (before its session
+    /// connects) and lets the engine resolve next hops through it.
+    fn add_reachable_by(&mut self, plan: &PeerPlan) -> Option<(IpNet, ::fib::GroupId)> {
+        let gw = plan.reachable_by?;
+        let Some((prefix, hop)) = super::fib::reachable_by(plan.address, gw, &self.ifaces) else {
+            warn!(node = %self.node, peer = %plan.address, gateway = %gw,
+                "reachableBy: no connected subnet holds the gateway; no route installed");
+            return None;
+        };
+        let id = ::fib::GroupId(self.next_static_group);
+        self.next_static_group -= 1;
+        self.engine.set_igp_route(
+            prefix,
+            Some(llgr::IgpRoute {
+                metric: 0,
+                nexthops: vec![(Some(gw), hop.ifindex)],
+            }),
+        );
+        self.fib_now(vec![
+            Step::SetGroup(id, ::fib::NexthopGroup::ecmp([hop])),
+            Step::SetRoute(prefix, ::fib::Target::Group(id)),
+        ]);
+        Some((prefix, id))
+    }
+
+    /// Sends steps to the programmer at once, outside the engine's output
+    /// (which is deferred during our own restart).
+    fn fib_now(&self, steps: Vec<Step>) {
+        if let Some(f) = &self.fib {
+            let _ = f.tx.send(FibCommand::Apply {
+                steps,
+                queued: Instant::now(),
+            });
+        }
     }
 
     fn remove_peer(&mut self, addr: IpAddr, why: StopReason) {
@@ -382,6 +424,10 @@ impl Core {
         }
         self.engine.remove_peer(Instant::now(), p.id);
         self.by_id.remove(&p.id);
+        if let Some((prefix, group)) = p.reach {
+            self.engine.set_igp_route(prefix, None);
+            self.fib_now(vec![Step::RemoveRoute(prefix), Step::RemoveGroup(group)]);
+        }
         // Dropping `p.bfd` releases the BFD session.
     }
 
@@ -693,6 +739,9 @@ impl Core {
             .map(|(a, _)| *a)
             .collect();
         self.restart_summary = Some((r.started.elapsed(), missing));
+        for p in self.peers.values() {
+            let _ = p.cmd.send(SessionCommand::RestartComplete);
+        }
         // Install everything the engine decided while deferred, then sweep.
         self.drain_fib();
         if let Some(f) = &self.fib {
@@ -1017,13 +1066,8 @@ impl Core {
                 }
             }
         }
-        if !fib_steps.is_empty()
-            && let Some(f) = &self.fib
-        {
-            let _ = f.tx.send(FibCommand::Apply {
-                steps: fib_steps,
-                queued: Instant::now(),
-            });
+        if !fib_steps.is_empty() {
+            self.fib_now(fib_steps);
         }
         self.plan = new;
     }

@@ -106,6 +106,22 @@ impl Desired {
     }
 }
 
+/// Calico BGPPeer `reachableBy`: the static host route to the peer via the
+/// gateway (BIRD `protocol static { route <peer>/32 via <gateway>; }` in
+/// calico-node), as a one-hop group over the interface whose connected
+/// subnet holds the gateway. It is installed, and fed to the route engine
+/// so that BGP next hops equal to the peer resolve through it, but never
+/// advertised (only originations are). `None` when no connected subnet
+/// holds the gateway (the kernel would refuse the route).
+pub(crate) fn reachable_by(
+    peer: IpAddr,
+    gateway: IpAddr,
+    ifaces: &Interfaces,
+) -> Option<(IpNet, fib::Nexthop)> {
+    let ifindex = ifaces.on_link(gateway)?;
+    Some((IpNet::from(peer), fib::Nexthop::via(gateway, ifindex)))
+}
+
 /// A kernel interface: index and addresses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -177,6 +193,18 @@ impl Interfaces {
         }
         task.abort();
         Ok(Interfaces { addresses, index })
+    }
+
+    /// The interface whose connected subnet holds `addr` (the lowest index
+    /// when several do).
+    pub(crate) fn on_link(&self, addr: IpAddr) -> Option<u32> {
+        self.addresses
+            .iter()
+            .filter(|a| {
+                a.address.prefix_len() < a.address.max_prefix_len() && a.address.contains(&addr)
+            })
+            .filter_map(|a| self.index.get(&a.interface).copied())
+            .min()
     }
 
     /// Subnets connected over an interface (not host routes).
@@ -483,6 +511,53 @@ mod tests {
                 Step::SetRoute("10.244.17.0/26".parse().unwrap(), fib::Target::Blackhole),
                 Step::RemoveRoute("10.244.33.0/26".parse().unwrap()),
             ]
+        );
+    }
+
+    // Calico BGPPeer `reachableBy` (calico-semantics.md): a /32 to the peer
+    // via the gateway, over the interface whose subnet holds the gateway;
+    // nothing when no connected subnet holds it.
+    #[test]
+    fn reachable_by_routes_the_peer_via_the_gateway_on_its_subnet() {
+        use crate::config::{AddressScope, InterfaceAddress};
+        let ifaces = Interfaces::new(
+            vec![
+                InterfaceAddress::new("lo", "172.31.10.1/32".parse().unwrap(), AddressScope::Host),
+                InterfaceAddress::new(
+                    "eth0",
+                    "172.31.11.1/24".parse().unwrap(),
+                    AddressScope::Link,
+                ),
+                InterfaceAddress::new(
+                    "eth1",
+                    "172.31.12.1/24".parse().unwrap(),
+                    AddressScope::Link,
+                ),
+            ],
+            [
+                ("lo".to_owned(), 1),
+                ("eth0".to_owned(), 2),
+                ("eth1".to_owned(), 3),
+            ]
+            .into_iter()
+            .collect(),
+        );
+        let peer: IpAddr = "192.0.2.7".parse().unwrap();
+        assert_eq!(
+            reachable_by(peer, "172.31.12.254".parse().unwrap(), &ifaces),
+            Some((
+                "192.0.2.7/32".parse().unwrap(),
+                fib::Nexthop::via("172.31.12.254".parse().unwrap(), 3)
+            ))
+        );
+        // The loopback's /32 is not a connected subnet.
+        assert_eq!(
+            reachable_by(peer, "172.31.10.1".parse().unwrap(), &ifaces),
+            None
+        );
+        assert_eq!(
+            reachable_by(peer, "198.51.100.1".parse().unwrap(), &ifaces),
+            None
         );
     }
 }

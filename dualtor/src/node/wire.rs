@@ -70,7 +70,8 @@ impl Transport for WireTransport {
         socket.interface = setup.interface.clone();
         socket.password = setup.peer.password.as_ref().map(|p| p.expose().to_owned());
         socket.ttl_security = setup.peer.ttl_security;
-        let mut cfg = PeerConfig::new(setup.config.clone(), setup.remote);
+        let mut cfg =
+            PeerConfig::new(setup.config.clone(), setup.remote).with_restarting(setup.restarting);
         cfg.socket = socket;
         let incoming = self
             .listener
@@ -97,6 +98,9 @@ async fn run(
                 }
                 Some(SessionCommand::InitialTableSent) => {
                     let _ = handle.initial_table_sent().await;
+                }
+                Some(SessionCommand::RestartComplete) => {
+                    let _ = handle.set_restarting(false).await;
                 }
                 Some(SessionCommand::PathDown) => {
                     let _ = handle.stop(StopKind::BfdDown).await;
