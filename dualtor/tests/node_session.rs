@@ -155,28 +155,28 @@ fn pump(
                 }
                 Action::SessionUp(n) => {
                     *conn += 1;
-                    let _ = link.events.send(SessionEvent::Established {
+                    let _ = link.events.try_send(SessionEvent::Established {
                         conn: *conn,
                         negotiated: n,
                         local: "172.31.11.1:50000".parse().unwrap(),
                     });
                 }
                 Action::SessionDown(d) => {
-                    let _ = link.events.send(SessionEvent::Down {
+                    let _ = link.events.try_send(SessionEvent::Down {
                         conn: *conn,
                         reason: DownReason::from(&d.reason),
                         retain_stale: d.fate == bgp_wire::session::RouteFate::RetainStale,
                     });
                 }
                 Action::Update { update, .. } => {
-                    let _ = link.events.send(SessionEvent::Update {
+                    let _ = link.events.try_send(SessionEvent::Update {
                         conn: *conn,
                         update,
                         treat_as_withdraw: false,
                     });
                 }
                 Action::EndOfRib(family) => {
-                    let _ = link.events.send(SessionEvent::EndOfRib {
+                    let _ = link.events.try_send(SessionEvent::EndOfRib {
                         conn: *conn,
                         family,
                     });

@@ -49,15 +49,23 @@ pub(crate) fn detection_time(t: &BfdTimers) -> Duration {
 
 /// Starts the BFD task of one peer; it ends when the command sender is
 /// dropped (the `bfd` handle is then released: AdminDown for one
-/// Detection Time, sent by the runtime).
-pub(crate) fn spawn(
+/// Detection Time, sent by the runtime). Reports go to `to`, wrapped by
+/// `wrap`; the task waits while `to` is full. Commands come only from
+/// reloads and stops (a few per configuration change).
+pub(crate) fn spawn<T: Send + 'static>(
     runtime: bfd::runtime::Runtime,
     peer: IpAddr,
     interface: Option<String>,
     timers: BfdTimers,
-    report: impl Fn(BfdReport) + Send + 'static,
+    to: mpsc::Sender<T>,
+    wrap: impl Fn(BfdReport) -> T + Send + 'static,
 ) -> mpsc::UnboundedSender<BfdCommand> {
     let (tx, mut rx) = mpsc::unbounded_channel();
+    let report = move |r| {
+        let to = to.clone();
+        let m = wrap(r);
+        async move { to.send(m).await.is_ok() }
+    };
     tokio::spawn(async move {
         let req = bfd::runtime::SessionRequest {
             peer,
@@ -68,14 +76,18 @@ pub(crate) fn spawn(
         let mut handle = match runtime.request(req).await {
             Ok(h) => h,
             Err(e) => {
-                report(BfdReport::Failed(e));
+                report(BfdReport::Failed(e)).await;
                 return;
             }
         };
         loop {
             tokio::select! {
                 change = handle.next_change() => match change {
-                    Some(c) => report(BfdReport::Change(c)),
+                    Some(c) => {
+                        if !report(BfdReport::Change(c)).await {
+                            return;
+                        }
+                    }
                     None => return,
                 },
                 cmd = rx.recv() => match cmd {

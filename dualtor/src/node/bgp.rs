@@ -193,13 +193,22 @@ pub enum SessionCommand {
 }
 
 /// The node's end of one session task.
+///
+/// Backpressure: `events` is bounded, and a session task waits while it is
+/// full (so its transport stops reading the socket and TCP pushes back on
+/// the peer). `commands` is not bounded, so that the node task never waits
+/// on a session: what it carries is bounded by what the node exports (only
+/// its own originations, a handful of prefixes) times the configuration and
+/// API changes made while the session cannot send, and a session that
+/// cannot send for a hold time is torn down, after which `Send` commands
+/// are dropped at once.
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct SessionLink {
     /// Commands from the node.
     pub commands: mpsc::UnboundedReceiver<SessionCommand>,
-    /// Events to the node.
-    pub events: mpsc::UnboundedSender<SessionEvent>,
+    /// Events to the node (bounded: wait while full).
+    pub events: mpsc::Sender<SessionEvent>,
 }
 
 /// A BGP session implementation. `spawn` starts one task for the peer on

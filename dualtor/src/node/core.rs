@@ -18,6 +18,19 @@ use super::status::{FibStatus, PeerStatus, RestartState, SessionState, Status};
 use super::{Command, Event, NodeError, NodeHandle, Options, StartError, StopMode};
 use crate::config::{self, Config, NextHopMode, NodePlan, PeerPlan, PlanDiff, RestartMode};
 
+/// Capacity of the node's command channel: [`NodeHandle`] calls wait while
+/// it is full.
+const COMMAND_CAPACITY: usize = 64;
+/// Capacity of the channel of session and BFD inputs: when the node task
+/// falls behind, the session tasks wait, their transports stop reading the
+/// sockets, and TCP pushes back on the peers.
+const INPUT_CAPACITY: usize = 1024;
+/// Capacity of one session's event channel (before tagging).
+const SESSION_EVENT_CAPACITY: usize = 64;
+/// Capacity of the kernel programmer's report channel: the programmer
+/// thread waits while it is full.
+const FIB_REPORT_CAPACITY: usize = 256;
+
 /// Inputs from the node's tasks, tagged with the peer and its generation
 /// (a peer re-created by a reload gets a new one; late events of the old
 /// tasks are ignored).
@@ -67,7 +80,7 @@ struct Core {
     peers: BTreeMap<IpAddr, PeerRt>,
     by_id: HashMap<llgr::PeerId, IpAddr>,
     next_gen: u64,
-    inputs: mpsc::UnboundedSender<Input>,
+    inputs: mpsc::Sender<Input>,
     events: broadcast::Sender<Event>,
     fib: Option<FibThread>,
     desired: Desired,
@@ -114,9 +127,9 @@ pub(super) async fn start(
         })
         .ok_or(StartError::NoRouterId)?;
 
-    let (in_tx, in_rx) = mpsc::unbounded_channel();
-    let (fib_tx, fib_rx) = mpsc::unbounded_channel();
-    let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+    let (in_tx, in_rx) = mpsc::channel(INPUT_CAPACITY);
+    let (fib_tx, fib_rx) = mpsc::channel(FIB_REPORT_CAPACITY);
+    let (cmd_tx, cmd_rx) = mpsc::channel(COMMAND_CAPACITY);
     let (ev_tx, _) = broadcast::channel(opts.event_capacity.max(16));
 
     let mut fib_status = FibStatus::default();
@@ -218,9 +231,9 @@ impl Core {
 
     async fn run(
         mut self,
-        mut cmd_rx: mpsc::UnboundedReceiver<Command>,
-        mut in_rx: mpsc::UnboundedReceiver<Input>,
-        mut fib_rx: mpsc::UnboundedReceiver<FibReport>,
+        mut cmd_rx: mpsc::Receiver<Command>,
+        mut in_rx: mpsc::Receiver<Input>,
+        mut fib_rx: mpsc::Receiver<FibReport>,
     ) {
         self.drain();
         loop {
@@ -239,13 +252,13 @@ impl Core {
             tokio::select! {
                 c = cmd_rx.recv() => match c {
                     Some(Command::Stop(mode, done)) => {
-                        self.stop(mode).await;
+                        self.stop(mode, &mut fib_rx).await;
                         let _ = done.send(());
                         return;
                     }
                     Some(c) => self.command(c),
                     None => {
-                        self.stop(StopMode::Graceful).await;
+                        self.stop(StopMode::Graceful, &mut fib_rx).await;
                         return;
                     }
                 },
@@ -306,7 +319,7 @@ impl Core {
             self.opts.max_connect_retry,
         );
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
-        let (ev_tx, mut ev_rx) = mpsc::unbounded_channel();
+        let (ev_tx, mut ev_rx) = mpsc::channel(SESSION_EVENT_CAPACITY);
         let setup = bgp::SessionSetup {
             peer: plan.clone(),
             remote: SocketAddr::new(plan.address, plan.port),
@@ -326,7 +339,11 @@ impl Core {
         let addr = plan.address;
         tokio::spawn(async move {
             while let Some(e) = ev_rx.recv().await {
-                if inputs.send(Input::Session(addr, generation, e)).is_err() {
+                if inputs
+                    .send(Input::Session(addr, generation, e))
+                    .await
+                    .is_err()
+                {
                     return;
                 }
             }
@@ -339,9 +356,8 @@ impl Core {
                     addr,
                     plan.interface.clone(),
                     t,
-                    move |r| {
-                        let _ = inputs.send(Input::Bfd(addr, generation, r));
-                    },
+                    inputs,
+                    move |r| Input::Bfd(addr, generation, r),
                 ))
             }
             _ => None,
@@ -1004,9 +1020,8 @@ impl Core {
                                 addr,
                                 plan.interface.clone(),
                                 t,
-                                move |r| {
-                                    let _ = inputs.send(Input::Bfd(addr, generation, r));
-                                },
+                                inputs,
+                                move |r| Input::Bfd(addr, generation, r),
                             ));
                         }
                         _ => {}
@@ -1122,7 +1137,7 @@ impl Core {
         }
     }
 
-    async fn stop(&mut self, mode: StopMode) {
+    async fn stop(&mut self, mode: StopMode, fib_rx: &mut mpsc::Receiver<FibReport>) {
         match mode {
             StopMode::Graceful => {
                 // Close without NOTIFICATION first (RFC 4724 §4: the peers
@@ -1148,7 +1163,7 @@ impl Core {
                 if let Some(f) = self.fib.take() {
                     let (tx, rx) = tokio::sync::oneshot::channel();
                     let _ = f.tx.send(FibCommand::Exit(tx));
-                    let _ = rx.await;
+                    fib_wait(rx, fib_rx).await;
                 }
             }
             StopMode::Hard => {
@@ -1158,7 +1173,7 @@ impl Core {
                 if let Some(f) = self.fib.take() {
                     let (tx, rx) = tokio::sync::oneshot::channel();
                     let _ = f.tx.send(FibCommand::Flush(tx));
-                    let _ = rx.await;
+                    fib_wait(rx, fib_rx).await;
                 }
             }
         }
@@ -1171,6 +1186,23 @@ impl Core {
         self.emit(Event::Stopped {
             graceful: mode == StopMode::Graceful,
         });
+    }
+}
+
+/// Waits for the programmer thread to answer `done`, discarding its reports
+/// meanwhile (it may be waiting to send one, on a full channel).
+async fn fib_wait(
+    mut done: tokio::sync::oneshot::Receiver<()>,
+    reports: &mut mpsc::Receiver<FibReport>,
+) {
+    loop {
+        tokio::select! {
+            _ = &mut done => return,
+            r = reports.recv() => if r.is_none() {
+                let _ = done.await;
+                return;
+            },
+        }
     }
 }
 

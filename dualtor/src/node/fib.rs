@@ -270,7 +270,7 @@ impl FibThread {
     /// each on its own thread in the calling thread's namespace.
     pub(crate) fn start(
         cfg: fib::Config,
-        reports: mpsc::UnboundedSender<FibReport>,
+        reports: mpsc::Sender<FibReport>,
     ) -> Result<FibThread, fib::Error> {
         let (tx, rx) = std_mpsc::channel::<FibCommand>();
         let (ready_tx, ready_rx) = std_mpsc::channel();
@@ -315,7 +315,7 @@ impl FibThread {
 fn monitor_loop(
     mut monitor: fib::Monitor,
     tx: std_mpsc::Sender<FibCommand>,
-    reports: mpsc::UnboundedSender<FibReport>,
+    reports: mpsc::Sender<FibReport>,
 ) {
     loop {
         match monitor.recv(Duration::from_millis(200)) {
@@ -330,7 +330,7 @@ fn monitor_loop(
                 }
             }
             Err(e) => {
-                let _ = reports.send(FibReport::Failed(e));
+                let _ = reports.blocking_send(FibReport::Failed(e));
                 return;
             }
         }
@@ -340,18 +340,18 @@ fn monitor_loop(
 fn run(
     mut fib: fib::Fib,
     rx: std_mpsc::Receiver<FibCommand>,
-    reports: mpsc::UnboundedSender<FibReport>,
+    reports: mpsc::Sender<FibReport>,
 ) {
     let commit = |fib: &mut fib::Fib, changes: usize, queued: Instant| match fib.commit() {
         Ok(report) => {
-            let _ = reports.send(FibReport::Committed {
+            let _ = reports.blocking_send(FibReport::Committed {
                 changes,
                 report,
                 latency: queued.elapsed(),
             });
         }
         Err(e) => {
-            let _ = reports.send(FibReport::Failed(e));
+            let _ = reports.blocking_send(FibReport::Failed(e));
         }
     };
     while let Ok(cmd) = rx.recv() {
@@ -370,10 +370,10 @@ fn run(
             }
             FibCommand::Complete => match fib.complete() {
                 Ok(report) => {
-                    let _ = reports.send(FibReport::Completed { report });
+                    let _ = reports.blocking_send(FibReport::Completed { report });
                 }
                 Err(e) => {
-                    let _ = reports.send(FibReport::Failed(e));
+                    let _ = reports.blocking_send(FibReport::Failed(e));
                 }
             },
             FibCommand::Kernel(events) => {
@@ -387,7 +387,7 @@ fn run(
                         carrier,
                     } = ev
                     {
-                        let _ = reports.send(FibReport::Link {
+                        let _ = reports.blocking_send(FibReport::Link {
                             ifindex: *ifindex,
                             name: name.clone(),
                             up: *up,

@@ -221,7 +221,7 @@ pub struct Node {
 /// A cloneable handle on a running node.
 #[derive(Debug, Clone)]
 pub struct NodeHandle {
-    cmd: mpsc::UnboundedSender<Command>,
+    cmd: mpsc::Sender<Command>,
     events: broadcast::Sender<Event>,
 }
 
@@ -265,7 +265,7 @@ impl Drop for Node {
     fn drop(&mut self) {
         if self.task.is_some() {
             let (tx, _rx) = oneshot::channel();
-            let _ = self.handle.cmd.send(Command::Stop(StopMode::Graceful, tx));
+            let _ = self.handle.cmd.try_send(Command::Stop(StopMode::Graceful, tx));
         }
     }
 }
@@ -276,7 +276,10 @@ impl NodeHandle {
         make: impl FnOnce(oneshot::Sender<T>) -> Command,
     ) -> Result<T, NodeError> {
         let (tx, rx) = oneshot::channel();
-        self.cmd.send(make(tx)).map_err(|_| NodeError::Stopped)?;
+        self.cmd
+            .send(make(tx))
+            .await
+            .map_err(|_| NodeError::Stopped)?;
         rx.await.map_err(|_| NodeError::Stopped)
     }
 

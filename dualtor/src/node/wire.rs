@@ -148,7 +148,7 @@ async fn run(
                     Action::EndOfRib(family) => SessionEvent::EndOfRib { conn, family },
                     _ => continue,
                 };
-                if link.events.send(ev).is_err() {
+                if link.events.send(ev).await.is_err() {
                     break;
                 }
             }
