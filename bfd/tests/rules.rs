@@ -1138,6 +1138,44 @@ fn rule_46_remote_demand_stops_and_resumes_periodic() {
 }
 
 #[test]
+fn rule_46_demand_peer_polls_get_finals_and_our_detection_keeps_running() {
+    // RFC 5880 §6.6: a peer in Demand mode stops hearing our periodic
+    // packets and checks the path with Polls; each Poll gets one Final at
+    // once (§6.8.6, rule 16). We never set D, so the peer keeps sending
+    // periodically to us (Demand is per direction) and our Detection Time
+    // keeps running on its packets (§6.8.4).
+    let mut h = H::up(fast());
+    let mut x = p(State::Up, LOCAL);
+    x.d = true;
+    h.rxp(x).unwrap();
+    h.advance(60 * MS);
+    h.take();
+    for _ in 0..3 {
+        // The peer's periodic packets (D=1) keep us Up, without a reply.
+        for _ in 0..10 {
+            h.advance(40 * MS);
+            h.rxp(x).unwrap();
+        }
+        assert!(h.take().is_empty(), "no periodic packets to a Demand peer");
+        let mut poll = x;
+        poll.p = true;
+        h.rxp(poll).unwrap();
+        let sent = h.take();
+        assert_eq!(sent.len(), 1, "one Final per Poll");
+        let f = sent[0].1;
+        assert!(f.fin() && !f.poll());
+        assert_eq!(f.bytes[1] & 0x02, 0, "our D stays 0");
+        assert_eq!(f.sta(), 3, "Up");
+    }
+    assert_eq!(h.s.state(), State::Up);
+    assert!(h.events().is_empty(), "no flap");
+    // The peer falls silent: Demand on its side does not stop our detection.
+    h.advance(151 * MS);
+    assert_eq!(h.s.state(), State::Down);
+    assert_eq!(h.events()[0].diag, Diag::ControlDetectionTimeExpired);
+}
+
+#[test]
 fn rule_47_no_echo_sent() {
     // RFC 5880 §6.8.9: Echo not implemented; even if the peer advertises an
     // Echo RX interval we send only Control packets, with Echo RX 0.

@@ -44,6 +44,12 @@ struct Net {
     max_delay: Duration,
     /// Last delivery time per direction: links do not reorder.
     fifo: [Option<Instant>; 2],
+    /// Scheduler starvation per side: windows `[from, to)` in which the
+    /// side's driver does not run; packets to it wait in its socket.
+    frozen: [Vec<(Instant, Instant)>; 2],
+    /// Driver order on a wake-up: timers before the queued packets (the
+    /// order the runtime had before it read the socket first).
+    timers_first: bool,
 }
 
 impl Net {
@@ -83,7 +89,73 @@ impl Net {
             loss: [0.0; 2],
             max_delay: Duration::ZERO,
             fifo: [None; 2],
+            frozen: [vec![], vec![]],
+            timers_first: false,
         }
+    }
+
+    /// When side `i` gets to run for something due at `t`.
+    fn runs_at(&self, i: usize, t: Instant) -> Instant {
+        self.frozen[i]
+            .iter()
+            .find(|(from, to)| (*from..*to).contains(&t))
+            .map_or(t, |(_, to)| *to)
+    }
+
+    /// Like [`Net::run_until`], with each side driven like the runtime's
+    /// loop: on a wake-up, read every queued datagram, then run the timers
+    /// (or the reverse with `timers_first`), and nothing while frozen.
+    fn run_driven_until(&mut self, end: Instant) {
+        loop {
+            let mut next: Option<Instant> = None;
+            for Reverse((at, _, to, _)) in self.wire.iter() {
+                let t = self.runs_at(*to, *at);
+                next = Some(next.map_or(t, |n| n.min(t)));
+            }
+            for i in 0..2 {
+                if let Some(d) = self.sides[i].e.poll_timeout() {
+                    let t = self.runs_at(i, d);
+                    next = Some(next.map_or(t, |n| n.min(t)));
+                }
+            }
+            let Some(t) = next.filter(|&t| t <= end) else {
+                break;
+            };
+            self.now = self.now.max(t);
+            for i in 0..2 {
+                if self.runs_at(i, self.now) != self.now {
+                    continue; // starved
+                }
+                if self.timers_first {
+                    self.sides[i].e.handle_timeout(self.now);
+                    self.flush(i);
+                }
+                let mut keep = vec![];
+                while let Some(Reverse(item)) = self.wire.pop() {
+                    if item.0 > self.now {
+                        self.wire.push(Reverse(item));
+                        break;
+                    }
+                    if item.2 != i {
+                        keep.push(item);
+                        continue;
+                    }
+                    let meta = RxMeta {
+                        source: self.sides[1 - i].ip,
+                        ifindex: None,
+                        ttl: Some(255),
+                    };
+                    let _ = self.sides[i].e.handle_packet(self.now, &item.3, meta);
+                    self.flush(i);
+                }
+                self.wire.extend(keep.into_iter().map(Reverse));
+                if !self.timers_first {
+                    self.sides[i].e.handle_timeout(self.now);
+                    self.flush(i);
+                }
+            }
+        }
+        self.now = end;
     }
 
     fn flush(&mut self, i: usize) {
@@ -328,4 +400,75 @@ fn released_session_sends_admin_down_then_disappears() {
     assert!(n.sides[0].e.snapshot(id).is_none());
     let b = n.sides[1].changes.last().unwrap();
     assert!(b.is_admin_down());
+}
+
+/// The longest silence, as received by `to` (arrival times of the packets
+/// the other side sent), that ends at or before `until`.
+fn longest_gap_before(n: &Net, from: usize, until: Instant) -> Duration {
+    let sent: Vec<Instant> = n.sides[from]
+        .sent
+        .iter()
+        .map(|s| s.0)
+        .filter(|&t| t <= until)
+        .collect();
+    let mut worst = until - *sent.last().unwrap_or(&n.start);
+    for w in sent.windows(2) {
+        worst = worst.max(w[1] - w[0]);
+    }
+    worst
+}
+
+#[test]
+fn starved_scheduler_flaps_only_on_real_silence() {
+    // RFC 5880 §6.8.4: a session goes Down only when no packet has been
+    // received for a Detection Time (150 ms at 50 ms x 3). Side A's driver
+    // is starved for `stall` every 2 s (it neither reads, sends nor runs
+    // timers); B is healthy, so B's packets keep arriving in A's socket.
+    let episodes = |n: &mut Net, stall: Duration| {
+        n.run_driven_until(n.now + 5 * Duration::from_secs(1));
+        assert_eq!((n.state(0), n.state(1)), (State::Up, State::Up));
+        for k in 1..=10u32 {
+            let from = n.now + Duration::from_secs(2) * k;
+            n.frozen[0].push((from, from + stall));
+        }
+        n.run_driven_until(n.now + Duration::from_secs(22));
+    };
+    let detect_expired = |n: &Net, i: usize| -> Vec<Instant> {
+        n.sides[i]
+            .changes
+            .iter()
+            .filter(|c| c.diag == bfd::Diag::ControlDetectionTimeExpired)
+            .map(|c| c.at)
+            .collect()
+    };
+    let (mut b_flaps, mut false_a_flaps) = (0, 0);
+    for seed in 0..20 {
+        // 90 ms stalls: A's packets are at most 50 + 90 = 140 ms apart,
+        // under the Detection Time: nobody goes Down.
+        let mut n = Net::new(seed, cfg(50, 3));
+        episodes(&mut n, 90 * MS);
+        assert_eq!(n.failures(0) + n.failures(1), 0, "seed {seed}: 90 ms stalls");
+
+        // 140 ms stalls, packets read before timers (the runtime's order):
+        // A never expires (B's packets wait in its socket and are read
+        // first); B expires only after a real silence of A >= 150 ms.
+        let mut n = Net::new(seed, cfg(50, 3));
+        episodes(&mut n, 140 * MS);
+        assert_eq!(detect_expired(&n, 0), vec![], "seed {seed}: A never expires");
+        for at in detect_expired(&n, 1) {
+            let gap = longest_gap_before(&n, 0, at);
+            assert!(gap >= 150 * MS, "seed {seed}: B expired after a {gap:?} gap");
+            b_flaps += 1;
+        }
+
+        // The same stalls with timers run before the queued packets: A
+        // declares B dead although B's packets are waiting (a false flap).
+        let mut n = Net::new(seed, cfg(50, 3));
+        n.timers_first = true;
+        episodes(&mut n, 140 * MS);
+        false_a_flaps += detect_expired(&n, 0).len();
+    }
+    eprintln!("140 ms stalls, 20 seeds x 10: B detected {b_flaps} real silences; timers-first order: {false_a_flaps} false expiries at A");
+    assert!(b_flaps > 0, "some stalls follow a long enough gap");
+    assert!(false_a_flaps > 0, "timers-first order expires sessions with queued packets");
 }
