@@ -863,6 +863,9 @@ fn sighup_reload_advertises_new_block_without_session_reset() {
     );
 }
 
+/// One path as an FRR ToR holds it: `(peer, best, stale, communities)`.
+type TorPath = (Option<std::net::IpAddr>, bool, bool, Vec<String>);
+
 /// One sample of the FRR ToRs' and b1's view of a1's pod block during a1's
 /// restart (the timeline printed when a packet is lost).
 #[derive(Debug)]
@@ -870,7 +873,7 @@ struct FrrSample {
     at: Duration,
     /// Per ToR (ra1, ra2, rb1, rb2): `(peer, best, stale, communities)` of
     /// each path to a1's block.
-    tors: Vec<Vec<(Option<std::net::IpAddr>, bool, bool, Vec<String>)>>,
+    tors: Vec<Vec<TorPath>>,
     /// b1's kernel route to a1's block (`via` list).
     b1: Vec<String>,
 }
@@ -968,7 +971,7 @@ fn restart_a1_sampled(
     let t0 = Instant::now();
     let stop = std::sync::atomic::AtomicBool::new(false);
     let (samples, new, marks) = std::thread::scope(|s| {
-        let sampler = s.spawn(|| sample_frr(&lab, block, t0, &stop));
+        let sampler = s.spawn(|| sample_frr(lab, block, t0, &stop));
         std::thread::sleep(Duration::from_millis(300));
         let mut marks = vec![(signal, t0.elapsed())];
         let status = Command::new("kill")

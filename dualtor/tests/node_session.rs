@@ -48,6 +48,8 @@ struct Shared {
     notifications: HashMap<IpAddr, Vec<(u8, u8)>>,
     tors: HashMap<IpAddr, mpsc::UnboundedSender<TorCmd>>,
     spawned: HashMap<IpAddr, usize>,
+    /// The (local AS, router ID, R bit) of every session spawned, in order.
+    identities: HashMap<IpAddr, Vec<(u32, Ipv4Addr, bool)>>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -107,6 +109,11 @@ impl Transport for Memory {
             let mut s = self.0.lock().unwrap();
             s.tors.insert(setup.remote.ip(), tx);
             *s.spawned.entry(setup.remote.ip()).or_default() += 1;
+            s.identities.entry(setup.remote.ip()).or_default().push((
+                setup.config.local_as,
+                setup.config.router_id,
+                setup.restarting,
+            ));
         }
         tokio::spawn(run(setup, link, rx, self.0.clone()));
     }
@@ -588,4 +595,77 @@ async fn hard_stop_sends_cease_graceful_stop_does_not() {
     .await;
     node.stop(StopMode::Graceful).await;
     assert!(mem.0.lock().unwrap().notifications.is_empty());
+}
+
+// A reload that changes the node's AS and router ID (its ipv4Address)
+// re-establishes every session with the new identity, as BIRD restarts its
+// BGP protocols; the sessions close without NOTIFICATION (RFC 4724: the
+// ToRs keep our routes meanwhile) and come back with the new AS and BGP
+// Identifier in the OPEN (RFC 4271 §4.2).
+#[tokio::test]
+async fn reload_with_new_as_and_router_id_resets_every_session() {
+    let mem = Memory::default();
+    let node = start(&mem).await;
+    let h = node.handle();
+    let mut events = h.events();
+    for tor in ["172.31.11.250", "172.31.12.250"] {
+        until("up", || {
+            mem.received(tor)
+                .iter()
+                .any(|u| u.is_end_of_rib().is_some())
+        })
+        .await;
+    }
+    let mut c = guide_config();
+    c.nodes[0].as_number = AsNumber::new(65009);
+    c.nodes[0].ipv4_address = Some("172.31.10.9/32".parse().unwrap());
+    let d = h.reload(c).await.unwrap();
+    assert!(d.identity_changed);
+    let e = next_event(&mut events, |e| matches!(e, Event::Reloaded { .. })).await;
+    assert!(
+        matches!(
+            e,
+            Event::Reloaded {
+                peers_reset: 2,
+                peers_added: 0,
+                peers_removed: 0,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    for tor in ["172.31.11.250", "172.31.12.250"] {
+        let ip: IpAddr = tor.parse().unwrap();
+        until("re-established", || {
+            mem.0.lock().unwrap().identities.get(&ip).map(Vec::len) == Some(2)
+        })
+        .await;
+        let ids = mem.0.lock().unwrap().identities[&ip].clone();
+        assert_eq!(
+            ids,
+            vec![
+                (65001, Ipv4Addr::new(172, 31, 10, 1), false),
+                (65009, Ipv4Addr::new(172, 31, 10, 9), false),
+            ]
+        );
+    }
+    let st = h.status().await.unwrap();
+    assert_eq!(st.local_as, 65009);
+    assert_eq!(st.router_id, Ipv4Addr::new(172, 31, 10, 9));
+    until("both Established again", || {
+        let mem = mem.clone();
+        let n = mem
+            .0
+            .lock()
+            .unwrap()
+            .received
+            .values()
+            .filter(|u| u.iter().filter(|u| u.is_end_of_rib().is_some()).count() >= 2)
+            .count();
+        n == 2
+    })
+    .await;
+    // Closed gracefully: no NOTIFICATION.
+    assert!(mem.0.lock().unwrap().notifications.is_empty());
+    node.stop(StopMode::Graceful).await;
 }

@@ -81,6 +81,9 @@ struct Core {
     by_id: HashMap<llgr::PeerId, IpAddr>,
     next_gen: u64,
     inputs: mpsc::Sender<Input>,
+    /// The programmer's report channel (for a programmer re-opened by an
+    /// identity change).
+    fib_reports: mpsc::Sender<FibReport>,
     events: broadcast::Sender<Event>,
     fib: Option<FibThread>,
     desired: Desired,
@@ -114,18 +117,7 @@ pub(super) async fn start(
             warn!(node = %opts.node, warning = ?w, "address check");
         }
     }
-    let router_id = plan
-        .router_id
-        .or_else(|| {
-            ifaces
-                .addresses
-                .iter()
-                .find_map(|a| match a.address.addr() {
-                    IpAddr::V4(v4) if !v4.is_loopback() => Some(v4),
-                    _ => None,
-                })
-        })
-        .ok_or(StartError::NoRouterId)?;
+    let router_id = router_id(&plan, &ifaces).ok_or(StartError::NoRouterId)?;
 
     let (in_tx, in_rx) = mpsc::channel(INPUT_CAPACITY);
     let (fib_tx, fib_rx) = mpsc::channel(FIB_REPORT_CAPACITY);
@@ -133,23 +125,8 @@ pub(super) async fn start(
     let (ev_tx, _) = broadcast::channel(opts.event_capacity.max(16));
 
     let mut fib_status = FibStatus::default();
-    let fib = match opts.fib.clone() {
-        Some(mut cfg) => {
-            let loopbacks: Vec<IpAddr> = plan
-                .originations
-                .values()
-                .filter(|o| o.kind == config::OriginKind::Loopback)
-                .map(|o| o.prefix.addr())
-                .collect();
-            super::fib::prefsrc(&mut cfg, &loopbacks);
-            let f = FibThread::start(cfg, fib_tx).map_err(StartError::Fib)?;
-            fib_status.enabled = true;
-            fib_status.nexthop_objects = f.status.style == ::fib::Style::NexthopObjects;
-            fib_status.previous_routes = f.previous_routes;
-            Some(f)
-        }
-        None => None,
-    };
+    let fib =
+        open_fib(opts.fib.clone(), &plan, &fib_tx, &mut fib_status).map_err(StartError::Fib)?;
     let bfd_rt = if opts.bfd && plan.peers.values().any(|p| p.bfd.is_some()) {
         Some(
             ::bfd::runtime::Runtime::spawn(::bfd::runtime::Options::default())
@@ -159,15 +136,7 @@ pub(super) async fn start(
         None
     };
 
-    let mut ecfg = llgr::Config::new(plan.local_as.get(), router_id);
-    ecfg.local_addresses = ifaces.addresses.iter().map(|a| a.address.addr()).collect();
-    let mut engine = llgr::Engine::new(ecfg);
-    for (name, idx) in &ifaces.index {
-        let subnets = ifaces.connected(name);
-        if !subnets.is_empty() {
-            engine.set_connected(*idx, subnets);
-        }
-    }
+    let engine = new_engine(plan.local_as.get(), router_id, &ifaces);
     let restarting = fib.as_ref().is_some_and(|f| f.previous_routes > 0);
     let now = Instant::now();
     let mut core = Core {
@@ -182,6 +151,7 @@ pub(super) async fn start(
         by_id: HashMap::new(),
         next_gen: 1,
         inputs: in_tx,
+        fib_reports: fib_tx,
         events: ev_tx.clone(),
         fib,
         desired: Desired::default(),
@@ -200,13 +170,7 @@ pub(super) async fn start(
         info!(node = %core.node, previous_routes = core.fib_status.previous_routes,
             "graceful restart: previous routes keep forwarding until End-of-RIB from every peer");
     }
-    let empty = NodePlan {
-        peers: BTreeMap::new(),
-        originations: BTreeMap::new(),
-        blackholes: BTreeSet::new(),
-        ..plan.clone()
-    };
-    core.plan = empty;
+    core.plan = empty_plan(&plan);
     core.apply(plan);
     let span = info_span!("node", name = %core.node);
     let task = tokio::spawn(core.run(cmd_rx, in_rx, fib_rx).instrument(span));
@@ -255,6 +219,10 @@ impl Core {
                         self.stop(mode, &mut fib_rx).await;
                         let _ = done.send(());
                         return;
+                    }
+                    Some(Command::Reload(config, tx)) => {
+                        let r = self.reload(*config, &mut fib_rx).await;
+                        let _ = tx.send(r);
                     }
                     Some(c) => self.command(c),
                     None => {
@@ -949,46 +917,115 @@ impl Core {
                 api.prefixes.remove(&p.trunc());
                 let _ = tx.send(self.replan(self.config.clone(), api).map(|_| ()));
             }
-            Command::Reload(config, tx) => {
-                let api = self.api.clone();
-                let r = self.replan(*config, api);
-                if let Ok(d) = &r {
-                    let reset = d
-                        .peers_changed
-                        .iter()
-                        .filter(|c| needs_new_session(c))
-                        .count();
-                    self.emit(Event::Reloaded {
-                        peers_added: d.peers_added.len(),
-                        peers_removed: d.peers_removed.len(),
-                        peers_reset: reset,
-                        peers_updated: d.peers_changed.len() - reset,
-                    });
-                }
-                let _ = tx.send(r);
-            }
             Command::Status(tx) => {
                 let _ = tx.send(self.status());
             }
-            Command::Stop(..) => {}
+            // Handled by the loop (they wait).
+            Command::Reload(..) | Command::Stop(..) => {}
         }
     }
 
-    fn replan(&mut self, config: Config, api: ApiOrigins) -> Result<PlanDiff, NodeError> {
-        let new = config::plan(
-            &origination::effective(&config, &self.node, &api),
+    fn plan_for(&self, config: &Config, api: &ApiOrigins) -> Result<NodePlan, NodeError> {
+        Ok(config::plan(
+            &origination::effective(config, &self.node, api),
             &self.node,
             &self.ifaces.addresses,
             self.opts.secrets.as_ref(),
-        )?;
+        )?)
+    }
+
+    /// API origination changes (blocks, prefixes): never an identity change.
+    fn replan(&mut self, config: Config, api: ApiOrigins) -> Result<PlanDiff, NodeError> {
+        let new = self.plan_for(&config, &api)?;
         let d = config::diff(&self.plan, &new);
-        if d.identity_changed {
-            return Err(NodeError::IdentityChanged);
-        }
         self.config = config;
         self.api = api;
         self.apply(new);
         Ok(d)
+    }
+
+    /// A new resource set. A changed AS or router ID resets every session,
+    /// as BIRD does; anything else touches only what differs.
+    async fn reload(
+        &mut self,
+        config: Config,
+        fib_rx: &mut mpsc::Receiver<FibReport>,
+    ) -> Result<PlanDiff, NodeError> {
+        let new = self.plan_for(&config, &self.api)?;
+        let d = config::diff(&self.plan, &new);
+        self.config = config;
+        let reset = if d.identity_changed {
+            self.reset_identity(new, fib_rx).await?
+        } else {
+            self.apply(new);
+            d.peers_changed
+                .iter()
+                .filter(|c| needs_new_session(c))
+                .count()
+        };
+        let kept = d.peers_changed.len().saturating_sub(reset);
+        self.emit(Event::Reloaded {
+            peers_added: d.peers_added.len(),
+            peers_removed: d.peers_removed.len(),
+            peers_reset: reset,
+            peers_updated: if d.identity_changed { 0 } else { kept },
+        });
+        Ok(d)
+    }
+
+    /// The node's AS or router ID changed: every session is re-established
+    /// with the new identity, as after our own graceful restart, in-process.
+    /// The sessions close without NOTIFICATION (the ToRs keep our routes,
+    /// RFC 4724), BFD goes AdminDown after them, the kernel keeps
+    /// forwarding our routes; the programmer is re-opened (with the new
+    /// loopback as preferred source) and the route engine re-created, our
+    /// OPENs carry R=1, and the kernel is reconciled after End-of-RIB from
+    /// every peer (or the deferral timer). Returns the number of sessions
+    /// reset.
+    async fn reset_identity(
+        &mut self,
+        new: NodePlan,
+        fib_rx: &mut mpsc::Receiver<FibReport>,
+    ) -> Result<usize, NodeError> {
+        let router_id = router_id(&new, &self.ifaces).ok_or(NodeError::NoRouterId)?;
+        info!(node = %self.node, local_as = new.local_as.get(), %router_id,
+            "identity changed: re-establishing every session");
+        for p in self.peers.values() {
+            let _ = p.cmd.send(SessionCommand::Stop(StopReason::Graceful));
+        }
+        tokio::time::sleep(GRACEFUL_CLOSE_LEAD).await;
+        let reset = self.peers.len();
+        let addrs: Vec<IpAddr> = self.peers.keys().copied().collect();
+        for a in addrs {
+            self.remove_peer(a, StopReason::Graceful);
+        }
+        if let Some(f) = self.fib.take() {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            let _ = f.tx.send(FibCommand::Exit(tx));
+            fib_wait(rx, fib_rx).await;
+        }
+        let mut fib_status = FibStatus::default();
+        self.fib = open_fib(
+            self.opts.fib.clone(),
+            &new,
+            &self.fib_reports,
+            &mut fib_status,
+        )
+        .map_err(NodeError::Fib)?;
+        let now = Instant::now();
+        self.restart = (fib_status.previous_routes > 0).then(|| RestartWait {
+            started: now,
+            deadline: now + self.opts.restart_deferral,
+        });
+        self.fib_status = fib_status;
+        self.engine = new_engine(new.local_as.get(), router_id, &self.ifaces);
+        self.by_id.clear();
+        self.desired = Desired::default();
+        self.local_blackholes.clear();
+        self.router_id = router_id;
+        self.plan = empty_plan(&new);
+        self.apply(new);
+        Ok(reset)
     }
 
     /// Moves from the plan in force to `new`, touching only what differs.
@@ -1186,6 +1223,70 @@ impl Core {
         self.emit(Event::Stopped {
             graceful: mode == StopMode::Graceful,
         });
+    }
+}
+
+/// The BGP Identifier: the Node's `ipv4Address`, else the first IPv4
+/// address of an interface that is not loopback.
+fn router_id(plan: &NodePlan, ifaces: &Interfaces) -> Option<Ipv4Addr> {
+    plan.router_id.or_else(|| {
+        ifaces
+            .addresses
+            .iter()
+            .find_map(|a| match a.address.addr() {
+                IpAddr::V4(v4) if !v4.is_loopback() => Some(v4),
+                _ => None,
+            })
+    })
+}
+
+/// The route engine for an identity, with the interfaces' connected subnets.
+fn new_engine(local_as: u32, router_id: Ipv4Addr, ifaces: &Interfaces) -> llgr::Engine {
+    let mut ecfg = llgr::Config::new(local_as, router_id);
+    ecfg.local_addresses = ifaces.addresses.iter().map(|a| a.address.addr()).collect();
+    let mut engine = llgr::Engine::new(ecfg);
+    for (name, idx) in &ifaces.index {
+        let subnets = ifaces.connected(name);
+        if !subnets.is_empty() {
+            engine.set_connected(*idx, subnets);
+        }
+    }
+    engine
+}
+
+/// Opens the kernel programmer (when configured) with the plan's loopbacks
+/// as preferred sources; it finds our routes of a previous run.
+fn open_fib(
+    cfg: Option<::fib::Config>,
+    plan: &NodePlan,
+    reports: &mpsc::Sender<FibReport>,
+    status: &mut FibStatus,
+) -> Result<Option<FibThread>, ::fib::Error> {
+    let Some(mut cfg) = cfg else {
+        return Ok(None);
+    };
+    let loopbacks: Vec<IpAddr> = plan
+        .originations
+        .values()
+        .filter(|o| o.kind == config::OriginKind::Loopback)
+        .map(|o| o.prefix.addr())
+        .collect();
+    super::fib::prefsrc(&mut cfg, &loopbacks);
+    let f = FibThread::start(cfg, reports.clone())?;
+    status.enabled = true;
+    status.nexthop_objects = f.status.style == ::fib::Style::NexthopObjects;
+    status.previous_routes = f.previous_routes;
+    Ok(Some(f))
+}
+
+/// A plan with the identity of `plan` and nothing to run yet (what
+/// [`Core::apply`] starts from).
+fn empty_plan(plan: &NodePlan) -> NodePlan {
+    NodePlan {
+        peers: BTreeMap::new(),
+        originations: BTreeMap::new(),
+        blackholes: BTreeSet::new(),
+        ..plan.clone()
     }
 }
 

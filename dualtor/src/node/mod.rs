@@ -149,9 +149,14 @@ pub enum NodeError {
     /// The new configuration is invalid; nothing changed.
     #[error(transparent)]
     Config(Box<ConfigError>),
-    /// The node's AS or router ID changed: that needs a restart.
-    #[error("the node's AS or router ID changed; restart the node")]
-    IdentityChanged,
+    /// The new configuration leaves the node without a router ID (no
+    /// `ipv4Address` and no IPv4 interface address).
+    #[error("no router ID: the Node has no ipv4Address")]
+    NoRouterId,
+    /// The kernel programmer could not be re-opened after an identity
+    /// change (the sessions are down; the kernel keeps our routes).
+    #[error("fib: {0}")]
+    Fib(#[source] ::fib::Error),
     /// The node has stopped.
     #[error("the node has stopped")]
     Stopped,
@@ -307,7 +312,10 @@ impl NodeHandle {
 
     /// Applies a changed resource set: only the sessions whose settings
     /// changed are touched (those whose OPEN or engine settings changed are
-    /// re-established; BFD timers change in place). Returns the diff applied.
+    /// re-established; BFD timers change in place). A changed AS number or
+    /// router ID re-establishes every session, as an in-process graceful
+    /// restart (the kernel keeps forwarding, our OPENs carry R=1). Returns
+    /// the diff applied.
     pub async fn reload(&self, config: Config) -> Result<PlanDiff, NodeError> {
         self.call(|tx| Command::Reload(Box::new(config), tx))
             .await?
