@@ -17,6 +17,8 @@ use test_support::{Need, Netns, faults, lab};
 
 const US: &str = "10.99.0.1";
 const THEM: &str = "10.99.0.2";
+const US6: &str = "fe80::1";
+const THEM6: &str = "fe80::2";
 /// Detection time (3 x 50 ms) + 1 s.
 const BOUND: Duration = Duration::from_millis(1150);
 
@@ -28,11 +30,27 @@ struct Lab {
 }
 
 fn setup() -> Lab {
+    setup_family(false)
+}
+
+/// `v6`: only link-local IPv6 (`fe80::1` here, `fe80::2` there, the
+/// kernel's own link-local addresses flushed so that FRR's source is known)
+/// and a runtime listening on IPv6 only.
+fn setup_family(v6: bool) -> Lab {
     let a = Netns::new("bfd").unwrap();
     let b = Netns::new("bfd").unwrap();
     test_support::veth(&a, "eth0", &b, "eth0").unwrap();
-    a.addr_add("eth0", &format!("{US}/24")).unwrap();
-    b.addr_add("eth0", &format!("{THEM}/24")).unwrap();
+    if v6 {
+        for (ns, ip) in [(&a, US6), (&b, THEM6)] {
+            ns.sh(&format!(
+                "ip -6 addr flush dev eth0 scope link && ip -6 addr add {ip}/64 dev eth0 nodad"
+            ))
+            .unwrap();
+        }
+    } else {
+        a.addr_add("eth0", &format!("{US}/24")).unwrap();
+        b.addr_add("eth0", &format!("{THEM}/24")).unwrap();
+    }
     // Worker threads and sockets are created inside namespace `a`.
     let (rt, bfd) = a.enter(|| {
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -43,7 +61,8 @@ fn setup() -> Lab {
         let bfd = {
             let _g = rt.enter();
             Runtime::spawn(Options {
-                ipv6: false,
+                ipv4: !v6,
+                ipv6: v6,
                 ..Options::default()
             })
             .unwrap()
@@ -65,9 +84,13 @@ fn cfg(ms: u64, auth: Option<Auth>) -> Config {
 
 impl Lab {
     fn request(&self, config: Config) -> Handle {
+        self.request_to(THEM, US, config)
+    }
+
+    fn request_to(&self, peer: &str, local: &str, config: Config) -> Handle {
         let req = SessionRequest {
-            peer: THEM.parse().unwrap(),
-            local: Some(US.parse().unwrap()),
+            peer: peer.parse().unwrap(),
+            local: Some(local.parse().unwrap()),
             interface: Some("eth0".into()),
             config,
         };
@@ -495,4 +518,183 @@ fn flood_of_bad_packets_does_not_flap_a_healthy_session() {
         counted > sent / 4,
         "most of the flood was read and counted: {counted} of {sent}"
     );
+}
+
+// ------------------------------------------------------------------ IPv6
+
+#[test]
+fn frr_ipv6_link_local_up_hop_limit_checked_and_loss_detected_both_ways() {
+    // RFC 5881 §4-§5 over IPv6: UDP 3784, Hop Limit 255 out and checked in
+    // (IPV6_RECVHOPLIMIT), a link-local peer reached through the interface
+    // (scope id), one session per (interface, peer, family).
+    let Some(_lab) = lab("bfd_frr_ipv6", &[Need::Root, Need::Frr, Need::Nft]) else {
+        return;
+    };
+    let l = setup_family(true);
+    let conf = format!(
+        "bfd\n peer {US6} local-address {THEM6} interface eth0\n  receive-interval 50\n  transmit-interval 50\n  detect-multiplier 3\n  no shutdown\n !\n!\n"
+    );
+    let frr = Frr::start_raw(&l.b, &["bfdd"], &conf).unwrap();
+    let mut h = l.request_to(THEM6, US6, cfg(50, None));
+    assert!(
+        l.wait(&mut h, Duration::from_secs(10), |c| c.to == State::Up)
+            .is_some(),
+        "Up with FRR over IPv6"
+    );
+    let peer = |frr: &Frr| {
+        frr.bfd_peers()
+            .ok()
+            .and_then(|v| v.into_iter().find(|p| p.peer.to_string() == US6))
+    };
+    assert!(until(BOUND, || peer(&frr).is_some_and(|p| p.status == "up")).is_some());
+    let p = peer(&frr).unwrap();
+    assert_eq!(
+        (
+            p.local.map(|a| a.to_string()),
+            p.interface.as_deref(),
+            p.remote_receive_interval_ms,
+            p.remote_detect_multiplier
+        ),
+        (Some(THEM6.to_string()), Some("eth0"), Some(50), Some(3))
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(l.drain(&mut h).is_empty(), "no flap");
+    let s = l.snapshot(&h);
+    assert_eq!(
+        (s.state, s.remote_state, s.tx_interval_us),
+        (State::Up, State::Up, 50_000)
+    );
+    assert_eq!(
+        s.counters.drops.total(),
+        0,
+        "FRR's packets carry Hop Limit 255"
+    );
+
+    // A valid-looking packet for our session with Hop Limit 1, from FRR's
+    // address: counted as BadTtl and ignored (RFC 5881 §5).
+    let bytes = {
+        let r = bfd::packet::Repr {
+            diag: Diag::None,
+            state: State::AdminDown,
+            poll: false,
+            final_: false,
+            control_plane_independent: false,
+            demand: false,
+            multipoint: false,
+            detect_mult: 3,
+            my_discriminator: s.remote_discr,
+            your_discriminator: s.local_discr,
+            desired_min_tx_interval: 50_000,
+            required_min_rx_interval: 50_000,
+            required_min_echo_rx_interval: 0,
+            auth: None,
+        };
+        let mut b = [0u8; bfd::packet::MAX_LEN];
+        let n = r.emit(&mut b);
+        b[..n].to_vec()
+    };
+    l.b.enter(|| {
+        use socket2::{Domain, Protocol, Socket, Type};
+        let ifindex = nix_ifindex("eth0");
+        let sock = Socket::new(Domain::IPV6, Type::DGRAM, Some(Protocol::UDP)).unwrap();
+        sock.set_unicast_hops_v6(1).unwrap();
+        let src: std::net::Ipv6Addr = THEM6.parse().unwrap();
+        let dst: std::net::Ipv6Addr = US6.parse().unwrap();
+        sock.bind(&std::net::SocketAddrV6::new(src, 50000, 0, ifindex).into())
+            .unwrap();
+        sock.send_to(
+            &bytes,
+            &std::net::SocketAddrV6::new(dst, 3784, 0, ifindex).into(),
+        )
+        .unwrap();
+    });
+    assert!(
+        until(BOUND, || l
+            .snapshot(&h)
+            .counters
+            .drops
+            .get(DropReason::BadTtl)
+            == 1)
+        .is_some(),
+        "Hop Limit 1 counted"
+    );
+    assert_eq!(l.snapshot(&h).state, State::Up, "and ignored");
+
+    // Drop our packets: FRR detects; we hear its Down.
+    let mut g =
+        faults::drop_matching(&l.a, "eth0", &format!("ip6 saddr {US6} udp dport 3784")).unwrap();
+    let took = until(BOUND, || peer(&frr).is_some_and(|p| p.status == "down"))
+        .expect("FRR detects our silence");
+    eprintln!("FRR detected our IPv6 silence in {took:?}");
+    let c = l
+        .wait(&mut h, BOUND, |c| c.to == State::Down)
+        .expect("we hear FRR's Down");
+    assert!(c.is_failure());
+    g.clear().unwrap();
+    assert!(
+        l.wait(&mut h, Duration::from_secs(10), |c| c.to == State::Up)
+            .is_some(),
+        "back Up"
+    );
+
+    // Drop FRR's packets: we detect, diag 1.
+    let t0 = Instant::now();
+    let mut g =
+        faults::drop_matching(&l.a, "eth0", &format!("ip6 saddr {THEM6} udp dport 3784")).unwrap();
+    let c = l
+        .wait(&mut h, BOUND, |c| c.to == State::Down)
+        .expect("we detect FRR's silence");
+    assert_eq!(c.diag, Diag::ControlDetectionTimeExpired);
+    eprintln!("we detected FRR's IPv6 silence in {:?}", t0.elapsed());
+    g.clear().unwrap();
+    assert!(
+        l.wait(&mut h, Duration::from_secs(10), |c| c.to == State::Up)
+            .is_some()
+    );
+}
+
+/// The index of `name` in the calling thread's namespace.
+fn nix_ifindex(name: &str) -> u32 {
+    nix::net::if_::if_nametoindex(name).unwrap()
+}
+
+// ------------------------------------------------------------------ Echo
+
+#[test]
+fn frr_with_echo_mode_stays_up_on_control_packets_only() {
+    // RFC 5880 §6.4, §6.8.9 / RFC 5881 §4: Echo is optional and we do not
+    // implement it. FRR asks for it (echo-mode, its Required Min Echo RX >
+    // 0); we advertise Required Min Echo RX 0, so FRR must not send us
+    // Echo packets, and the session runs on Control packets alone.
+    let Some(_lab) = lab("bfd_frr_echo", &[Need::Root, Need::Frr]) else {
+        return;
+    };
+    let l = setup();
+    let conf = format!(
+        "bfd\n peer {US} interface eth0\n  receive-interval 50\n  transmit-interval 50\n  detect-multiplier 3\n  echo-mode\n  echo receive-interval 50\n  echo transmit-interval 50\n  no shutdown\n !\n!\n"
+    );
+    let frr = Frr::start_raw(&l.b, &["bfdd"], &conf).unwrap();
+    let mut h = l.request(cfg(50, None));
+    assert!(
+        l.wait(&mut h, Duration::from_secs(10), |c| c.to == State::Up)
+            .is_some()
+    );
+    assert!(until(BOUND, || frr_status(&frr) == "up").is_some());
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        l.drain(&mut h).is_empty(),
+        "no flap with a peer asking for Echo"
+    );
+    let j = frr.vtysh("show bfd peers json").unwrap();
+    let v: serde_json::Value = serde_json::from_str(&j).unwrap();
+    let p = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["peer"] == US)
+        .unwrap();
+    // FRR's view: our Required Min Echo RX is 0 (it may not echo to us).
+    assert_eq!(p["remote-echo-receive-interval"], 0, "{p}");
+    assert_eq!(p["status"], "up", "{p}");
+    assert_eq!(l.snapshot(&h).counters.drops.total(), 0);
 }
