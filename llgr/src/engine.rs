@@ -30,6 +30,7 @@ use crate::attrs::{
     Attrs, Interner, LLGR_STALE, LargeCommunity, NO_ADVERTISE, NO_EXPORT, NO_EXPORT_SUBCONFED,
     NO_LLGR, Origin, PathAttrs,
 };
+use crate::members::Members;
 use crate::output::{
     Event, FibChange, GroupId, NextHop, Rejection, RibOutChange, Stats, SweepReason,
 };
@@ -167,7 +168,7 @@ struct BestKey {
 struct PathSet {
     cands: Arc<[Cand]>,
     family: Family,
-    members: Vec<Prefix>,
+    members: Members,
     group: Option<GroupId>,
     best: Option<BestKey>,
     canonical: bool,
@@ -218,6 +219,37 @@ struct PeerState {
     routes: u64,
     limit_reported: bool,
     adj_out: HashMap<Prefix, Attrs>,
+}
+
+/// The new path of an upsert: attributes shared by a whole UPDATE, per-prefix flag.
+#[derive(Debug, Clone, Copy)]
+struct NewPath<'a> {
+    attrs: &'a Attrs,
+    epoch: u32,
+    self_nh: bool,
+}
+
+/// What an upsert does to a prefix in a given old path set (see [`Engine::upsert`]).
+#[derive(Debug, Clone, Copy)]
+struct Transition {
+    found: bool,
+    unchanged: bool,
+    new_set: Option<u32>,
+    dirty: u8,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct MemoKey {
+    old: Option<u32>,
+    path_id: u32,
+    self_nh: bool,
+    adding: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Memo {
+    key: MemoKey,
+    t: Transition,
 }
 
 struct Eval {
@@ -779,8 +811,9 @@ impl Engine {
             self.stats.peer_not_up += 1;
             return;
         }
+        let mut memo = None;
         for (pfx, id) in withdrawn {
-            if !self.upsert(pfx.trunc(), peer.0, id.0, None) {
+            if !self.upsert(pfx.trunc(), peer.0, id.0, None, &mut memo) {
                 self.stats.unknown_withdraw += 1;
             }
         }
@@ -789,24 +822,24 @@ impl Engine {
         }
         if let Err(r) = self.import_check(peer, &attrs) {
             self.stats.reject(r, announced.len() as u64);
+            let mut memo = None;
             for (pfx, id) in announced {
-                self.upsert(pfx.trunc(), peer.0, id.0, None);
+                self.upsert(pfx.trunc(), peer.0, id.0, None, &mut memo);
             }
             return;
         }
         let attrs = self.interner.intern(attrs);
         let epoch = self.peer(peer).expect("checked").epoch;
+        let mut memo = None;
         for (pfx, id) in announced {
             let pfx = pfx.trunc();
             let self_nh = is_host(&pfx) && attrs.next_hop == Some(pfx.addr());
-            let c = Cand {
-                peer: peer.0,
-                path_id: id.0,
+            let new = NewPath {
+                attrs: &attrs,
                 epoch,
                 self_nh,
-                attrs: attrs.clone(),
             };
-            self.upsert(pfx, peer.0, id.0, Some(c));
+            self.upsert(pfx, peer.0, id.0, Some(new), &mut memo);
         }
     }
 
@@ -822,8 +855,9 @@ impl Engine {
             self.stats.unknown_peer += 1;
             return;
         }
+        let mut memo = None;
         for (pfx, id) in routes {
-            self.upsert(pfx.trunc(), peer.0, id.0, None);
+            self.upsert(pfx.trunc(), peer.0, id.0, None, &mut memo);
         }
     }
 
@@ -866,29 +900,143 @@ impl Engine {
             large_communities: route.large_communities,
             ..Default::default()
         });
-        let c = Cand {
-            peer: LOCAL,
-            path_id: 0,
+        let new = NewPath {
+            attrs: &attrs,
             epoch: 0,
             self_nh: route.blackhole,
-            attrs,
         };
-        self.upsert(prefix, LOCAL, 0, Some(c));
+        self.upsert(prefix, LOCAL, 0, Some(new), &mut None);
     }
 
     /// Withdraw a locally originated route; returns whether there was one.
     pub fn withdraw_local(&mut self, prefix: Prefix) -> bool {
-        self.upsert(prefix.trunc(), LOCAL, 0, None)
+        self.upsert(prefix.trunc(), LOCAL, 0, None, &mut None)
     }
 
     // ===== path sets =====
 
     /// Replace, add (`new = Some`) or remove the path `(peer, path_id)` of a prefix.
     /// Returns false when removing a path that does not exist or a route was refused.
-    fn upsert(&mut self, prefix: Prefix, peer: u32, path_id: u32, new: Option<Cand>) -> bool {
-        let family = Family::of(&prefix);
+    ///
+    /// `memo` remembers the last path-set transition within one batch of the same change
+    /// (one UPDATE): consecutive prefixes of an UPDATE usually move from the same old path
+    /// set to the same new one, so only the first of them builds and interns a candidate
+    /// list; the others cost one table lookup.
+    fn upsert(
+        &mut self,
+        prefix: Prefix,
+        peer: u32,
+        path_id: u32,
+        new: Option<NewPath<'_>>,
+        memo: &mut Option<Memo>,
+    ) -> bool {
         let old_entry = self.table.get(&prefix).copied();
         let old = old_entry.map(|e| e.set);
+        let key = MemoKey {
+            old,
+            path_id,
+            self_nh: new.as_ref().is_some_and(|n| n.self_nh),
+            adding: new.is_some(),
+        };
+        let t = match memo {
+            Some(m) if m.key == key => m.t,
+            _ => {
+                let t = self.transition(prefix, peer, path_id, new, old);
+                *memo = Some(Memo { key, t });
+                t
+            }
+        };
+        if t.unchanged {
+            return true;
+        }
+        if !t.found && !key.adding {
+            return false;
+        }
+        let family = Family::of(&prefix);
+        if peer != LOCAL && t.found != key.adding {
+            let p = self.peers[peer as usize].as_mut().expect("checked");
+            if key.adding
+                && let Some(limit) = p.cfg.prefix_limit
+                && p.routes >= u64::from(limit)
+            {
+                self.stats.reject(Rejection::PrefixLimit, 1);
+                if !p.limit_reported {
+                    p.limit_reported = true;
+                    self.events.push_back(Event::PrefixLimitExceeded {
+                        peer: PeerId(peer),
+                        limit,
+                    });
+                }
+                // The candidate list interned for this transition may now have no user.
+                if let Some(s) = t.new_set
+                    && self.sets[s as usize]
+                        .as_ref()
+                        .is_some_and(|x| x.members.len() == 0)
+                {
+                    self.free_set(s);
+                    *memo = None;
+                }
+                return false;
+            }
+            let fs = &mut p.fam[family.idx()];
+            if key.adding {
+                p.routes += 1;
+                fs.routes += 1;
+            } else {
+                p.routes -= 1;
+                fs.routes -= 1;
+            }
+        }
+        if let (Some(s), Some(e)) = (old, old_entry)
+            && self.leave_set_at(s, e.pos)
+        {
+            // The old set is gone: its id may be reused by the next intern.
+            *memo = None;
+        }
+        // One table access for the new state: the dirty flags land on the entry itself.
+        let newly = match t.new_set {
+            Some(s) => {
+                let pos = self.sets[s as usize]
+                    .as_mut()
+                    .expect("live")
+                    .members
+                    .push(prefix);
+                let e = self.table.entry(prefix).or_insert(Entry {
+                    set: s,
+                    pos,
+                    dirty: 0,
+                });
+                e.set = s;
+                e.pos = pos;
+                let newly = t.dirty & !e.dirty;
+                e.dirty |= t.dirty;
+                newly
+            }
+            None => {
+                self.table.remove(&prefix);
+                t.dirty
+            }
+        };
+        if newly & DIRTY_FIB != 0 {
+            self.fib_dirty.push(prefix);
+        }
+        if newly & DIRTY_EXPORT != 0 {
+            self.export_dirty.push(prefix);
+        }
+        true
+    }
+
+    /// What replacing the path `(peer, path_id)` of a prefix in path set `old` with `new`
+    /// does: the new path set (interned) and which outputs become dirty.
+    fn transition(
+        &mut self,
+        prefix: Prefix,
+        peer: u32,
+        path_id: u32,
+        new: Option<NewPath<'_>>,
+        old: Option<u32>,
+    ) -> Transition {
+        let family = Family::of(&prefix);
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
         let mut found = false;
@@ -901,29 +1049,24 @@ impl Engine {
                 }
             }
         }
+        let mut t = Transition {
+            found,
+            unchanged: false,
+            new_set: None,
+            dirty: 0,
+        };
         if !found && new.is_none() {
             self.scratch = scratch;
-            return false;
+            return t;
         }
-        if !found && new.is_some() && peer != LOCAL {
-            let p = self.peers[peer as usize].as_mut().expect("checked");
-            if let Some(limit) = p.cfg.prefix_limit
-                && p.routes >= u64::from(limit)
-            {
-                self.stats.reject(Rejection::PrefixLimit, 1);
-                if !p.limit_reported {
-                    p.limit_reported = true;
-                    self.events.push_back(Event::PrefixLimitExceeded {
-                        peer: PeerId(peer),
-                        limit,
-                    });
-                }
-                self.scratch = scratch;
-                return false;
-            }
-        }
-        let adding = new.is_some();
-        if let Some(c) = new {
+        if let Some(n) = new {
+            let c = Cand {
+                peer,
+                path_id,
+                epoch: n.epoch,
+                self_nh: n.self_nh,
+                attrs: n.attrs.clone(),
+            };
             let at = scratch.partition_point(|x| (x.peer, x.path_id) < (c.peer, c.path_id));
             scratch.insert(at, c);
         }
@@ -931,33 +1074,23 @@ impl Engine {
             && *self.sets[s as usize].as_ref().expect("live").cands == *scratch
         {
             self.scratch = scratch;
-            return true;
+            t.unchanged = true;
+            return t;
         }
-        if peer != LOCAL && found != adding {
-            let p = self.peers[peer as usize].as_mut().expect("checked");
-            let fs = &mut p.fam[family.idx()];
-            if adding {
-                p.routes += 1;
-                fs.routes += 1;
-            } else {
-                p.routes -= 1;
-                fs.routes -= 1;
-            }
-        }
-        let new_set = if scratch.is_empty() {
+        t.new_set = if scratch.is_empty() {
             None
         } else {
             Some(self.intern_set(&scratch, family))
         };
         self.scratch = scratch;
-        let (old_group, old_best) = match old {
+        let (old_group, old_best, old_local) = match old {
             Some(s) => {
                 let s = self.sets[s as usize].as_ref().expect("live");
-                (s.group, s.best.map(|b| self.best_ident(s, b)))
+                (s.group, s.best.map(|b| self.best_ident(s, b)), s.has_local)
             }
-            None => (None, None),
+            None => (None, None, false),
         };
-        let (new_group, new_best, exportable) = match new_set {
+        let (new_group, new_best, exportable) = match t.new_set {
             Some(s) => {
                 let st = self.sets[s as usize].as_ref().expect("live");
                 (
@@ -968,43 +1101,10 @@ impl Engine {
             }
             None => (None, None, false),
         };
-        let old_local =
-            old.is_some_and(|s| self.sets[s as usize].as_ref().expect("live").has_local);
-        let dirty_fib = old_group != new_group || new_set.is_none();
+        let dirty_fib = old_group != new_group || t.new_set.is_none();
         let dirty_export = old_best != new_best && (exportable || old_local || self.transit_up > 0);
-        if let (Some(s), Some(e)) = (old, old_entry) {
-            self.leave_set_at(s, e.pos as usize);
-        }
-        let want = (u8::from(dirty_fib) * DIRTY_FIB) | (u8::from(dirty_export) * DIRTY_EXPORT);
-        // One table access for the new state: the dirty flags land on the entry itself.
-        let newly = match new_set {
-            Some(s) => {
-                let members = &mut self.sets[s as usize].as_mut().expect("live").members;
-                let pos = members.len() as u32;
-                members.push(prefix);
-                let e = self.table.entry(prefix).or_insert(Entry {
-                    set: s,
-                    pos,
-                    dirty: 0,
-                });
-                e.set = s;
-                e.pos = pos;
-                let newly = want & !e.dirty;
-                e.dirty |= want;
-                newly
-            }
-            None => {
-                self.table.remove(&prefix);
-                want
-            }
-        };
-        if newly & DIRTY_FIB != 0 {
-            self.fib_dirty.push(prefix);
-        }
-        if newly & DIRTY_EXPORT != 0 {
-            self.export_dirty.push(prefix);
-        }
-        true
+        t.dirty = (u8::from(dirty_fib) * DIRTY_FIB) | (u8::from(dirty_export) * DIRTY_EXPORT);
+        t
     }
 
     /// Identity of a best path for export-change detection.
@@ -1033,17 +1133,22 @@ impl Engine {
     }
 
     /// Remove the member at `pos` from a path set's member list (the table entry stays).
-    fn leave_set_at(&mut self, s: u32, pos: usize) {
+    /// Returns whether the path set was freed (its last member left).
+    fn leave_set_at(&mut self, s: u32, pos: u32) -> bool {
         let set = self.sets[s as usize].as_mut().expect("live");
-        set.members.swap_remove(pos);
-        if let Some(moved) = set.members.get(pos).copied()
-            && let Some(e) = self.table.get_mut(&moved)
-        {
-            e.pos = pos as u32;
+        if set.members.remove(pos) {
+            let table = &mut self.table;
+            set.members.compact(|p, pos| {
+                if let Some(e) = table.get_mut(&p) {
+                    e.pos = pos;
+                }
+            });
         }
-        if set.members.is_empty() {
+        if set.members.len() == 0 {
             self.free_set(s);
+            return true;
         }
+        false
     }
 
     fn intern_set(&mut self, cands: &[Cand], family: Family) -> u32 {
@@ -1056,7 +1161,7 @@ impl Engine {
         let set = PathSet {
             cands: arc.clone(),
             family,
-            members: Vec::new(),
+            members: Members::default(),
             group,
             best: ev.best,
             canonical: true,
@@ -1133,7 +1238,7 @@ impl Engine {
             removed += routes;
             if keep.is_empty() {
                 let set = self.sets[id as usize].as_mut().expect("live");
-                let members = std::mem::take(&mut set.members);
+                let members = std::mem::take(&mut set.members).to_vec();
                 let exportable = set.has_local || self.transit_up > 0;
                 for m in members {
                     self.mark(m, DIRTY_FIB);
@@ -1195,7 +1300,7 @@ impl Engine {
             let old_best = set.best.map(|b| self.best_ident(set, b));
             let new_best = ev.best.map(|b| self.best_ident(set, b));
             if old_best != new_best && (set.has_local || self.transit_up > 0) {
-                let members = set.members.clone();
+                let members = set.members.to_vec();
                 for m in members {
                     self.mark(m, DIRTY_EXPORT);
                 }
@@ -1244,7 +1349,7 @@ impl Engine {
         let g = self.acquire_group(content);
         let set = self.sets[id as usize].as_mut().expect("live");
         let old = std::mem::replace(&mut set.group, g);
-        let members = set.members.clone();
+        let members = set.members.to_vec();
         self.release_group(old);
         for m in members {
             self.mark(m, DIRTY_FIB);
@@ -1469,7 +1574,7 @@ impl Engine {
                         .as_ref()
                         .expect("live")
                         .members
-                        .clone()
+                        .to_vec()
                 })
                 .collect()
         };

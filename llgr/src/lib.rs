@@ -111,6 +111,7 @@
 
 mod attrs;
 mod engine;
+mod members;
 #[cfg(feature = "arbitrary")]
 pub mod ops;
 mod output;
