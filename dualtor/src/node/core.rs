@@ -38,6 +38,8 @@ const FIB_REPORT_CAPACITY: usize = 256;
 enum Input {
     Session(IpAddr, u64, SessionEvent),
     Bfd(IpAddr, u64, BfdReport),
+    /// Alien kernel routes changed (Recursive next-hop resolution).
+    Kernel(Vec<super::kernel::KernelChange>),
 }
 
 struct PeerRt {
@@ -95,6 +97,8 @@ struct Core {
     /// Next group id for `reachableBy` routes: counted down from the top of
     /// the id space, far from the engine's (counted up from 1).
     next_static_group: u32,
+    /// Alien kernel routes as last scanned (fed again to a new engine).
+    kernel_routes: super::kernel::KernelTable,
 }
 
 pub(super) async fn start(
@@ -164,6 +168,7 @@ pub(super) async fn start(
         restart_summary: None,
         local_blackholes: BTreeSet::new(),
         next_static_group: u32::MAX,
+        kernel_routes: super::kernel::KernelTable::new(),
         opts,
     };
     if restarting {
@@ -172,6 +177,12 @@ pub(super) async fn start(
     }
     core.plan = empty_plan(&plan);
     core.apply(plan);
+    if let Some(cfg) = &core.opts.fib {
+        // calico-node's BIRD: `protocol kernel { learn; scan time 2; }`.
+        if let Err(e) = super::kernel::spawn(cfg.protocol.0, core.inputs.clone(), Input::Kernel) {
+            warn!(node = %core.node, "kernel route scan not started: {e}");
+        }
+    }
     let span = info_span!("node", name = %core.node);
     let task = tokio::spawn(core.run(cmd_rx, in_rx, fib_rx).instrument(span));
     Ok((
@@ -478,6 +489,16 @@ impl Core {
                     .is_some_and(|p| p.generation == generation)
                 {
                     self.session_event(addr, ev);
+                }
+            }
+            Input::Kernel(changes) => {
+                debug!(node = %self.node, changes = changes.len(), "kernel routes");
+                for (prefix, route) in changes {
+                    match &route {
+                        Some(r) => self.kernel_routes.insert(prefix, r.clone()),
+                        None => self.kernel_routes.remove(&prefix),
+                    };
+                    self.engine.set_igp_route(prefix, route);
                 }
             }
             Input::Bfd(addr, generation, r) => {
@@ -1019,6 +1040,9 @@ impl Core {
         });
         self.fib_status = fib_status;
         self.engine = new_engine(new.local_as.get(), router_id, &self.ifaces);
+        for (prefix, route) in &self.kernel_routes {
+            self.engine.set_igp_route(*prefix, Some(route.clone()));
+        }
         self.by_id.clear();
         self.desired = Desired::default();
         self.local_blackholes.clear();

@@ -29,6 +29,7 @@ pub mod bgp;
 mod core;
 pub mod events;
 mod fib;
+mod kernel;
 #[cfg(feature = "metrics")]
 pub mod metrics;
 mod origination;
