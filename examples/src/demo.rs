@@ -131,6 +131,13 @@ pub fn tor_config(router: &Router) -> crate::tor::Config {
     c
 }
 
+/// Resident set size of a process, KiB (`VmRSS` in `/proc/<pid>/status`).
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
 /// The command that runs `dualtor-tor` on `tor`, its YAML written to `dir`.
 pub fn tor_command(bin: &Path, dir: &Path, tor: &Tor, router: &Router) -> Command {
     let cfg = dir.join(format!("{}.yaml", tor.name));
@@ -205,8 +212,13 @@ pub fn extra_routes(node: &Node, n: u32) -> Vec<Ipv4Net> {
 /// The command that runs `dualtor-node` on `node`, its YAML (with `extra`
 /// extra routes) written to `dir`.
 pub fn node_command(bin: &Path, dir: &Path, node: &Node, extra: u32) -> Command {
+    node_command_in(2, bin, dir, node, extra)
+}
+
+/// [`node_command`] in a lab of `racks` racks (the BGPPeers of every rack).
+pub fn node_command_in(racks: u8, bin: &Path, dir: &Path, node: &Node, extra: u32) -> Command {
     let cfg = dir.join(format!("{}.yaml", node.name));
-    std::fs::write(&cfg, node_yaml(2, node, extra)).expect("writing the node's YAML");
+    std::fs::write(&cfg, node_yaml(racks, node, extra)).expect("writing the node's YAML");
     let mut c = node.ns.cmd(bin.to_str().expect("utf-8 path"));
     c.arg("--config")
         .arg(&cfg)

@@ -49,8 +49,8 @@ use test_support::topology::{Daemon, Node, NodeKind, TorKind, Tuning, loopback, 
 use test_support::{Need, Topology, TopologySpec};
 
 use examples::demo::{
-    install_ctrl_c, node_binary, node_command, pod_addr, preferred, table_is, tor_binary,
-    tor_command, wait_established, wait_table, want,
+    install_ctrl_c, node_binary, node_command_in, pod_addr, preferred, rss_kib, table_is,
+    tor_binary, tor_command, wait_established, wait_table, want,
 };
 
 /// Our BFD detection time against the ToRs' 100 ms x 3 (the dualtor lab
@@ -89,6 +89,13 @@ struct Args {
     /// built if missing).
     #[arg(long)]
     tor_bin: Option<PathBuf>,
+    /// Racks (2..=9): the guide's example has 2; more racks share a per-plane
+    /// spine bridge, and "plane 1 broken" cuts ra1's core link.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(2..=9))]
+    racks: u8,
+    /// Nodes per rack (2..=15).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(2..=15))]
+    nodes_per_rack: u8,
 }
 
 /// One line of the summary.
@@ -112,6 +119,12 @@ struct Step {
 #[derive(Debug, Default, Serialize)]
 struct Summary {
     tor: String,
+    racks: u8,
+    nodes_per_rack: u8,
+    /// Largest resident set of a ToR process after convergence, KiB (embedded ToR only).
+    tor_rss_kib: Option<u64>,
+    /// Largest resident set of a `dualtor-node` after convergence, KiB.
+    node_rss_kib: Option<u64>,
     ok: bool,
     converged_ms: Option<f64>,
     routes_ok: bool,
@@ -191,6 +204,8 @@ fn main() -> ExitCode {
     };
     let mut summary = Summary {
         tor: format!("{:?}", args.tor).to_lowercase(),
+        racks: args.racks,
+        nodes_per_rack: args.nodes_per_rack,
         ..Summary::default()
     };
     let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -318,7 +333,9 @@ fn run(
 ) -> Result<(), String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     out.say(&format!(
-        "== Calico's dual-ToR guide: racks A and B, planes 1 and 2, 2 nodes per rack, {} ToRs",
+        "== Calico's dual-ToR guide: {} racks, planes 1 and 2, {} nodes per rack, {} ToRs",
+        args.racks,
+        args.nodes_per_rack,
         match args.tor {
             Tor::Dualtor => "embedded dualtor-tor",
             Tor::Bird => "BIRD 2",
@@ -334,9 +351,10 @@ fn run(
         b.graceful = true;
     }
     let (b2, d2) = (bin.to_path_buf(), dir.path().to_path_buf());
+    let racks = args.racks;
     let spec = TopologySpec {
-        racks: 2,
-        nodes_per_rack: 2,
+        racks: args.racks,
+        nodes_per_rack: args.nodes_per_rack,
         tor: match (args.tor, tor_bin) {
             (Tor::Dualtor, Some(tb)) => {
                 let (tb, d) = (tb.to_path_buf(), dir.path().to_path_buf());
@@ -346,13 +364,14 @@ fn run(
             (Tor::Bird, _) => TorKind::Bird,
             (Tor::Frr, _) => TorKind::Frr,
         },
-        node: NodeKind::Command(Arc::new(move |n| node_command(&b2, &d2, n, 0))),
+        node: NodeKind::Command(Arc::new(move |n| node_command_in(racks, &b2, &d2, n, 0))),
     };
     let started = Instant::now();
     let mut topo =
         Topology::build_with(spec, tuning).map_err(|e| format!("building the lab: {e}"))?;
     out.say(&format!(
-        "   built 8 namespaces in {} ms; waiting for full ECMP on every node ...",
+        "   built {} namespaces in {} ms; waiting for full ECMP on every node ...",
+        topo.nodes().len() + topo.tors().len() + if args.racks > 2 { 2 } else { 0 },
         started.elapsed().as_millis()
     ));
     let conv = topo.wait_converged(Duration::from_secs(30));
@@ -367,13 +386,21 @@ fn run(
     if !converged {
         return Ok(());
     }
+    let (tor_rss, node_rss) = largest_rss(&mut topo);
+    s.tor_rss_kib = tor_rss;
+    s.node_rss_kib = node_rss;
+    out.say(&format!(
+        "   resident memory after convergence: largest ToR process {}, largest dualtor-node {}",
+        tor_rss.map_or("n/a".into(), |k| format!("{:.1} MiB", k as f64 / 1024.0)),
+        node_rss.map_or("n/a".into(), |k| format!("{:.1} MiB", k as f64 / 1024.0)),
+    ));
 
     // 1. The guide's "Verify the deployment", on A1.
     out.say("\n== 1. Verify the deployment (the guide's last section), on node a1:");
     verify(&topo, out, s);
 
     let a1 = topo.node_info(1, 1);
-    let cross: Vec<Ipv4Net> = want(&topo, |o, _| o.rack == 2)
+    let cross: Vec<Ipv4Net> = want(&topo, |o, _| o.rack != 1)
         .into_iter()
         .filter(|(_, p)| !p.is_empty())
         .map(|(d, _)| d)
@@ -385,14 +412,14 @@ fn run(
     let full = want(&topo, |_, _| true);
 
     // 2. Plane 1 broken between the racks.
-    out.say("\n== 2. Break plane 1 between the racks (link ra1-rb1 down):");
+    out.say("\n== 2. Break plane 1 between the racks (ra1's core link down):");
     let ra1 = topo.tor(1, 1);
     let t0 = Instant::now();
     let mut core = test_support::faults::link_down(ra1, "core").map_err(|e| e.to_string())?;
-    let single = want(&topo, |o, q| !(o.rack == 2 && q == 0));
+    let single = want(&topo, |o, q| !(o.rack != 1 && q == 0));
     let took = wait_table(a1, &single, t0, FAILOVER_BOUND);
     let st = timing(
-        "a1 single-path to rack B (via plane 2)",
+        "a1 single-path to the other racks (via plane 2)",
         took,
         FAILOVER_BOUND,
     );
@@ -555,7 +582,8 @@ fn restart(
         stopped.elapsed().as_millis()
     ));
     std::thread::sleep(Duration::from_millis(500));
-    let cmd = node_command(bin, dir, t.node_info(1, 1), 0);
+    let racks = t.spec().racks;
+    let cmd = node_command_in(racks, bin, dir, t.node_info(1, 1), 0);
     let p = Process::spawn_logged("a1", cmd).map_err(|e| e.to_string())?;
     *t.node_daemon(1, 1) = Daemon::Command(p);
     let sock = dir.join("a1.sock");
@@ -600,29 +628,54 @@ fn restart(
 
 fn logs(t: &mut Topology) -> String {
     let mut s = String::new();
-    for (r, n) in [(1, 1), (1, 2), (2, 1), (2, 2)] {
+    let nodes: Vec<(u8, u8, String)> = t
+        .nodes()
+        .iter()
+        .map(|n| (n.rack, n.index, n.name.clone()))
+        .collect();
+    for (r, n, name) in nodes {
         if let Daemon::Command(p) = t.node_daemon(r, n) {
-            s += &format!(
-                "--- {}{n}:\n{}\n",
-                test_support::topology::rack_letter(r),
-                p.output_tail()
-            );
+            s += &format!("--- {name}:\n{}\n", p.output_tail());
         }
     }
-    for (r, p) in [(1, 1), (1, 2), (2, 1), (2, 2)] {
+    let tors: Vec<(u8, u8, String)> = t
+        .tors()
+        .iter()
+        .map(|x| (x.rack, x.plane, x.name.clone()))
+        .collect();
+    for (r, p, name) in tors {
         if let Daemon::Command(d) = t.tor_daemon(r, p) {
-            s += &format!(
-                "--- r{}{p}:\n{}\n",
-                test_support::topology::rack_letter(r),
-                d.output_tail()
-            );
+            s += &format!("--- {name}:\n{}\n", d.output_tail());
         }
     }
     s
 }
 
+/// The largest resident set of the ToR processes and of the node processes
+/// the demo started (KiB), `None` for daemons it did not start itself.
+fn largest_rss(t: &mut Topology) -> (Option<u64>, Option<u64>) {
+    let tors: Vec<(u8, u8)> = t.tors().iter().map(|x| (x.rack, x.plane)).collect();
+    let nodes: Vec<(u8, u8)> = t.nodes().iter().map(|x| (x.rack, x.index)).collect();
+    let pid = |d: &mut Daemon| match d {
+        Daemon::Command(p) => p.pid(),
+        _ => None,
+    };
+    let tor = tors
+        .into_iter()
+        .filter_map(|(r, p)| pid(t.tor_daemon(r, p)).and_then(rss_kib))
+        .max();
+    let node = nodes
+        .into_iter()
+        .filter_map(|(r, n)| pid(t.node_daemon(r, n)).and_then(rss_kib))
+        .max();
+    (tor, node)
+}
+
 fn print_table(out: &Out, s: &Summary) {
-    out.say(&format!("\n== Summary ({} ToRs)", s.tor));
+    out.say(&format!(
+        "\n== Summary ({} ToRs, {} racks x {} nodes)",
+        s.tor, s.racks, s.nodes_per_rack
+    ));
     let w = s.steps.iter().map(|st| st.what.len()).max().unwrap_or(10);
     out.say(&format!(
         "   {:<w$}  {:>12}  {:<18}  result",
