@@ -32,6 +32,7 @@ const RTA_PRIORITY: u16 = 6;
 const RTA_PREFSRC: u16 = 7;
 const RTA_MULTIPATH: u16 = 9;
 const RTA_TABLE: u16 = 15;
+const RTA_VIA: u16 = 18;
 const RTA_NH_ID: u16 = 30;
 const NLMSGERR_ATTR_MSG: u16 = 1;
 const NLMSGERR_ATTR_OFFS: u16 = 2;
@@ -412,6 +413,10 @@ pub fn decode_route(p: &[u8], base: usize) -> Result<KernelRoute, DecodeError> {
                 single.gateway = Some(ip_from(v, off, k)?);
                 have_single = true;
             }
+            RTA_VIA => {
+                single.gateway = Some(via_from(v, off)?);
+                have_single = true;
+            }
             RTA_MULTIPATH => decode_multipath(v, off + 4, &mut r.hops)?,
             _ => {}
         }
@@ -433,6 +438,22 @@ pub fn decode_route(p: &[u8], base: usize) -> Result<KernelRoute, DecodeError> {
         })?;
     }
     Ok(r)
+}
+
+/// `struct rtvia { __kernel_sa_family_t rtvia_family; __u8 rtvia_addr[]; }`:
+/// an IPv4 route's gateway of another family (RFC 8950 next hop). The
+/// address length must match the family.
+fn via_from(v: &[u8], offset: usize) -> Result<IpAddr, DecodeError> {
+    let bad = || DecodeError::AttributeLength {
+        offset,
+        kind: RTA_VIA,
+        len: v.len(),
+    };
+    let (fam, addr) = v.split_first_chunk::<2>().ok_or_else(bad)?;
+    match (i32::from(u16::from_ne_bytes(*fam)), addr.len()) {
+        (libc::AF_INET, 4) | (libc::AF_INET6, 16) => ip_from(addr, offset + 2, RTA_VIA),
+        _ => Err(bad()),
+    }
 }
 
 fn unspecified(fam: Option<Family>) -> IpNet {
@@ -469,8 +490,10 @@ fn decode_multipath(
         let mut aoff = off + 8;
         for nla in NlasIterator::new(&v[8..len]) {
             let nla = nla.map_err(|_| DecodeError::BadAttribute { offset: aoff })?;
-            if nla.kind() == RTA_GATEWAY {
-                hop.gateway = Some(ip_from(nla.value(), aoff, RTA_GATEWAY)?);
+            match nla.kind() {
+                RTA_GATEWAY => hop.gateway = Some(ip_from(nla.value(), aoff, RTA_GATEWAY)?),
+                RTA_VIA => hop.gateway = Some(via_from(nla.value(), aoff)?),
+                _ => {}
             }
             aoff += (nla.length() as usize + 3) & !3;
         }

@@ -63,8 +63,9 @@ pub enum BuildError {
     /// IPv6 rejects dev-only next hops in RTA_MULTIPATH: use nexthop objects.
     #[error("IPv6 route {0}: dev-only multipath needs nexthop objects")]
     V6DevOnlyMultipath(IpNet),
-    /// A gateway of the other family on a legacy (non-object) route.
-    #[error("route {prefix}: gateway family differs from the prefix")]
+    /// An IPv4 gateway on an IPv6 legacy (non-object) route (the kernel
+    /// takes only the reverse, IPv4 over IPv6, as `RTA_VIA`).
+    #[error("route {prefix}: IPv4 gateway on an IPv6 route")]
     GatewayFamily {
         /// The route.
         prefix: IpNet,

@@ -124,9 +124,19 @@
 //! - `NETLINK_EXT_ACK` and `NETLINK_GET_STRICT_CHK` (dumps filtered by the
 //!   kernel by table and protocol).
 //!
-//! **Not implemented:** MPLS/encap next hops; `RTA_VIA` (IPv4 routes over IPv6
-//! gateways on legacy routes; nexthop objects do support them); multiple
-//! tables per instance; FDB nexthops; an async runtime wrapper; kernel
+//! - Tables other than main: [`Config::table`] (ids above 255 in `RTA_TABLE`);
+//!   dumps, reconcile, sweep and repair see only that table
+//!   (`routes_in_table_above_255_stay_in_it`, `…_below_256_…`).
+//!
+//! - RFC 8950 next hops (IPv4 routes over IPv6 gateways): an IPv4 route of a
+//!   group without IPv4 gateway or dev-only members uses its IPv6 gateways,
+//!   as `RTA_VIA` on legacy routes and as IPv6 nexthop objects in the IPv4
+//!   route's group (`v4_routes_over_v6_gateways_with_rta_via`,
+//!   `…_with_nexthop_objects`). IPv6 routes over IPv4 gateways do not exist
+//!   in Linux: [`BuildError::GatewayFamily`].
+//!
+//! **Not implemented:** MPLS/encap next hops; several tables per instance (one instance per
+//! table, each with its own protocol); FDB nexthops; an async runtime wrapper; kernel
 //! nexthop-object failover for IPv6 is O(routes) inside the kernel (about
 //! 3 us a route measured here), not O(1) as for IPv4.
 //!

@@ -40,7 +40,12 @@ pub enum Style {
 pub struct Config {
     /// `rtm_protocol`/`nh_protocol` of everything we create; the ownership mark.
     pub protocol: Protocol,
-    /// Routing table.
+    /// Routing table id (`RT_TABLE_MAIN` 254 by default). Everything an
+    /// instance reads and writes is limited to this table: dumps are
+    /// filtered by it (strict checking), ids above 255 travel in `RTA_TABLE`,
+    /// and our protocol's routes in other tables are never touched. Two
+    /// instances in one namespace need distinct [`protocol`](Self::protocol)s,
+    /// since nexthop objects belong to no table.
     pub table: u32,
     /// Metric (`RTA_PRIORITY`) of our routes. Our own value keeps an IPv4
     /// REPLACE (which ignores the protocol) off other owners' routes.
@@ -269,6 +274,8 @@ pub struct Fib {
     members: HashMap<(Family, Nexthop), u32>,
     kgroups: HashMap<(GroupId, Family), KGroup>,
     orphan_groups: HashMap<u32, Vec<(u32, u16)>>,
+    /// Nexthop ids our routes of each family pointed at in the last dump.
+    route_nhids: HashMap<u32, [bool; 2]>,
     used_ids: HashSet<u32>,
     next_id: u32,
     links: HashMap<u32, LinkState>,
@@ -320,6 +327,7 @@ impl Fib {
             members: HashMap::default(),
             kgroups: HashMap::default(),
             orphan_groups: HashMap::default(),
+            route_nhids: HashMap::default(),
             used_ids: HashSet::default(),
             next_id: cfg.nexthop_id_base.max(1),
             links: HashMap::default(),
@@ -647,10 +655,17 @@ impl Fib {
     }
 
     fn members_for(&self, g: &NexthopGroup, f: Family, filter_links: bool) -> Vec<Weighted> {
+        // A route uses its own family's gateways and the dev-only members;
+        // an IPv4 route of a group that has none uses its IPv6 gateways
+        // (RFC 8950 next hops: `RTA_VIA`, or IPv6 nexthop objects in an IPv4
+        // route's group). Decided on the definition, not on link state, so a
+        // link flap never switches a route's family of next hops.
+        let own = |m: &&Weighted| m.nexthop.gateway.is_none_or(|gw| Family::of(&gw) == f);
+        let over_v6 = f == Family::V4 && !g.members.iter().any(|m| own(&m));
         let mut v: Vec<Weighted> = g
             .members
             .iter()
-            .filter(|m| m.nexthop.gateway.is_none_or(|gw| Family::of(&gw) == f))
+            .filter(|m| own(m) || (over_v6 && m.nexthop.gateway.is_some()))
             .filter(|m| !filter_links || self.usable(&m.nexthop))
             .copied()
             .collect();
@@ -842,23 +857,27 @@ impl Fib {
 
     /// Picks a previous-run group for family `f`: identical members first,
     /// else the one sharing most members. Returns `(id, identical)`.
+    ///
+    /// Among candidates, one that the dumped routes of family `f` point at
+    /// wins: an IPv4-over-IPv6 group and an IPv6 group can have identical
+    /// members, and adopting the other family's would re-point every route.
     fn adopt_orphan(&mut self, f: Family, ids: &[(u32, u16)]) -> Option<(u32, bool)> {
         let fam_of: HashMap<u32, Family> = self.members.iter().map(|(k, id)| (*id, k.0)).collect();
-        let mut best: Option<(u32, usize, bool)> = None;
+        let mut best: Option<((bool, bool, usize), u32)> = None;
         for (id, m) in &self.orphan_groups {
-            if m.iter().any(|(mid, _)| fam_of.get(mid) != Some(&f)) {
+            let all = |x: Family| m.iter().all(|(mid, _)| fam_of.get(mid) == Some(&x));
+            if !(all(f) || (f == Family::V4 && all(Family::V6))) {
                 continue;
             }
-            if m.as_slice() == ids {
-                best = Some((*id, usize::MAX, true));
-                break;
-            }
+            let identical = m.as_slice() == ids;
             let overlap = m.iter().filter(|x| ids.iter().any(|y| y.0 == x.0)).count();
-            if overlap > 0 && best.is_none_or(|b| overlap > b.1) {
-                best = Some((*id, overlap, false));
+            let used = self.route_nhids.get(id).is_some_and(|u| u[fidx(f)]);
+            let score = (identical, used, overlap);
+            if (identical || overlap > 0) && best.is_none_or(|b| score > b.0) {
+                best = Some((score, *id));
             }
         }
-        let (id, _, identical) = best?;
+        let ((identical, _, _), id) = best?;
         self.orphan_groups.remove(&id);
         Some((id, identical))
     }
@@ -960,8 +979,8 @@ impl Fib {
                         (_, Some(h)) => Via::Nexthops(h),
                         _ => Via::Blackhole,
                     };
-                    // REPLACE only a key we own (it is in `installed`, which
-                    // holds routes with our protocol); otherwise EXCL, so a
+                    // REPLACE only a key we own (it has an installed state,
+                    // which only routes with our protocol get); otherwise EXCL, so a
                     // foreign route with our key fails with EEXIST instead of
                     // being overwritten.
                     let (mode, op) = if h.is_some() {
@@ -997,7 +1016,7 @@ impl Fib {
     }
 
     /// Sends the built route messages (sequence numbers `first_seq..`) and
-    /// applies each outcome to `installed`.
+    /// applies each outcome to the installed state of the table.
     fn flush_routes(
         &mut self,
         buf: &mut Vec<u8>,
@@ -1257,8 +1276,11 @@ impl Fib {
             }
         }
         let map = &mut self.table;
+        let nhids = &mut self.route_nhids;
+        nhids.clear();
         for f in [Family::V4, Family::V6] {
             let prefsrc = if f == Family::V4 { pv4 } else { pv6 };
+            let mut last_nhid = None;
             self.conn.dump(
                 |b, s| message::dump_routes(b, s, f, table, Protocol(proto)),
                 |m| {
@@ -1269,6 +1291,13 @@ impl Fib {
                         return;
                     }
                     let have = classify(&route, prefsrc, style);
+                    if let Have::Nhid(id) = have
+                        && last_nhid != Some(id)
+                    {
+                        // Routes share few groups: one lookup per run of them.
+                        last_nhid = Some(id);
+                        nhids.entry(id).or_default()[fidx(f)] = true;
+                    }
                     let s = map.entry(route.prefix).or_default();
                     let stale = if s.tags & PREV != 0 {
                         s.stale()
@@ -1381,4 +1410,56 @@ fn classify(r: &KernelRoute, prefsrc: Option<IpAddr>, style: Style) -> Have {
         return Have::Legacy(legacy_hash(&m, prefsrc));
     }
     Have::Mismatch
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn a_table_entry_is_32_bytes() {
+        // Key and both states: 1M routes cost 2^21 buckets of 33 bytes
+        // (entry + control byte) = 66 MiB, the reconcile's memory budget.
+        assert_eq!(std::mem::size_of::<(IpNet, Slot)>(), 32);
+    }
+
+    fn target() -> impl Strategy<Value = Option<Target>> {
+        prop_oneof![
+            Just(None),
+            Just(Some(Target::Blackhole)),
+            any::<u32>().prop_map(|g| Some(Target::Group(GroupId(g)))),
+        ]
+    }
+
+    fn have() -> impl Strategy<Value = Option<Have>> {
+        prop_oneof![
+            Just(None),
+            Just(Some(Have::Blackhole)),
+            Just(Some(Have::Mismatch)),
+            any::<u32>().prop_map(|x| Some(Have::Nhid(x))),
+            any::<u32>().prop_map(|x| Some(Have::Legacy(x))),
+        ]
+    }
+
+    proptest! {
+        /// The packed fields are independent: setting one never changes
+        /// another (checked against a plain struct of the three values).
+        #[test]
+        fn slot_fields_round_trip(
+            ops in proptest::collection::vec((0u8..3, target(), have(), any::<bool>()), 1..20)
+        ) {
+            let mut slot = Slot::default();
+            let mut model: (Option<Target>, Option<Have>, bool) = (None, None, false);
+            for (which, t, h, st) in ops {
+                match which {
+                    0 => { slot.set_want(t); model.0 = t; }
+                    1 => { slot.set_have(h); model.1 = h; }
+                    _ => { slot.set_stale(st); model.2 = st; }
+                }
+                prop_assert_eq!((slot.want(), slot.have(), slot.stale()), model);
+                prop_assert_eq!(slot.is_empty(), model.0.is_none() && model.1.is_none());
+            }
+        }
+    }
 }

@@ -137,6 +137,12 @@ impl Default for Resilient {
 }
 
 /// A caller's next-hop group: the members an ECMP set forwards over.
+///
+/// One group serves both families: an IPv4 route uses the IPv4 gateways and
+/// the dev-only members, an IPv6 route the IPv6 gateways and the dev-only
+/// members. A group with no IPv4 gateway and no dev-only member gives its
+/// IPv6 gateways to IPv4 routes (RFC 8950 next hops, e.g. BGP over IPv6
+/// link-local sessions).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct NexthopGroup {
     /// Members; an empty group makes its routes unreachable (they are deleted).

@@ -896,3 +896,130 @@ fn routes_in_table_below_256_stay_in_it() {
     };
     table_instance(&setup(), 100);
 }
+
+/// `dst -> sorted "gateway@dev"` of our IPv4 routes as `ip -j route` shows
+/// IPv4 routes over IPv6 gateways (`"via": {"family": "inet6", "host": …}`),
+/// resolving nexthop objects through `ip -j nexthop show`.
+fn v4_over_v6_routes(ns: &Netns) -> Vec<(String, Vec<String>)> {
+    let nhs = json(ns, "ip -j nexthop show");
+    let nh = |id: u64| {
+        nhs.iter()
+            .find(|n| n["id"].as_u64() == Some(id))
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    let gw = |h: &Value| {
+        let g = h["via"]["host"].as_str().or(h["gateway"].as_str());
+        format!("{}@{}", g.unwrap_or("-"), h["dev"].as_str().unwrap_or("-"))
+    };
+    let mut v: Vec<_> = json(ns, "ip -4 -j route show proto 214")
+        .iter()
+        .map(|r| {
+            let mut hops: Vec<String> = if let Some(id) = r["nhid"].as_u64() {
+                let g = nh(id);
+                match g["group"].as_array() {
+                    Some(m) => m.iter().map(|e| gw(&nh(e["id"].as_u64().unwrap()))).collect(),
+                    None => vec![gw(&g)],
+                }
+            } else if let Some(m) = r["nexthops"].as_array() {
+                m.iter().map(gw).collect()
+            } else {
+                vec![gw(r)]
+            };
+            hops.sort();
+            (r["dst"].as_str().unwrap().to_owned(), hops)
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// RFC 8950 next hops: a group with only IPv6 gateways carries IPv4 routes
+/// too (`RTA_VIA` on legacy routes, IPv6 nexthop objects in the IPv4 route's
+/// group), with the loopback as source, a failover, and a restart that
+/// changes nothing.
+fn v4_over_v6(l: &Lab, objects: bool) {
+    const V6GW: GroupId = GroupId(7);
+    let group = |p1: bool| {
+        let mut v = Vec::new();
+        if p1 {
+            v.push(Nexthop::via(ip("fd00:11::fe"), l.eth0));
+        }
+        v.push(Nexthop::via(ip("fd00:12::fe"), l.eth1));
+        NexthopGroup::ecmp(v)
+    };
+    let desire = |fib: &mut Fib, p1: bool| {
+        fib.set_group(V6GW, group(p1));
+        fib.set_route(net("10.88.0.1/32"), Target::Group(V6GW));
+        fib.set_route(net("10.88.1.0/24"), Target::Group(V6GW));
+        fib.set_route(net("fd00:88::1/128"), Target::Group(V6GW));
+    };
+    let mut fib = l.node.enter(|| Fib::open(cfg(objects))).unwrap();
+    desire(&mut fib, true);
+    let rep = fib.commit().unwrap();
+    assert_eq!((rep.created, rep.errors), (3, vec![]));
+    let both = s(&["fd00:11::fe@eth0", "fd00:12::fe@eth1"]);
+    assert_eq!(
+        v4_over_v6_routes(&l.node),
+        vec![
+            ("10.88.0.1".into(), both.clone()),
+            ("10.88.1.0/24".into(), both.clone())
+        ]
+    );
+    assert_eq!(our_routes(&l.node, true)[0].1, both);
+    assert_eq!(route_src(&l.node, "10.88.0.1"), "10.0.0.1");
+    let _ = fib.complete().unwrap();
+
+    // Failover to plane 2: single path, still over the IPv6 gateway.
+    desire(&mut fib, false);
+    let rep = fib.commit().unwrap();
+    assert_eq!(rep.errors, vec![]);
+    let two = s(&["fd00:12::fe@eth1"]);
+    assert_eq!(
+        v4_over_v6_routes(&l.node),
+        vec![
+            ("10.88.0.1".into(), two.clone()),
+            ("10.88.1.0/24".into(), two.clone())
+        ]
+    );
+    assert_eq!(route_src(&l.node, "10.88.0.1"), "10.0.0.1");
+    desire(&mut fib, true);
+    assert_eq!(fib.commit().unwrap().errors, vec![]);
+    drop(fib);
+
+    // Restart: the dump reads the IPv6 gateways back (RTA_VIA, or the
+    // IPv4 routes' own group among two with identical members): nothing to do.
+    let mut fib = l.node.enter(|| Fib::open(cfg(objects))).unwrap();
+    assert_eq!(fib.installed_len(), 3);
+    desire(&mut fib, true);
+    let rep = fib.commit().unwrap();
+    assert_eq!(
+        (rep.created, rep.replaced, rep.deleted, rep.errors),
+        (0, 0, 0, vec![])
+    );
+    let rep = fib.complete().unwrap();
+    assert_eq!(
+        (rep.created, rep.replaced, rep.deleted, rep.errors),
+        (0, 0, 0, vec![])
+    );
+    assert_eq!(v4_over_v6_routes(&l.node).len(), 2);
+    bootstrap_intact(&l.node);
+}
+
+#[test]
+fn v4_routes_over_v6_gateways_with_nexthop_objects() {
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(_lab) = lab("fib_v4_over_v6_objects", &[Need::Root]) else {
+        return;
+    };
+    v4_over_v6(&setup(), true);
+}
+
+#[test]
+fn v4_routes_over_v6_gateways_with_rta_via() {
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(_lab) = lab("fib_v4_over_v6_legacy", &[Need::Root]) else {
+        return;
+    };
+    v4_over_v6(&setup(), false);
+}

@@ -447,72 +447,72 @@ fn run_rtnetlink(a: &Args) -> Row {
         h.attributes.push(RouteAttribute::Gateway(gw.into()));
         h
     };
-    let times = l.node.enter(|| {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("tokio");
-        rt.block_on(async {
-            let (conn, handle, _) = new_connection().expect("rtnetlink");
-            tokio::spawn(conn);
-            let proto = RouteProtocol::Other(214);
-            let msg4 = |i: u32, both: bool| {
-                let b = RouteMessageBuilder::<Ipv4Addr>::new()
-                    .destination_prefix(v4(i), 32)
-                    .protocol(proto)
-                    .priority(20)
-                    .pref_source(LO4);
-                if both {
-                    b.multipath(vec![hop(IpAddr::V4(GW1), eth0), hop(IpAddr::V4(GW2), eth1)])
+    // One phase per runtime, so that each phase's table is checked before
+    // its time counts (install: both planes; failover: plane 2; failback).
+    let phase = |both: bool, replace: bool| {
+        l.node.enter(|| {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("tokio");
+            rt.block_on(async {
+                let (conn, handle, _) = new_connection().expect("rtnetlink");
+                tokio::spawn(conn);
+                let proto = RouteProtocol::Other(214);
+                let msg4 = |i: u32| {
+                    let b = RouteMessageBuilder::<Ipv4Addr>::new()
+                        .destination_prefix(v4(i), 32)
+                        .protocol(proto)
+                        .priority(20)
+                        .pref_source(LO4);
+                    if both {
+                        b.multipath(vec![hop(IpAddr::V4(GW1), eth0), hop(IpAddr::V4(GW2), eth1)])
+                            .build()
+                    } else {
+                        b.gateway(GW2).output_interface(eth1).build()
+                    }
+                };
+                let msg6 = |i: u32| {
+                    let b = RouteMessageBuilder::<Ipv6Addr>::new()
+                        .destination_prefix(v6(i), 128)
+                        .protocol(proto)
+                        .priority(20)
+                        .pref_source(LO6);
+                    if both {
+                        b.multipath(vec![
+                            hop(IpAddr::V6(GW1_6), eth0),
+                            hop(IpAddr::V6(GW2_6), eth1),
+                        ])
                         .build()
-                } else {
-                    b.gateway(GW2).output_interface(eth1).build()
-                }
-            };
-            let msg6 = |i: u32, both: bool| {
-                let b = RouteMessageBuilder::<Ipv6Addr>::new()
-                    .destination_prefix(v6(i), 128)
-                    .protocol(proto)
-                    .priority(20)
-                    .pref_source(LO6);
-                if both {
-                    b.multipath(vec![
-                        hop(IpAddr::V6(GW1_6), eth0),
-                        hop(IpAddr::V6(GW2_6), eth1),
-                    ])
-                    .build()
-                } else {
-                    b.gateway(GW2_6).output_interface(eth1).build()
-                }
-            };
-            let mut out = [Duration::ZERO; 3];
-            for (k, (both, replace)) in [(true, false), (false, true), (true, true)]
-                .into_iter()
-                .enumerate()
-            {
+                    } else {
+                        b.gateway(GW2_6).output_interface(eth1).build()
+                    }
+                };
                 let t = Instant::now();
                 for i in 0..a.routes {
-                    let r = handle.route().add(msg4(i, both));
+                    let r = handle.route().add(msg4(i));
                     let r = if replace { r.replace() } else { r };
                     r.execute().await.expect("rtnetlink v4");
                 }
                 for i in 0..a.v6 {
-                    let r = handle.route().add(msg6(i, both));
+                    let r = handle.route().add(msg6(i));
                     let r = if replace { r.replace() } else { r };
                     r.execute().await.expect("rtnetlink v6");
                 }
-                out[k] = t.elapsed();
-            }
-            out
+                t.elapsed()
+            })
         })
-    });
-    // The three phases ran back to back; check the end state (both planes)
-    // and re-run the failover check by replaying phase 2's expectation.
+    };
+    let install = phase(true, false);
+    check("rtnetlink", "install", &l.node, a, Planes::Both);
+    let failover = phase(false, true);
+    check("rtnetlink", "failover", &l.node, a, Planes::Two);
+    let failback = phase(true, true);
     check("rtnetlink", "failback", &l.node, a, Planes::Both);
     Row {
-        install: times[0],
-        failover: times[1],
-        failback: times[2],
+        install,
+        failover,
+        failback,
     }
 }
 

@@ -18,7 +18,7 @@ use netlink_packet_core::{
 use netlink_packet_route::AddressFamily;
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteFlags, RouteHeader, RouteMessage, RouteNextHop,
-    RouteNextHopFlags, RouteProtocol, RouteScope, RouteType,
+    RouteNextHopFlags, RouteProtocol, RouteScope, RouteType, RouteVia,
 };
 
 use self::nexthop::{
@@ -194,7 +194,7 @@ pub fn new_route(
             check_gw(&prefix, fam, &nh)?;
             prefsrc(attrs);
             if let Some(gw) = nh.gateway {
-                attrs.push(RouteAttribute::Gateway(RouteAddress::from(gw)));
+                attrs.push(gateway_attr(fam, gw));
             } else {
                 msg.header.scope = RouteScope::Link;
             }
@@ -220,8 +220,7 @@ pub fn new_route(
                 hop.hops = w.wire_weight();
                 hop.interface_index = nh.ifindex;
                 if let Some(gw) = nh.gateway {
-                    hop.attributes
-                        .push(RouteAttribute::Gateway(RouteAddress::from(gw)));
+                    hop.attributes.push(gateway_attr(fam, gw));
                 }
                 hops.push(hop);
             }
@@ -234,9 +233,21 @@ pub fn new_route(
     Ok(())
 }
 
+/// An IPv6 gateway of an IPv4 route (RFC 8950 next hop, Linux 5.2+) is an
+/// `RTA_VIA` (`struct rtvia { family; addr }`), as iproute2's `via inet6`;
+/// a gateway of the route's own family is an `RTA_GATEWAY`.
+fn gateway_attr(fam: Family, gw: IpAddr) -> RouteAttribute {
+    match (fam, gw) {
+        (Family::V4, IpAddr::V6(a)) => RouteAttribute::Via(RouteVia::Inet6(a)),
+        _ => RouteAttribute::Gateway(RouteAddress::from(gw)),
+    }
+}
+
+/// The kernel takes IPv4 routes over IPv6 gateways (RFC 8950), not IPv6
+/// routes over IPv4 gateways.
 fn check_gw(prefix: &IpNet, fam: Family, nh: &Nexthop) -> Result<(), BuildError> {
-    match nh.gateway {
-        Some(gw) if Family::of(&gw) != fam => Err(BuildError::GatewayFamily { prefix: *prefix }),
+    match (fam, nh.gateway) {
+        (Family::V6, Some(IpAddr::V4(_))) => Err(BuildError::GatewayFamily { prefix: *prefix }),
         _ => Ok(()),
     }
 }

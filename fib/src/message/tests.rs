@@ -369,6 +369,138 @@ fn v4_table_above_255_uses_rta_table() {
     assert_eq!(route_of(&hex(V4_TABLE_1000)).table, 1000);
 }
 
+// RFC 8950 next hops: an IPv4 route over IPv6 gateways (`via inet6`).
+// Captured in a namespace where eth0 is ifindex 3 and eth1 ifindex 5.
+// ip route add 10.1.0.20/32 proto 214 metric 20 src 10.0.0.1 via inet6 fd00:11::fe dev eth0
+// RTA_VIA (18), len 22: rtvia_family AF_INET6 (10) + 16-byte address, 2 pad bytes.
+const V4_VIA_INET6: &str = "\
+    54 00 00 00 18 00 05 06 bc f4 09 6b 00 00 00 00 \
+    02 20 00 00 fe d6 00 01 00 00 00 00 08 00 01 00 \
+    0a 01 00 14 08 00 06 00 14 00 00 00 08 00 07 00 \
+    0a 00 00 01 16 00 12 00 0a 00 fd 00 00 11 00 00 \
+    00 00 00 00 00 00 00 00 00 fe 00 00 08 00 04 00 \
+    03 00 00 00";
+
+// ip route add 10.1.0.21/32 proto 214 metric 20 src 10.0.0.1 \
+//   nexthop via inet6 fd00:11::fe dev eth0 nexthop via inet6 fd00:12::fe dev eth1
+// Each rtnexthop (len 32) carries an RTA_VIA. iproute2 leaves the 2 pad bytes
+// after the first hop's RTA_VIA uninitialised (`01 00` in the capture); they
+// are zero here, as the kernel ignores them and we emit zeros.
+const V4_VIA_INET6_MULTIPATH: &str = "\
+    78 00 00 00 18 00 05 06 bc f4 09 6b 00 00 00 00 \
+    02 20 00 00 fe d6 00 01 00 00 00 00 08 00 01 00 \
+    0a 01 00 15 08 00 06 00 14 00 00 00 08 00 07 00 \
+    0a 00 00 01 44 00 09 00 20 00 00 00 03 00 00 00 \
+    16 00 12 00 0a 00 fd 00 00 11 00 00 00 00 00 00 \
+    00 00 00 00 00 fe 00 00 20 00 00 00 05 00 00 00 \
+    16 00 12 00 0a 00 fd 00 00 12 00 00 00 00 00 00 \
+    00 00 00 00 00 fe 00 00";
+
+// Kernel -> user: the first route of `ip -4 route show proto 214` after the
+// two commands above (RTM_NEWROUTE, NLM_F_MULTI; RTA_TABLE first).
+const V4_VIA_INET6_DUMPED: &str = "\
+    5c 00 00 00 18 00 22 00 bc f4 09 6b 4c 30 00 00 \
+    02 20 00 00 fe d6 00 01 00 00 00 00 08 00 0f 00 \
+    fe 00 00 00 08 00 01 00 0a 01 00 14 08 00 06 00 \
+    14 00 00 00 08 00 07 00 0a 00 00 01 16 00 12 00 \
+    0a 00 fd 00 00 11 00 00 00 00 00 00 00 00 00 00 \
+    00 fe 00 00 08 00 04 00 03 00 00 00";
+
+#[test]
+fn v4_route_over_v6_gateway_uses_rta_via() {
+    let hops = [Weighted::one(Nexthop::via(v6("fd00:11::fe"), 3))];
+    let got = build(|b| {
+        new_route(
+            b,
+            0x6b09f4bc,
+            "10.1.0.20/32".parse().unwrap(),
+            Via::Nexthops(&hops),
+            &params(Some(v4(LO4))),
+            Mode::Create,
+            true,
+        )
+        .unwrap()
+    });
+    assert_eq_hex!(got, hex(V4_VIA_INET6));
+    let r = route_of(&hex(V4_VIA_INET6));
+    assert_eq!(r.prefix, "10.1.0.20/32".parse().unwrap());
+    assert_eq!(
+        r.hops,
+        vec![KernelHop {
+            ifindex: 3,
+            gateway: Some(v6("fd00:11::fe")),
+            weight: 1,
+            flags: 0
+        }]
+    );
+}
+
+#[test]
+fn v4_multipath_over_v6_gateways_uses_rta_via_per_hop() {
+    let hops = [
+        Weighted::one(Nexthop::via(v6("fd00:11::fe"), 3)),
+        Weighted::one(Nexthop::via(v6("fd00:12::fe"), 5)),
+    ];
+    let got = build(|b| {
+        new_route(
+            b,
+            0x6b09f4bc,
+            "10.1.0.21/32".parse().unwrap(),
+            Via::Nexthops(&hops),
+            &params(Some(v4(LO4))),
+            Mode::Create,
+            true,
+        )
+        .unwrap()
+    });
+    assert_eq_hex!(got, hex(V4_VIA_INET6_MULTIPATH));
+    let r = route_of(&hex(V4_VIA_INET6_MULTIPATH));
+    let gws: Vec<_> = r.hops.iter().map(|h| (h.ifindex, h.gateway)).collect();
+    assert_eq!(
+        gws,
+        vec![(3, Some(v6("fd00:11::fe"))), (5, Some(v6("fd00:12::fe")))]
+    );
+}
+
+#[test]
+fn dumped_v4_route_over_v6_gateway_decodes() {
+    let r = route_of(&hex(V4_VIA_INET6_DUMPED));
+    assert_eq!(
+        (r.prefix, r.table, r.protocol, r.metric, r.prefsrc),
+        (
+            "10.1.0.20/32".parse().unwrap(),
+            254,
+            214,
+            20,
+            Some(v4(LO4))
+        )
+    );
+    assert_eq!(
+        r.hops.iter().map(|h| (h.ifindex, h.gateway)).collect::<Vec<_>>(),
+        vec![(3, Some(v6("fd00:11::fe")))]
+    );
+}
+
+#[test]
+fn rta_via_with_a_short_address_is_rejected_with_its_offset() {
+    // The dumped route with RTA_VIA's family changed to AF_INET: 16 bytes of
+    // address do not fit an IPv4 address.
+    let mut b = hex(V4_VIA_INET6_DUMPED);
+    // RTA_VIA header at body offset 0x3c - 16 = 44 → datagram offset 60;
+    // rtvia_family at 64.
+    assert_eq!(&b[60..64], &[0x16, 0, 0x12, 0]);
+    b[64] = 2;
+    let e = messages(&b).next().unwrap().unwrap_err();
+    assert_eq!(
+        e,
+        DecodeError::AttributeLength {
+            offset: 60,
+            kind: 18,
+            len: 18
+        }
+    );
+}
+
 // ip route add 10.1.0.3/32 proto 214 metric 20 src 10.0.0.1 nhid 10
 // RTA_NH_ID (30) = 10 after RTA_PREFSRC
 const V4_NHID: &str = "\
