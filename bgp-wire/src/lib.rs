@@ -113,6 +113,7 @@ mod sys;
 #[cfg(feature = "tokio")]
 pub mod transport;
 pub mod update;
+pub mod view;
 
 pub use ctx::{Afi, DecodeCtx, EncodeCtx, Family, Safi, negotiate};
 pub use error::{DecodeError, EncodeError};
@@ -121,3 +122,4 @@ pub use nlri::Nlri;
 pub use notification::{ErrorCode, Notification};
 pub use open::Open;
 pub use update::Update;
+pub use view::UpdateView;

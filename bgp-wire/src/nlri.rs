@@ -13,7 +13,8 @@
 //!
 //! This is the hot path of UPDATE decoding, so it uses a hand-written two-pass walk: the
 //! first pass validates and counts (so the `Vec` is allocated once, exactly), the second
-//! materialises the prefixes. Bits after the prefix length in the last octet are kept as
+//! materialises the prefixes (or [`NlriIter`] yields them one by one from a zero-copy
+//! [`UpdateView`](crate::update::UpdateView)). Bits after the prefix length in the last octet are kept as
 //! received, so re-emitting is byte-exact; call `IpNet::trunc` to normalise.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -99,6 +100,43 @@ fn count(buf: &[u8], base: usize, max_len: u8, add_path: bool) -> Result<usize, 
     Ok(n)
 }
 
+/// Validates a field of IPv4 (`v6 == false`) or IPv6 prefixes without decoding them and
+/// returns how many there are (the check half of [`parse`], used by the zero-copy view).
+#[inline]
+pub(crate) fn check(
+    buf: &[u8],
+    base: usize,
+    v6: bool,
+    add_path: bool,
+) -> Result<usize, PrefixError> {
+    count(buf, base, if v6 { 128 } else { 32 }, add_path)
+}
+
+/// Decodes the prefix at `buf[i..]`, returning it and the index after it; `None` if it
+/// does not fit (never the case in a field that [`check`] accepted).
+#[inline]
+fn read_one(buf: &[u8], i: usize, v6: bool, add_path: bool) -> Option<(Nlri, usize)> {
+    let (path_id, i) = if add_path {
+        let p = buf.get(i..i + 4)?;
+        (Some(u32::from_be_bytes([p[0], p[1], p[2], p[3]])), i + 4)
+    } else {
+        (None, i)
+    };
+    let len = *buf.get(i)?;
+    let nb = usize::from(len).div_ceil(8);
+    let bytes = buf.get(i + 1..i + 1 + nb)?;
+    let prefix = if v6 {
+        let mut a = [0u8; 16];
+        a.get_mut(..nb)?.copy_from_slice(bytes);
+        IpNet::V6(Ipv6Net::new(Ipv6Addr::from(a), len).ok()?)
+    } else {
+        let mut a = [0u8; 4];
+        a.get_mut(..nb)?.copy_from_slice(bytes);
+        IpNet::V4(Ipv4Net::new(Ipv4Addr::from(a), len).ok()?)
+    };
+    Some((Nlri { path_id, prefix }, i + 1 + nb))
+}
+
 /// Parses a field of IPv4 (`v6 == false`) or IPv6 prefixes into `out`.
 ///
 /// `base` is the absolute offset of `buf` in the message, for errors.
@@ -109,38 +147,41 @@ pub(crate) fn parse(
     add_path: bool,
     out: &mut Vec<Nlri>,
 ) -> Result<(), PrefixError> {
-    let n = count(buf, base, if v6 { 128 } else { 32 }, add_path)?;
+    let n = check(buf, base, v6, add_path)?;
     out.reserve_exact(n);
-    let mut i = 0usize;
-    let bad = |i: usize, len: u8| PrefixError {
-        offset: base + i,
-        prefix_len: len,
-    };
-    while i < buf.len() {
-        let start = i;
-        let path_id = if add_path {
-            let p = buf.get(i..i + 4).ok_or(bad(start, 0))?;
-            i += 4;
-            Some(u32::from_be_bytes([p[0], p[1], p[2], p[3]]))
-        } else {
-            None
-        };
-        let len = *buf.get(i).ok_or(bad(start, 0))?;
-        let nb = usize::from(len).div_ceil(8);
-        let bytes = buf.get(i + 1..i + 1 + nb).ok_or(bad(start, len))?;
-        i += 1 + nb;
-        let prefix = if v6 {
-            let mut a = [0u8; 16];
-            a[..nb].copy_from_slice(bytes);
-            IpNet::V6(Ipv6Net::new(Ipv6Addr::from(a), len).map_err(|_| bad(start, len))?)
-        } else {
-            let mut a = [0u8; 4];
-            a[..nb].copy_from_slice(bytes);
-            IpNet::V4(Ipv4Net::new(Ipv4Addr::from(a), len).map_err(|_| bad(start, len))?)
-        };
-        out.push(Nlri { path_id, prefix });
-    }
+    out.extend(NlriIter::new(buf, v6, add_path));
     Ok(())
+}
+
+/// The prefixes of a field that was checked, decoded one at a time (zero-copy view).
+#[derive(Clone, Debug)]
+pub struct NlriIter<'a> {
+    buf: &'a [u8],
+    i: usize,
+    v6: bool,
+    add_path: bool,
+}
+
+impl<'a> NlriIter<'a> {
+    pub(crate) fn new(buf: &'a [u8], v6: bool, add_path: bool) -> Self {
+        NlriIter {
+            buf,
+            i: 0,
+            v6,
+            add_path,
+        }
+    }
+}
+
+impl Iterator for NlriIter<'_> {
+    type Item = Nlri;
+
+    #[inline]
+    fn next(&mut self) -> Option<Nlri> {
+        let (n, next) = read_one(self.buf, self.i, self.v6, self.add_path)?;
+        self.i = next;
+        Some(n)
+    }
 }
 
 /// Encoded length of a list of prefixes.

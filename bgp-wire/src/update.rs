@@ -338,8 +338,47 @@ fn list_error(offset: usize, problem: AttributeListProblem, type_code: Option<u8
     }
 }
 
+type Findings = Vec<(Action, Finding)>;
+
+/// Where the attributes a zero-copy reader looks up are: absolute offsets of the AS_PATH,
+/// MP_REACH_NLRI and MP_UNREACH_NLRI attribute headers (0 when absent).
+#[derive(Clone, Copy, Default, Debug)]
+pub(crate) struct Layout {
+    pub(crate) as_path: u16,
+    pub(crate) mp_reach: u16,
+    pub(crate) mp_unreach: u16,
+}
+
 /// RFC 4271 §6.3 + RFC 7606. `Err` is a session reset.
 fn decode(body: &[u8], ctx: &DecodeCtx) -> Result<(Option<Update>, Verdict), UpdateError> {
+    let (update, findings, _) = walk(body, ctx, true)?;
+    // RFC 7606 §3 g: the strongest approach wins.
+    let verdict = match findings.iter().map(|f| f.0).max() {
+        None => Verdict::Accepted,
+        Some(Action::AttributeDiscard) => Verdict::AttributesDiscarded {
+            which: findings.into_iter().map(|f| f.1).collect(),
+        },
+        Some(_) => {
+            let mut prefixes: Vec<(Family, Nlri)> =
+                update.withdrawals().map(|(f, n)| (f, *n)).collect();
+            prefixes.extend(update.announced().map(|(f, n)| (f, *n)));
+            Verdict::TreatAsWithdraw {
+                prefixes,
+                why: findings.into_iter().map(|f| f.1).collect(),
+            }
+        }
+    };
+    Ok((Some(update), verdict))
+}
+
+/// Checks every field and attribute of an UPDATE body and collects the RFC 7606 findings;
+/// with `build` it also materialises the [`Update`] (otherwise it stays empty and nothing
+/// is allocated for a clean message). `Err` is a session reset.
+fn walk(
+    body: &[u8],
+    ctx: &DecodeCtx,
+    build: bool,
+) -> Result<(Update, Findings, Layout), UpdateError> {
     let mut r = Reader::new(body, HEADER_LEN);
     let ap4 = ctx.add_path(Family::IPV4_UNICAST);
     // RFC 4271 §6.3: Withdrawn Routes Length must leave room for the 2-octet Total Path
@@ -360,7 +399,11 @@ fn decode(body: &[u8], ctx: &DecodeCtx) -> Result<(Option<Update>, Verdict), Upd
     let wfield = r.take(wlen).unwrap_or_default();
     // RFC 7606 §3 h, §5.3: Withdrawn Routes are checked like NLRI; errors reset.
     let mut withdrawn = Vec::new();
-    nlri::parse(wfield, woff, false, ap4, &mut withdrawn).map_err(network_error)?;
+    if build {
+        nlri::parse(wfield, woff, false, ap4, &mut withdrawn).map_err(network_error)?;
+    } else {
+        nlri::check(wfield, woff, false, ap4).map_err(network_error)?;
+    }
     let toff = r.offset();
     let tlen = usize::from(r.u16().unwrap_or(0));
     // RFC 7606 §4: a Total Path Attribute Length that overruns the message resets.
@@ -373,12 +416,18 @@ fn decode(body: &[u8], ctx: &DecodeCtx) -> Result<(Option<Update>, Verdict), Upd
     };
     let noff = r.offset();
     let mut nlri_v = Vec::new();
-    nlri::parse(r.rest(), noff, false, ap4, &mut nlri_v).map_err(network_error)?;
+    let reach = if build {
+        nlri::parse(r.rest(), noff, false, ap4, &mut nlri_v).map_err(network_error)?;
+        !nlri_v.is_empty()
+    } else {
+        nlri::check(r.rest(), noff, false, ap4).map_err(network_error)? > 0
+    };
 
-    let mut attributes = Vec::with_capacity(count_attributes(a.rest()));
-    let mut findings: Vec<(Action, Finding)> = Vec::new();
+    let mut attributes = Vec::with_capacity(if build { count_attributes(a.rest()) } else { 0 });
+    let mut findings: Findings = Vec::new();
     let mut seen = TypeSet::default();
     let mut mp_reach = false;
+    let mut layout = Layout::default();
     while !a.is_empty() {
         let off = a.offset();
         let start = off - HEADER_LEN;
@@ -427,6 +476,13 @@ fn decode(body: &[u8], ctx: &DecodeCtx) -> Result<(Option<Update>, Verdict), Upd
             ));
             continue;
         }
+        // Offsets fit: a message is at most 65535 octets.
+        match t {
+            type_code::AS_PATH => layout.as_path = off as u16,
+            type_code::MP_REACH_NLRI => layout.mp_reach = off as u16,
+            type_code::MP_UNREACH_NLRI => layout.mp_unreach = off as u16,
+            _ => {}
+        }
         // RFC 6793 §3: AS4_PATH / AS4_AGGREGATOR between two NEW speakers are discarded.
         if ctx.four_octet_as() && matches!(t, type_code::AS4_PATH | type_code::AS4_AGGREGATOR) {
             findings.push((
@@ -441,8 +497,8 @@ fn decode(body: &[u8], ctx: &DecodeCtx) -> Result<(Option<Update>, Verdict), Upd
             ));
             continue;
         }
-        match Attribute::parse(fl, t, value, whole, off, voff, ctx) {
-            Ok(at) => attributes.push(at),
+        match Attribute::parse(fl, t, value, whole, off, voff, ctx, build) {
+            Ok(at) => attributes.extend(at),
             Err(f) if f.action == Action::SessionReset => return Err(f.error),
             Err(f) => findings.push((
                 f.action,
@@ -455,8 +511,8 @@ fn decode(body: &[u8], ctx: &DecodeCtx) -> Result<(Option<Update>, Verdict), Upd
     }
 
     // RFC 7606 §3 d / RFC 4760 §3: mandatory attributes when there is something to reach.
-    if !nlri_v.is_empty() || mp_reach {
-        let next_hop = if nlri_v.is_empty() {
+    if reach || mp_reach {
+        let next_hop = if !reach {
             None
         } else {
             Some(type_code::NEXT_HOP)
@@ -482,21 +538,15 @@ fn decode(body: &[u8], ctx: &DecodeCtx) -> Result<(Option<Update>, Verdict), Upd
         attributes,
         nlri: nlri_v,
     };
-    // RFC 7606 §3 g: the strongest approach wins.
-    let verdict = match findings.iter().map(|f| f.0).max() {
-        None => Verdict::Accepted,
-        Some(Action::AttributeDiscard) => Verdict::AttributesDiscarded {
-            which: findings.into_iter().map(|f| f.1).collect(),
-        },
-        Some(_) => {
-            let mut prefixes: Vec<(Family, Nlri)> =
-                update.withdrawals().map(|(f, n)| (f, *n)).collect();
-            prefixes.extend(update.announced().map(|(f, n)| (f, *n)));
-            Verdict::TreatAsWithdraw {
-                prefixes,
-                why: findings.into_iter().map(|f| f.1).collect(),
-            }
-        }
-    };
-    Ok((Some(update), verdict))
+    Ok((update, findings, layout))
+}
+
+/// The layout of an UPDATE body that decodes with the verdict [`Verdict::Accepted`], `None`
+/// for any other; allocates nothing for a clean message (the check behind
+/// [`UpdateView`](crate::view::UpdateView)).
+pub(crate) fn check_clean(body: &[u8], ctx: &DecodeCtx) -> Option<Layout> {
+    match walk(body, ctx, false) {
+        Ok((_, f, layout)) if f.is_empty() => Some(layout),
+        _ => None,
+    }
 }

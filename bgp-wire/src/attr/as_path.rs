@@ -115,40 +115,27 @@ impl AsPath {
             .flatten()
     }
 
-    /// Decodes a value with 2- or 4-octet AS numbers (RFC 7606 §7.2 checks: unknown
-    /// segment type, zero segment length, overrun, underrun; RFC 7607: AS 0).
-    pub(crate) fn parse(v: &[u8], four: bool) -> Result<AsPath, AsPathError> {
+    /// Checks a value with 2- or 4-octet AS numbers (RFC 7606 §7.2: unknown segment type,
+    /// zero segment length, overrun, underrun; RFC 7607: AS 0) without allocating.
+    pub(crate) fn check(v: &[u8], four: bool) -> Result<(), AsPathError> {
         let w = if four { 4 } else { 2 };
-        // Each segment is at least 2 + w octets: bound the allocation by the input.
-        let mut segments = Vec::with_capacity((v.len() / (2 + w)).min(4));
         let mut i = 0;
         while i < v.len() {
             let (Some(&t), Some(&n)) = (v.get(i), v.get(i + 1)) else {
                 return Err(AsPathError { at: i });
             };
-            let kind = SegmentType(t);
-            if !kind.is_known() || n == 0 {
+            if !SegmentType(t).is_known() || n == 0 {
                 return Err(AsPathError { at: i });
             }
             let body = v
                 .get(i + 2..i + 2 + w * usize::from(n))
                 .ok_or(AsPathError { at: i })?;
-            let asns: Vec<u32> = if four {
-                body.chunks_exact(4)
-                    .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
-                    .collect()
-            } else {
-                body.chunks_exact(2)
-                    .map(|c| u32::from(u16::from_be_bytes([c[0], c[1]])))
-                    .collect()
-            };
-            if asns.contains(&0) {
+            if (Asns { b: body, four }).any(|a| a == 0) {
                 return Err(AsPathError { at: i });
             }
-            segments.push(Segment { kind, asns });
             i += 2 + body.len();
         }
-        Ok(AsPath { segments })
+        Ok(())
     }
 
     pub(crate) fn encoded_len(&self, four: bool) -> usize {
@@ -258,6 +245,97 @@ impl AsPath {
         out
     }
 }
+
+/// An AS_PATH or AS4_PATH value read in place from a checked message (zero-copy view):
+/// the segments are decoded while iterating.
+#[derive(Clone, Copy, Debug)]
+pub struct AsPathView<'a> {
+    v: &'a [u8],
+    four: bool,
+}
+
+impl<'a> AsPathView<'a> {
+    /// A view over a value that [`AsPath::check`] accepted.
+    pub(crate) fn new(v: &'a [u8], four: bool) -> Self {
+        AsPathView { v, four }
+    }
+
+    /// The segments, first is the most recent.
+    pub fn segments(&self) -> Segments<'a> {
+        Segments {
+            v: self.v,
+            four: self.four,
+        }
+    }
+
+    /// All AS numbers in order.
+    pub fn asns(&self) -> impl Iterator<Item = u32> + 'a {
+        self.segments().flat_map(|(_, a)| a)
+    }
+
+    /// The owned path.
+    pub fn to_as_path(&self) -> AsPath {
+        // Count first so the `Vec` is allocated once, exactly.
+        let mut segments = Vec::with_capacity(self.segments().count());
+        segments.extend(self.segments().map(|(kind, a)| Segment {
+            kind,
+            asns: a.collect(),
+        }));
+        AsPath { segments }
+    }
+}
+
+/// The segments of an [`AsPathView`]: type and AS numbers.
+#[derive(Clone, Debug)]
+pub struct Segments<'a> {
+    v: &'a [u8],
+    four: bool,
+}
+
+impl<'a> Iterator for Segments<'a> {
+    type Item = (SegmentType, Asns<'a>);
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        let w = if self.four { 4 } else { 2 };
+        let (&t, rest) = self.v.split_first()?;
+        let (&n, rest) = rest.split_first()?;
+        let (b, rest) = rest.split_at_checked(w * usize::from(n))?;
+        self.v = rest;
+        Some((SegmentType(t), Asns { b, four: self.four }))
+    }
+}
+
+/// The AS numbers of one segment of an [`AsPathView`].
+#[derive(Clone, Debug)]
+pub struct Asns<'a> {
+    b: &'a [u8],
+    four: bool,
+}
+
+impl Iterator for Asns<'_> {
+    type Item = u32;
+
+    #[inline]
+    fn next(&mut self) -> Option<u32> {
+        if self.four {
+            let (c, rest) = self.b.split_first_chunk::<4>()?;
+            self.b = rest;
+            Some(u32::from_be_bytes(*c))
+        } else {
+            let (c, rest) = self.b.split_first_chunk::<2>()?;
+            self.b = rest;
+            Some(u32::from(u16::from_be_bytes(*c)))
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.b.len() / if self.four { 4 } else { 2 };
+        (n, Some(n))
+    }
+}
+
+impl ExactSizeIterator for Asns<'_> {}
 
 impl core::fmt::Display for AsPath {
     /// BIRD-like text: `65001 65002 {65003 65004}`; confederation segments in `()`/`[]`.

@@ -21,7 +21,7 @@ use std::net::Ipv4Addr;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-pub use as_path::{AsPath, Segment, SegmentType};
+pub use as_path::{AsPath, AsPathView, Asns, Segment, SegmentType, Segments};
 pub use community::{Community, ExtendedCommunity, Ipv6ExtendedCommunity, LargeCommunity};
 pub use mp::{MpReach, MpUnreach, NextHop};
 
@@ -259,6 +259,10 @@ impl Attribute {
 
     /// Decodes one attribute value. `whole` is the complete attribute (for NOTIFICATION
     /// data), `off` its absolute offset, `voff` the absolute offset of the value.
+    ///
+    /// With `build == false` the value is only checked (same verdicts) and nothing is
+    /// allocated unless it is malformed: `Ok(None)` means it is fine (the zero-copy path).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn parse(
         fl: u8,
         t: u8,
@@ -267,7 +271,8 @@ impl Attribute {
         off: usize,
         voff: usize,
         ctx: &DecodeCtx,
-    ) -> Result<Attribute, AttrFailure> {
+        build: bool,
+    ) -> Result<Option<Attribute>, AttrFailure> {
         use type_code::*;
         let Some((want, action)) = spec(t) else {
             // RFC 4271 §6.3: an unrecognised well-known attribute resets the session.
@@ -281,13 +286,13 @@ impl Attribute {
                     },
                 });
             }
-            return Ok(Attribute {
+            return Ok(build.then(|| Attribute {
                 flags: fl,
                 value: AttrValue::Raw {
                     type_code: t,
                     value: Bytes::copy_from_slice(v),
                 },
-            });
+            }));
         };
         let fail = |action, error| Err(AttrFailure { action, error });
         let attr = || Bytes::copy_from_slice(whole);
@@ -331,9 +336,12 @@ impl Attribute {
             }
             AS_PATH | AS4_PATH => {
                 let four = t == AS4_PATH || ctx.four_octet_as();
-                match AsPath::parse(v, four) {
-                    Ok(p) if t == AS_PATH => AttrValue::AsPath(p),
-                    Ok(p) => AttrValue::As4Path(p),
+                match AsPath::check(v, four) {
+                    Ok(()) if !build => return Ok(None),
+                    Ok(()) if t == AS_PATH => {
+                        AttrValue::AsPath(as_path::AsPathView::new(v, four).to_as_path())
+                    }
+                    Ok(()) => AttrValue::As4Path(as_path::AsPathView::new(v, four).to_as_path()),
                     Err(e) => {
                         return fail(
                             action,
@@ -415,6 +423,9 @@ impl Attribute {
                 if n == 0 || !n.is_multiple_of(4) {
                     return fail(action, length_error());
                 }
+                if !build {
+                    return Ok(None);
+                }
                 if t == COMMUNITIES {
                     AttrValue::Communities(u32s(v).map(Community).collect())
                 } else {
@@ -424,6 +435,9 @@ impl Attribute {
             EXTENDED_COMMUNITIES => {
                 if n == 0 || !n.is_multiple_of(8) {
                     return fail(action, length_error());
+                }
+                if !build {
+                    return Ok(None);
                 }
                 AttrValue::ExtendedCommunities(
                     v.chunks_exact(8)
@@ -435,6 +449,9 @@ impl Attribute {
                 if n == 0 || !n.is_multiple_of(20) {
                     return fail(action, length_error());
                 }
+                if !build {
+                    return Ok(None);
+                }
                 AttrValue::Ipv6ExtendedCommunities(
                     v.chunks_exact(20)
                         .map(|c| Ipv6ExtendedCommunity(c.try_into().unwrap_or([0; 20])))
@@ -444,6 +461,9 @@ impl Attribute {
             LARGE_COMMUNITY => {
                 if n == 0 || !n.is_multiple_of(12) {
                     return fail(action, length_error());
+                }
+                if !build {
+                    return Ok(None);
                 }
                 let w: Vec<u32> = u32s(v).collect();
                 AttrValue::LargeCommunities(
@@ -460,6 +480,9 @@ impl Attribute {
                 if n < TE_MIN_LEN {
                     return fail(action, length_error());
                 }
+                if !build {
+                    return Ok(None);
+                }
                 AttrValue::Raw {
                     type_code: t,
                     value: Bytes::copy_from_slice(v),
@@ -475,15 +498,26 @@ impl Attribute {
                     return fail(action, opt_err());
                 };
                 if !family.has_ip_prefixes() {
-                    return Ok(Attribute {
+                    return Ok(build.then(|| Attribute {
                         flags: fl,
                         value: AttrValue::Raw {
                             type_code: t,
                             value: Bytes::copy_from_slice(v),
                         },
-                    });
+                    }));
                 }
                 let ap = ctx.add_path(family);
+                if !build {
+                    let r = if t == MP_REACH_NLRI {
+                        MpReach::check(v, voff, ap)
+                    } else {
+                        MpUnreach::check(v, voff, ap)
+                    };
+                    return match r {
+                        Ok(()) => Ok(None),
+                        Err(_) => fail(action, opt_err()),
+                    };
+                }
                 let r = if t == MP_REACH_NLRI {
                     MpReach::parse(v, voff, ap).map(AttrValue::MpReachNlri)
                 } else {
@@ -494,12 +528,13 @@ impl Attribute {
                     Err(_) => return fail(action, opt_err()),
                 }
             }
+            _ if !build => return Ok(None),
             _ => AttrValue::Raw {
                 type_code: t,
                 value: Bytes::copy_from_slice(v),
             },
         };
-        Ok(Attribute { flags: fl, value })
+        Ok(build.then_some(Attribute { flags: fl, value }))
     }
 
     /// Length of the value with the given AS width.

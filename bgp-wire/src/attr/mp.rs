@@ -140,18 +140,35 @@ pub(crate) fn peek_family(v: &[u8]) -> Option<Family> {
 }
 
 impl MpReach {
-    /// Parses an IP-family MP_REACH_NLRI value starting at absolute offset `base`.
-    pub(crate) fn parse(v: &[u8], base: usize, add_path: bool) -> Result<MpReach, MpError> {
+    /// Reads the fixed part of an IP-family MP_REACH_NLRI value: the family, the next hop
+    /// and where the NLRI start (after the Reserved octet, RFC 4760 §3: formerly the SNPA
+    /// count, ignored).
+    pub(crate) fn header(v: &[u8]) -> Result<(Family, NextHop, usize), MpError> {
         let family = peek_family(v).ok_or(MpError::Structure)?;
         let nh_len = usize::from(*v.get(3).ok_or(MpError::Structure)?);
         let nh = v.get(4..4 + nh_len).ok_or(MpError::Structure)?;
         let next_hop = NextHop::parse(family.afi, nh).ok_or(MpError::NextHopLength)?;
-        // Reserved octet (RFC 4760 §3: formerly the SNPA count), ignored.
         let start = 4 + nh_len + 1;
-        let field = v.get(start..).ok_or(MpError::Structure)?;
+        if start > v.len() {
+            return Err(MpError::Structure);
+        }
+        Ok((family, next_hop, start))
+    }
+
+    /// Checks an IP-family MP_REACH_NLRI value without allocating.
+    pub(crate) fn check(v: &[u8], base: usize, add_path: bool) -> Result<(), MpError> {
+        let (family, _, start) = MpReach::header(v)?;
+        nlri::check(&v[start..], base + start, family.afi == Afi::IPV6, add_path)
+            .map(drop)
+            .map_err(|_: PrefixError| MpError::Prefix)
+    }
+
+    /// Parses an IP-family MP_REACH_NLRI value starting at absolute offset `base`.
+    pub(crate) fn parse(v: &[u8], base: usize, add_path: bool) -> Result<MpReach, MpError> {
+        let (family, next_hop, start) = MpReach::header(v)?;
         let mut nlri = Vec::new();
         nlri::parse(
-            field,
+            &v[start..],
             base + start,
             family.afi == Afi::IPV6,
             add_path,
@@ -180,6 +197,14 @@ impl MpReach {
 }
 
 impl MpUnreach {
+    /// Checks an IP-family MP_UNREACH_NLRI value without allocating.
+    pub(crate) fn check(v: &[u8], base: usize, add_path: bool) -> Result<(), MpError> {
+        let family = peek_family(v).ok_or(MpError::Structure)?;
+        nlri::check(&v[3..], base + 3, family.afi == Afi::IPV6, add_path)
+            .map(drop)
+            .map_err(|_: PrefixError| MpError::Prefix)
+    }
+
     /// Parses an IP-family MP_UNREACH_NLRI value.
     pub(crate) fn parse(v: &[u8], base: usize, add_path: bool) -> Result<MpUnreach, MpError> {
         let family = peek_family(v).ok_or(MpError::Structure)?;

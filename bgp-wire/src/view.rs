@@ -1,0 +1,310 @@
+//! [`UpdateView`]: a checked, zero-copy view of an UPDATE message (style rule 7), for hot
+//! paths that read each UPDATE once (a full-table load, a route collector).
+//!
+//! [`UpdateView::new_checked`] runs exactly the checks of [`Message::decode`] (RFC 4271
+//! §6.3, RFC 7606) without allocating. A clean UPDATE gives a view whose accessors decode
+//! fields in place and never panic; anything else (a discarded attribute, treat-as-withdraw,
+//! a session reset, or another message type) gives the owned [`Decoded`] result instead,
+//! so the verdicts are the same on both paths.
+
+use std::net::Ipv4Addr;
+
+use crate::attr::{
+    AsPathView, Community, LargeCommunity, MpReach, NextHop, Origin, flags, mp, type_code,
+};
+use crate::ctx::{Afi, DecodeCtx, Family};
+use crate::header::{HEADER_LEN, Header, MessageType};
+use crate::message::{Decoded, Message, Verdict};
+use crate::nlri::{Nlri, NlriIter};
+use crate::update;
+
+/// A checked UPDATE message read in place. `B` is the whole message (header included),
+/// e.g. `&[u8]` or `bytes::Bytes`; keeping a view keeps only `B` and a few offsets.
+#[derive(Clone, Debug)]
+pub struct UpdateView<B> {
+    buf: B,
+    /// Offset of the NLRI field.
+    nlri_at: u16,
+    /// Offsets of the AS_PATH and MP_REACH_NLRI attribute headers (0: absent), so the two
+    /// attributes every consumer reads are found without walking the list. Together with
+    /// `nlri_at` and `bits` they fit in the padding after a `Bytes` (a view is 40 octets).
+    as_path_at: u16,
+    mp_reach_at: u16,
+    /// Bit 0: 4-octet AS; bits 1-3: ADD-PATH for IPv4 unicast, MP_REACH, MP_UNREACH.
+    bits: u8,
+}
+
+const FOUR: u8 = 1;
+const AP_V4: u8 = 2;
+const AP_REACH: u8 = 4;
+const AP_UNREACH: u8 = 8;
+
+/// One path attribute as it is on the wire.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct RawAttribute<'a> {
+    /// The flags octet as received.
+    pub flags: u8,
+    /// The type code.
+    pub type_code: u8,
+    /// The value octets.
+    pub value: &'a [u8],
+}
+
+/// The path attributes of an [`UpdateView`], in received order.
+#[derive(Clone, Debug)]
+pub struct RawAttributes<'a> {
+    b: &'a [u8],
+}
+
+impl<'a> Iterator for RawAttributes<'a> {
+    type Item = RawAttribute<'a>;
+
+    #[inline]
+    fn next(&mut self) -> Option<RawAttribute<'a>> {
+        let (&[fl, t], rest) = self.b.split_first_chunk::<2>()?;
+        let (len, rest) = if fl & flags::EXTENDED_LENGTH != 0 {
+            let (l, rest) = rest.split_first_chunk::<2>()?;
+            (usize::from(u16::from_be_bytes(*l)), rest)
+        } else {
+            let (l, rest) = rest.split_first()?;
+            (usize::from(*l), rest)
+        };
+        let (value, rest) = rest.split_at_checked(len)?;
+        self.b = rest;
+        Some(RawAttribute {
+            flags: fl,
+            type_code: t,
+            value,
+        })
+    }
+}
+
+/// The MP_REACH_NLRI of an [`UpdateView`] (IP families only).
+#[derive(Clone, Debug)]
+pub struct MpReachView<'a> {
+    /// The family.
+    pub family: Family,
+    /// The next hop.
+    pub next_hop: NextHop,
+    /// The reachable prefixes.
+    pub nlri: NlriIter<'a>,
+}
+
+/// Offset of the Total Path Attribute Length field of an UPDATE (0 if too short).
+#[inline]
+fn attrs_len_at(b: &[u8]) -> usize {
+    b.get(HEADER_LEN..HEADER_LEN + 2).map_or(0, |w| {
+        HEADER_LEN + 2 + usize::from(u16::from_be_bytes([w[0], w[1]]))
+    })
+}
+
+fn be32(v: &[u8]) -> Option<u32> {
+    v.first_chunk::<4>().map(|c| u32::from_be_bytes(*c))
+}
+
+impl<B: AsRef<[u8]>> UpdateView<B> {
+    /// Checks `buf` (one whole message, header included) like [`Message::decode`]. A clean
+    /// UPDATE (verdict [`Verdict::Accepted`]) gives the view; anything else gives the
+    /// owned decoding result with its verdict.
+    #[allow(clippy::result_large_err)]
+    pub fn new_checked(buf: B, ctx: &DecodeCtx) -> Result<Self, Decoded> {
+        let b = buf.as_ref();
+        let layout = match Header::parse(b, ctx.max_message_len()) {
+            Ok(h) if h.msg_type == MessageType::UPDATE && usize::from(h.length) == b.len() => {
+                update::check_clean(&b[HEADER_LEN..], ctx)
+            }
+            _ => None,
+        };
+        let Some(layout) = layout else {
+            return Err(Message::decode(b, ctx));
+        };
+        // Checked above: the length fields fit the message, which is at most 65535 long.
+        let a = attrs_len_at(b);
+        let nlri_at = a + 2 + usize::from(u16::from_be_bytes([b[a], b[a + 1]]));
+        let mut v = UpdateView {
+            buf,
+            nlri_at: nlri_at as u16,
+            as_path_at: layout.as_path,
+            mp_reach_at: layout.mp_reach,
+            bits: 0,
+        };
+        let ap = |at: u16| {
+            v.attribute_at(at)
+                .and_then(|a| mp::peek_family(a.value))
+                .is_some_and(|f| ctx.add_path(f))
+        };
+        let mut bits = 0;
+        if ctx.four_octet_as() {
+            bits |= FOUR;
+        }
+        if ctx.add_path(Family::IPV4_UNICAST) {
+            bits |= AP_V4;
+        }
+        if ap(layout.mp_reach) {
+            bits |= AP_REACH;
+        }
+        if ap(layout.mp_unreach) {
+            bits |= AP_UNREACH;
+        }
+        v.bits = bits;
+        Ok(v)
+    }
+
+    /// The whole message, header included.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.buf.as_ref()
+    }
+
+    /// The underlying buffer.
+    pub fn into_inner(self) -> B {
+        self.buf
+    }
+
+    fn field(&self, from: usize, to: usize) -> &[u8] {
+        self.as_bytes().get(from..to).unwrap_or_default()
+    }
+
+    /// The attribute whose header is at `at` (0: absent).
+    fn attribute_at(&self, at: u16) -> Option<RawAttribute<'_>> {
+        if at == 0 {
+            return None;
+        }
+        RawAttributes {
+            b: self.field(usize::from(at), usize::from(self.nlri_at)),
+        }
+        .next()
+    }
+
+    /// Withdrawn Routes (IPv4 unicast).
+    pub fn withdrawn(&self) -> NlriIter<'_> {
+        let f = self.field(HEADER_LEN + 2, attrs_len_at(self.as_bytes()));
+        NlriIter::new(f, false, self.bits & AP_V4 != 0)
+    }
+
+    /// Network Layer Reachability Information (IPv4 unicast).
+    pub fn nlri(&self) -> NlriIter<'_> {
+        let b = self.as_bytes();
+        NlriIter::new(
+            b.get(usize::from(self.nlri_at)..).unwrap_or_default(),
+            false,
+            self.bits & AP_V4 != 0,
+        )
+    }
+
+    /// The path attributes in received order.
+    pub fn attributes(&self) -> RawAttributes<'_> {
+        RawAttributes {
+            b: self.field(attrs_len_at(self.as_bytes()) + 2, usize::from(self.nlri_at)),
+        }
+    }
+
+    /// The attribute with this type code (a clean UPDATE has at most one).
+    pub fn attribute(&self, t: u8) -> Option<RawAttribute<'_>> {
+        self.attributes().find(|a| a.type_code == t)
+    }
+
+    fn value(&self, t: u8) -> Option<&[u8]> {
+        self.attribute(t).map(|a| a.value)
+    }
+
+    /// ORIGIN.
+    pub fn origin(&self) -> Option<Origin> {
+        self.value(type_code::ORIGIN)?.first().map(|&o| Origin(o))
+    }
+
+    /// AS_PATH as received, with the session's AS number width.
+    pub fn as_path(&self) -> Option<AsPathView<'_>> {
+        let v = self.attribute_at(self.as_path_at)?.value;
+        Some(AsPathView::new(v, self.bits & FOUR != 0))
+    }
+
+    /// NEXT_HOP.
+    pub fn next_hop(&self) -> Option<Ipv4Addr> {
+        be32(self.value(type_code::NEXT_HOP)?).map(Ipv4Addr::from)
+    }
+
+    /// MULTI_EXIT_DISC.
+    pub fn multi_exit_disc(&self) -> Option<u32> {
+        be32(self.value(type_code::MULTI_EXIT_DISC)?)
+    }
+
+    /// LOCAL_PREF.
+    pub fn local_pref(&self) -> Option<u32> {
+        be32(self.value(type_code::LOCAL_PREF)?)
+    }
+
+    /// COMMUNITIES (empty when absent).
+    pub fn communities(&self) -> impl Iterator<Item = Community> + '_ {
+        let v = self.value(type_code::COMMUNITIES).unwrap_or_default();
+        v.chunks_exact(4)
+            .map(|c| Community(u32::from_be_bytes([c[0], c[1], c[2], c[3]])))
+    }
+
+    /// LARGE_COMMUNITY (empty when absent).
+    pub fn large_communities(&self) -> impl Iterator<Item = LargeCommunity> + '_ {
+        let v = self.value(type_code::LARGE_COMMUNITY).unwrap_or_default();
+        v.chunks_exact(12).map(|c| LargeCommunity {
+            global: u32::from_be_bytes([c[0], c[1], c[2], c[3]]),
+            local1: u32::from_be_bytes([c[4], c[5], c[6], c[7]]),
+            local2: u32::from_be_bytes([c[8], c[9], c[10], c[11]]),
+        })
+    }
+
+    /// MP_REACH_NLRI of an IP family.
+    pub fn mp_reach(&self) -> Option<MpReachView<'_>> {
+        let v = self.attribute_at(self.mp_reach_at)?.value;
+        let (family, next_hop, start) = MpReach::header(v).ok()?;
+        if !family.has_ip_prefixes() {
+            return None;
+        }
+        let v6 = family.afi == Afi::IPV6;
+        Some(MpReachView {
+            family,
+            next_hop,
+            nlri: NlriIter::new(v.get(start..)?, v6, self.bits & AP_REACH != 0),
+        })
+    }
+
+    /// MP_UNREACH_NLRI of an IP family: the family and the withdrawn prefixes.
+    pub fn mp_unreach(&self) -> Option<(Family, NlriIter<'_>)> {
+        let v = self.value(type_code::MP_UNREACH_NLRI)?;
+        let family = mp::peek_family(v).filter(|f| f.has_ip_prefixes())?;
+        let v6 = family.afi == Afi::IPV6;
+        Some((
+            family,
+            NlriIter::new(v.get(3..)?, v6, self.bits & AP_UNREACH != 0),
+        ))
+    }
+
+    /// Every reachable prefix with its family: the NLRI field, then MP_REACH_NLRI.
+    pub fn announced(&self) -> impl Iterator<Item = (Family, Nlri)> + '_ {
+        let v4 = self.nlri().map(|n| (Family::IPV4_UNICAST, n));
+        let mp = self
+            .mp_reach()
+            .into_iter()
+            .flat_map(|m| m.nlri.map(move |n| (m.family, n)));
+        v4.chain(mp)
+    }
+
+    /// Every withdrawn prefix with its family: Withdrawn Routes, then MP_UNREACH_NLRI.
+    pub fn withdrawals(&self) -> impl Iterator<Item = (Family, Nlri)> + '_ {
+        let v4 = self.withdrawn().map(|n| (Family::IPV4_UNICAST, n));
+        let mp = self
+            .mp_unreach()
+            .into_iter()
+            .flat_map(|(f, it)| it.map(move |n| (f, n)));
+        v4.chain(mp)
+    }
+
+    /// The owned [`Update`](crate::Update): what [`Message::decode`] gives for the same
+    /// bytes. `ctx` must be the context the view was checked with.
+    pub fn to_update(&self, ctx: &DecodeCtx) -> Option<crate::Update> {
+        match Message::decode(self.as_bytes(), ctx) {
+            Decoded {
+                message: Some(Message::Update(u)),
+                verdict: Verdict::Accepted,
+            } => Some(u),
+            _ => None,
+        }
+    }
+}
