@@ -240,6 +240,8 @@ struct Transition {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct MemoKey {
+    /// Path sets are per family: an UPDATE may mix IPv4 and IPv6 prefixes.
+    family: Family,
     old: Option<u32>,
     path_id: u32,
     self_nh: bool,
@@ -269,6 +271,9 @@ pub struct Engine {
     /// Canonical path set per candidate list, one index per family.
     set_index: [HashMap<Arc<[Cand]>, u32>; 2],
     peer_sets: HashMap<u32, HashSet<u32>>,
+    /// Path sets per recursively resolved next hop (what an IGP change re-evaluates).
+    nh_sets: HashMap<IpAddr, HashSet<u32>>,
+    evaluations: u64,
     groups: HashMap<GroupId, Group>,
     group_index: HashMap<Arc<[NextHop]>, GroupId>,
     next_group: u64,
@@ -310,6 +315,8 @@ impl Engine {
             free_sets: Vec::new(),
             set_index: Default::default(),
             peer_sets: HashMap::default(),
+            nh_sets: HashMap::default(),
+            evaluations: 0,
             groups: HashMap::default(),
             group_index: HashMap::default(),
             next_group: 1,
@@ -399,6 +406,18 @@ impl Engine {
         self.peers.get_mut(p.0 as usize).and_then(Option::as_mut)
     }
 
+    /// Advance time and check that `peer` exists and its session is up, counting the
+    /// input as ignored otherwise.
+    fn established(&mut self, now: Instant, peer: PeerId) -> bool {
+        self.tick(now);
+        match self.peer(peer) {
+            None => self.stats.unknown_peer += 1,
+            Some(p) if p.session.is_none() => self.stats.peer_not_up += 1,
+            Some(_) => return true,
+        }
+        false
+    }
+
     fn tick(&mut self, now: Instant) -> Instant {
         match self.now {
             Some(last) if now < last => {
@@ -415,33 +434,77 @@ impl Engine {
     // ===== next-hop resolution inputs =====
 
     /// Replace the connected subnets of an interface (for Recursive resolution).
+    /// Only the path sets with a recursive next hop inside the old or new subnets are
+    /// re-evaluated.
     pub fn set_connected(&mut self, interface: u32, subnets: Vec<IpNet>) {
-        if subnets.is_empty() {
-            self.connected.remove(&interface);
+        let old = if subnets.is_empty() {
+            self.connected.remove(&interface)
         } else {
-            self.connected.insert(interface, subnets);
-        }
-        self.recompute_all();
+            self.connected.insert(interface, subnets.clone())
+        };
+        let changed: Vec<IpNet> = old.unwrap_or_default().into_iter().chain(subnets).collect();
+        let ids = self.sets_resolving_in(&changed);
+        self.recompute(ids);
     }
 
     /// Add, replace (`Some`) or remove (`None`) a route next hops may resolve through.
+    /// Only the path sets with a recursive next hop inside `prefix` are re-evaluated (a
+    /// longest match can only change for next hops the prefix covers).
     pub fn set_igp_route(&mut self, prefix: IpNet, route: Option<IgpRoute>) {
+        let prefix = prefix.trunc();
         match route {
-            Some(r) => self.igp.insert(prefix.trunc(), r),
-            None => self.igp.remove(&prefix.trunc()),
+            Some(r) => self.igp.insert(prefix, r),
+            None => self.igp.remove(&prefix),
         };
-        self.recompute_all();
+        let ids = self.sets_resolving_in(&[prefix]);
+        self.recompute(ids);
     }
 
-    fn recompute_all(&mut self) {
-        let ids: Vec<u32> = (0..self.sets.len() as u32)
-            .filter(|i| {
-                self.sets[*i as usize]
-                    .as_ref()
-                    .is_some_and(|s| !s.has_local)
-            })
+    /// Path sets with a recursively resolved next hop inside one of `nets`.
+    fn sets_resolving_in(&self, nets: &[IpNet]) -> Vec<u32> {
+        let mut ids: Vec<u32> = self
+            .nh_sets
+            .iter()
+            .filter(|(nh, _)| nets.iter().any(|n| n.contains(*nh)))
+            .flat_map(|(_, sets)| sets.iter().copied())
             .collect();
-        self.recompute(ids);
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    /// The next hop of a candidate whose resolution depends on the connected subnets and
+    /// IGP routes the caller feeds in (a learned path from a Recursive-mode peer).
+    fn recursive_next_hop(&self, c: &Cand) -> Option<IpAddr> {
+        let p = self.peers.get(c.peer as usize)?.as_ref()?;
+        (p.cfg.gateway_mode == GatewayMode::Recursive)
+            .then_some(c.attrs.next_hop)
+            .flatten()
+    }
+
+    /// Drop path set `id` from the next-hop index entry of `c`, unless another of
+    /// `remaining` uses the same next hop.
+    fn unindex_next_hop(&mut self, id: u32, c: &Cand, remaining: &[Cand]) {
+        let Some(nh) = c.attrs.next_hop else { return };
+        if c.peer == LOCAL
+            || remaining
+                .iter()
+                .any(|r| r.peer != LOCAL && r.attrs.next_hop == Some(nh))
+        {
+            return;
+        }
+        if let Some(ids) = self.nh_sets.get_mut(&nh) {
+            ids.remove(&id);
+            if ids.is_empty() {
+                self.nh_sets.remove(&nh);
+            }
+        }
+    }
+
+    /// Number of path-set evaluations (best path and ECMP set) since the engine was
+    /// created: a diagnostic that shows how much work an input caused.
+    pub fn evaluations(&self) -> u64 {
+        self.evaluations
     }
 
     // ===== session events =====
@@ -547,14 +610,7 @@ impl Engine {
             if !graceful {
                 p.timers.stop(Timer::LlgrStale(f));
                 fs.phase = Phase::None;
-                let n = self.remove_cands(peer.0, f, |_| true);
-                if n > 0 {
-                    self.events.push_back(Event::RoutesFlushed {
-                        peer,
-                        family: f,
-                        routes: n,
-                    });
-                }
+                self.flush(peer, f);
                 continue;
             }
             let phase = fs.phase;
@@ -564,15 +620,7 @@ impl Engine {
                 // (checklist 31): the LLGR phase and its timer continue unchanged; routes
                 // of the session that just ended join it, minus those carrying NO_LLGR.
                 Phase::Llgr => {
-                    let n = self.remove_cands(peer.0, f, |c| c.attrs.has_community(NO_LLGR));
-                    if n > 0 {
-                        self.events.push_back(Event::StaleSwept {
-                            peer,
-                            family: f,
-                            reason: SweepReason::NoLlgr,
-                            routes: n,
-                        });
-                    }
+                    self.drop_no_llgr(peer, f);
                     continue;
                 }
                 //= https://www.rfc-editor.org/rfc/rfc4724#section-4.2
@@ -603,14 +651,7 @@ impl Engine {
             if rt.is_zero() && llst.is_zero() {
                 // RFC 9494 §4.2 (checklist 14): both zero is plain RFC 4271 behaviour.
                 fs.phase = Phase::None;
-                let n = self.remove_cands(peer.0, f, |_| true);
-                if n > 0 {
-                    self.events.push_back(Event::RoutesFlushed {
-                        peer,
-                        family: f,
-                        routes: n,
-                    });
-                }
+                self.flush(peer, f);
             } else if !rt.is_zero() {
                 fs.phase = Phase::Gr;
                 max_rt = max_rt.max(rt);
@@ -647,7 +688,22 @@ impl Engine {
         fs.phase = Phase::Llgr;
         let llst = fs.llst;
         p.timers.set_after(Timer::LlgrStale(f), now, llst);
-        let fresh = fs.fresh;
+        self.drop_no_llgr(peer, f);
+        let stale_routes = self.count_stale(peer.0, f);
+        self.events.push_back(Event::EnteredLlgr {
+            peer,
+            family: f,
+            stale_time: llst,
+            stale_routes,
+        });
+        // The caller re-evaluates the peer's path sets once for all families, so that a
+        // group shared by IPv4 and IPv6 prefixes changes in place (one change, not a split).
+    }
+
+    /// RFC 9494 §4.2: stale routes carrying NO_LLGR are deleted when they would become
+    /// long-lived stale.
+    fn drop_no_llgr(&mut self, peer: PeerId, f: Family) {
+        let fresh = self.peer(peer).and_then(|p| p.fam[f.idx()].fresh);
         //= https://www.rfc-editor.org/rfc/rfc9494#section-4.2
         //# stale routes carrying NO_LLGR MUST be deleted
         let n = self.remove_cands(peer.0, f, |c| {
@@ -661,15 +717,6 @@ impl Engine {
                 routes: n,
             });
         }
-        let stale_routes = self.count_stale(peer.0, f);
-        self.events.push_back(Event::EnteredLlgr {
-            peer,
-            family: f,
-            stale_time: llst,
-            stale_routes,
-        });
-        // The caller re-evaluates the peer's path sets once for all families, so that a
-        // group shared by IPv4 and IPv6 prefixes changes in place (one change, not a split).
     }
 
     fn count_stale(&self, peer: u32, f: Family) -> u64 {
@@ -690,6 +737,18 @@ impl Engine {
             .sum()
     }
 
+    /// Delete every route of a family from a peer (a non-graceful loss, RFC 4271).
+    fn flush(&mut self, peer: PeerId, f: Family) {
+        let n = self.remove_cands(peer.0, f, |_| true);
+        if n > 0 {
+            self.events.push_back(Event::RoutesFlushed {
+                peer,
+                family: f,
+                routes: n,
+            });
+        }
+    }
+
     /// Delete the stale routes of a family and leave the stale phase.
     fn sweep(&mut self, peer: PeerId, f: Family, reason: SweepReason) {
         let Some(p) = self.peer_mut(peer) else { return };
@@ -708,15 +767,10 @@ impl Engine {
 
     /// End-of-RIB for a family (RFC 4724 §2): routes still stale are deleted.
     pub fn handle_end_of_rib(&mut self, now: Instant, peer: PeerId, family: Family) {
-        self.tick(now);
-        let Some(p) = self.peer_mut(peer) else {
-            self.stats.unknown_peer += 1;
-            return;
-        };
-        if p.session.is_none() {
-            self.stats.peer_not_up += 1;
+        if !self.established(now, peer) {
             return;
         }
+        let p = self.peer_mut(peer).expect("checked");
         let fs = &mut p.fam[family.idx()];
         if fs.eor {
             self.stats.end_of_rib_twice += 1;
@@ -802,13 +856,7 @@ impl Engine {
         attrs: PathAttrs,
         withdrawn: &[(Prefix, PathId)],
     ) {
-        self.tick(now);
-        let Some(p) = self.peer(peer) else {
-            self.stats.unknown_peer += 1;
-            return;
-        };
-        if p.session.is_none() {
-            self.stats.peer_not_up += 1;
+        if !self.established(now, peer) {
             return;
         }
         let mut memo = None;
@@ -932,7 +980,9 @@ impl Engine {
     ) -> bool {
         let old_entry = self.table.get(&prefix).copied();
         let old = old_entry.map(|e| e.set);
+        let family = Family::of(&prefix);
         let key = MemoKey {
+            family,
             old,
             path_id,
             self_nh: new.as_ref().is_some_and(|n| n.self_nh),
@@ -952,7 +1002,6 @@ impl Engine {
         if !t.found && !key.adding {
             return false;
         }
-        let family = Family::of(&prefix);
         if peer != LOCAL && t.found != key.adding {
             let p = self.peers[peer as usize].as_mut().expect("checked");
             if key.adding
@@ -1155,6 +1204,7 @@ impl Engine {
         if let Some(&id) = self.set_index[family.idx()].get(cands) {
             return id;
         }
+        self.evaluations += 1;
         let ev = self.evaluate(cands, family);
         let group = self.acquire_group(ev.content);
         let arc: Arc<[Cand]> = Arc::from(cands);
@@ -1180,6 +1230,9 @@ impl Engine {
         self.set_index[family.idx()].insert(arc, id);
         for c in cands {
             self.peer_sets.entry(c.peer).or_default().insert(id);
+            if let Some(nh) = self.recursive_next_hop(c) {
+                self.nh_sets.entry(nh).or_default().insert(id);
+            }
         }
         id
     }
@@ -1197,6 +1250,7 @@ impl Engine {
             if let Some(ps) = self.peer_sets.get_mut(&c.peer) {
                 ps.remove(&id);
             }
+            self.unindex_next_hop(id, c, &[]);
         }
         self.free_sets.push(id);
     }
@@ -1273,6 +1327,10 @@ impl Engine {
                 if !still && let Some(ps) = self.peer_sets.get_mut(&peer) {
                     ps.remove(&id);
                 }
+                let now = self.sets[id as usize].as_ref().expect("live").cands.clone();
+                for c in old.iter().filter(|c| c.peer == peer && pred(c)) {
+                    self.unindex_next_hop(id, c, &now);
+                }
                 changed.push(id);
             }
         }
@@ -1296,6 +1354,7 @@ impl Engine {
             let Some(set) = self.sets[id as usize].as_ref() else {
                 continue;
             };
+            self.evaluations += 1;
             let ev = self.evaluate(&set.cands, set.family);
             let old_best = set.best.map(|b| self.best_ident(set, b));
             let new_best = ev.best.map(|b| self.best_ident(set, b));

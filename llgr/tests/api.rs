@@ -162,3 +162,86 @@ fn burst_is_coalesced() {
         )
     );
 }
+
+// RFC 4271 §9.1.2.1: a route's usability and IGP cost follow the route its next hop resolves
+// through. An IGP change re-resolves only the path sets whose next hop the changed prefix
+// covers (issue #6: no re-evaluation of every path set), and other prefixes see no output.
+#[test]
+fn igp_change_reevaluates_only_path_sets_using_that_next_hop() {
+    let mut e = Engine::new(Config::new(64512, Ipv4Addr::new(10, 255, 0, 1)));
+    let rr = e.add_peer(Peer::new(
+        "10.0.0.250".parse().unwrap(),
+        65000,
+        Ipv4Addr::new(10, 0, 0, 250),
+    ));
+    let t = t0();
+    e.handle_session_up(t, rr, SessionParams::default());
+    let via = |gw: &str| IgpRoute {
+        metric: 10,
+        nexthops: vec![(Some(gw.parse().unwrap()), 2)],
+    };
+    e.set_igp_route("192.0.2.0/24".parse().unwrap(), Some(via("172.31.11.1")));
+    e.set_igp_route("198.51.100.0/24".parse().unwrap(), Some(via("172.31.11.1")));
+    let a: ipnet::IpNet = "10.1.0.0/24".parse().unwrap();
+    e.handle_update(t, rr, &[(a, PathId(0))], route("192.0.2.9"), &[]);
+    let others: Vec<(ipnet::IpNet, PathId)> = (0..100u32)
+        .map(|i| {
+            let net = ipnet::Ipv4Net::new(Ipv4Addr::from(0x0a02_0000 + (i << 8)), 24).unwrap();
+            (ipnet::IpNet::V4(net), PathId(0))
+        })
+        .collect();
+    e.handle_update(t, rr, &others, route("198.51.100.9"), &[]);
+    let _ = e.poll_fib();
+    let gw = |g: &str| NextHop::Gateway {
+        gateway: g.parse().unwrap(),
+        interface: Some(2),
+        peer: rr,
+    };
+    assert_eq!(e.fib_route(&a).as_deref(), Some(&[gw("172.31.11.1")][..]));
+
+    // The route covering a's next hop moves: one path set evaluated, one route change.
+    let before = e.evaluations();
+    e.set_igp_route("192.0.2.0/24".parse().unwrap(), Some(via("172.31.11.9")));
+    assert_eq!(e.evaluations() - before, 1);
+    let out = e.poll_fib();
+    let FibChange::GroupAdded { id, nexthops } = &out[0] else {
+        panic!("expected a new group first: {out:?}");
+    };
+    assert_eq!(&**nexthops, &[gw("172.31.11.9")][..]);
+    assert_eq!(
+        out[1..],
+        [FibChange::Route {
+            prefix: a,
+            group: Some(*id)
+        }]
+    );
+
+    // A route no next hop uses, and an interface no next hop is on: no evaluation at all.
+    let before = e.evaluations();
+    e.set_igp_route("203.0.113.0/24".parse().unwrap(), Some(via("172.31.11.1")));
+    e.set_connected(7, vec!["203.0.113.0/24".parse().unwrap()]);
+    assert_eq!(e.evaluations(), before);
+    assert_eq!(e.poll_fib(), vec![]);
+
+    // The route under the other 100 prefixes goes away: they become unresolvable
+    // (RFC 4271 §9.1.2.1) in one evaluation of their shared path set; a is untouched.
+    let before = e.evaluations();
+    e.set_igp_route("198.51.100.0/24".parse().unwrap(), None);
+    assert_eq!(e.evaluations() - before, 1);
+    let out = e.poll_fib();
+    let removed: Vec<ipnet::IpNet> = out
+        .iter()
+        .filter_map(|c| match c {
+            FibChange::Route {
+                prefix,
+                group: None,
+            } => Some(*prefix),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(removed.len(), 100);
+    assert!(others.iter().all(|(p, _)| removed.contains(p)));
+    assert!(matches!(out.last(), Some(FibChange::GroupRemoved { .. })));
+    assert_eq!(out.len(), 101);
+    assert_eq!(e.fib_route(&a).as_deref(), Some(&[gw("172.31.11.9")][..]));
+}

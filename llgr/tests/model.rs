@@ -56,10 +56,25 @@ enum Op {
         blackhole: bool,
     },
     Igp {
+        which: usize,
         present: bool,
         metric: u32,
     },
+    /// One UPDATE for several prefixes (bit i of `mask` = prefix i).
+    AnnounceMany {
+        peer: usize,
+        mask: u8,
+        pid: u32,
+        v: u8,
+    },
 }
+
+/// The IGP routes recursive next hops may resolve through: (prefix, gateway).
+const IGP: [(&str, [u8; 4]); 3] = [
+    ("192.0.2.0/24", [172, 31, 12, 1]),
+    ("192.0.0.0/16", [172, 31, 12, 2]),
+    ("198.51.100.0/24", [172, 31, 12, 3]),
+];
 
 fn op() -> impl Strategy<Value = Op> {
     let peer = 0usize..3;
@@ -77,11 +92,14 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(peer, prefix, pid, v)| Op::Announce { peer, prefix, pid, v }),
         2 => (peer.clone(), 0usize..6, 0u32..2)
             .prop_map(|(peer, prefix, pid)| Op::Withdraw { peer, prefix, pid }),
-        2 => (peer, any::<bool>()).prop_map(|(peer, v6)| Op::Eor { peer, v6 }),
+        2 => (peer.clone(), any::<bool>()).prop_map(|(peer, v6)| Op::Eor { peer, v6 }),
         2 => (0u64..5).prop_map(|secs| Op::Advance { secs }),
         1 => (0usize..6, any::<bool>(), any::<bool>())
             .prop_map(|(prefix, add, blackhole)| Op::Local { prefix, add, blackhole }),
-        1 => (any::<bool>(), 0u32..3).prop_map(|(present, metric)| Op::Igp { present, metric }),
+        2 => (0usize..3, any::<bool>(), 0u32..3)
+            .prop_map(|(which, present, metric)| Op::Igp { which, present, metric }),
+        3 => (peer, 1u8..64, 0u32..2, any::<u8>())
+            .prop_map(|(peer, mask, pid, v)| Op::AnnounceMany { peer, mask, pid, v }),
     ]
 }
 
@@ -107,6 +125,7 @@ fn peer_addr(i: usize) -> IpAddr {
 fn attrs(peer: usize, v: u8) -> PathAttrs {
     let nh = match v & 3 {
         0 => IpAddr::V4(Ipv4Addr::new(172, 31, 10 + peer as u8, 1)),
+        1 if v >> 7 == 1 => IpAddr::V4(Ipv4Addr::new(198, 51, 100, 9)),
         1 => IpAddr::V4(Ipv4Addr::new(192, 0, 2, 9)),
         2 => IpAddr::V4(ME),
         _ => IpAddr::V4(Ipv4Addr::new(172, 31, 10 + peer as u8, 7)),
@@ -161,7 +180,7 @@ struct Model {
     llgr_local: [bool; 3],
     routes: BTreeMap<(usize, usize, u32), MRoute>, // (peer, prefix, path id)
     local: BTreeMap<usize, bool>,
-    igp: Option<u32>,
+    igp: [Option<u32>; 3],
     limit_hit: bool,
 }
 
@@ -187,7 +206,7 @@ impl Model {
             llgr_local: [true, false, true],
             routes: BTreeMap::new(),
             local: BTreeMap::new(),
-            igp: None,
+            igp: [None; 3],
             limit_hit: false,
         }
     }
@@ -355,7 +374,21 @@ impl Model {
                     self.local.remove(&prefix);
                 }
             }
-            Op::Igp { present, metric } => self.igp = present.then_some(metric),
+            Op::Igp {
+                which,
+                present,
+                metric,
+            } => self.igp[which] = present.then_some(metric),
+            Op::AnnounceMany { peer, mask, pid, v } => {
+                for prefix in (0..6).filter(|i| mask & (1 << i) != 0) {
+                    self.apply(&Op::Announce {
+                        peer,
+                        prefix,
+                        pid,
+                        v,
+                    });
+                }
+            }
         }
     }
 
@@ -405,8 +438,14 @@ impl Model {
                 0,
             ));
         }
-        let metric = self.igp?;
-        let gw = IpAddr::V4(Ipv4Addr::new(172, 31, 12, 1));
+        // Longest match among the IGP routes present.
+        let (_, gw, metric) = IGP
+            .iter()
+            .zip(self.igp)
+            .filter_map(|((net, gw), m)| Some((net.parse::<IpNet>().unwrap(), *gw, m?)))
+            .filter(|(net, _, _)| net.contains(&nh))
+            .max_by_key(|(net, _, _)| net.prefix_len())?;
+        let gw = IpAddr::V4(Ipv4Addr::from(gw));
         Some((
             NextHop::Gateway {
                 gateway: gw,
@@ -645,12 +684,25 @@ impl Sut {
                     self.e.withdraw_local(pfx[prefix]);
                 }
             }
-            Op::Igp { present, metric } => {
+            Op::Igp {
+                which,
+                present,
+                metric,
+            } => {
+                let (net, gw) = IGP[which];
                 let r = present.then(|| IgpRoute {
                     metric,
-                    nexthops: vec![(Some(IpAddr::V4(Ipv4Addr::new(172, 31, 12, 1))), 4)],
+                    nexthops: vec![(Some(IpAddr::V4(Ipv4Addr::from(gw))), 4)],
                 });
-                self.e.set_igp_route("192.0.2.0/24".parse().unwrap(), r);
+                self.e.set_igp_route(net.parse().unwrap(), r);
+            }
+            Op::AnnounceMany { peer, mask, pid, v } => {
+                let many: Vec<(IpNet, PathId)> = (0..6)
+                    .filter(|i| mask & (1 << i) != 0)
+                    .map(|i| (pfx[i], PathId(pid)))
+                    .collect();
+                self.e
+                    .handle_update(t, self.peers[peer], &many, attrs(peer, v), &[]);
             }
         }
         for c in self.e.poll_fib() {
