@@ -32,7 +32,7 @@ use crate::attrs::{
 };
 use crate::members::Members;
 use crate::output::{
-    Event, FibChange, GroupId, NextHop, Rejection, RibOutChange, Stats, SweepReason,
+    Event, FibChange, GroupId, NextHop, Rejection, RibOutChange, RibOutPath, Stats, SweepReason,
 };
 use crate::peer::{
     DownReason, ExportPolicy, Family, GatewayMode, NextHopMode, PathId, Peer, PeerId, Prefix,
@@ -219,6 +219,10 @@ struct PeerState {
     routes: u64,
     limit_reported: bool,
     adj_out: HashMap<Prefix, Attrs>,
+    /// RFC 7911 ADD-PATH send negotiated on the current session, per family.
+    add_path: [bool; 2],
+    /// Adj-RIB-Out of ADD-PATH families: the paths advertised per prefix, by our path id.
+    adj_out_paths: HashMap<Prefix, Vec<(u32, Attrs)>>,
 }
 
 /// The new path of an upsert: attributes shared by a whole UPDATE, per-prefix flag.
@@ -281,6 +285,13 @@ pub struct Engine {
     connected: HashMap<u32, Vec<IpNet>>,
     igp: HashMap<IpNet, IgpRoute>,
     transit_up: usize,
+    /// Sessions with ADD-PATH send for some family: every candidate change is exported.
+    add_path_up: usize,
+    rib_out_paths: Vec<RibOutPath>,
+    /// Our ADD-PATH path identifiers (RFC 7911 §3), per source path (peer, its path id):
+    /// the same source path keeps its identifier for as long as its peer exists.
+    out_path_ids: HashMap<(u32, u32), u32>,
+    next_out_path_id: u32,
     fib_dirty: Vec<Prefix>,
     group_dirty: Vec<GroupId>,
     group_removed: Vec<GroupId>,
@@ -324,6 +335,10 @@ impl Engine {
             connected: HashMap::default(),
             igp: HashMap::default(),
             transit_up: 0,
+            add_path_up: 0,
+            rib_out_paths: Vec::new(),
+            out_path_ids: HashMap::default(),
+            next_out_path_id: 1,
             fib_dirty: Vec::new(),
             group_dirty: Vec::new(),
             group_removed: Vec::new(),
@@ -355,6 +370,8 @@ impl Engine {
             routes: 0,
             limit_reported: false,
             adj_out: HashMap::default(),
+            add_path: [false; 2],
+            adj_out_paths: HashMap::default(),
         };
         if let Some(i) = self.peers.iter().position(Option::is_none) {
             self.peers[i] = Some(st);
@@ -379,6 +396,7 @@ impl Engine {
             self.remove_cands(peer.0, f, |_| true);
         }
         self.peer_sets.remove(&peer.0);
+        self.out_path_ids.retain(|(p, _), _| *p != peer.0);
         self.peers[peer.0 as usize] = None;
     }
 
@@ -585,6 +603,8 @@ impl Engine {
             return;
         };
         p.adj_out.clear();
+        p.adj_out_paths.clear();
+        let had_add_path = std::mem::take(&mut p.add_path).contains(&true);
         let transit = p.cfg.export == ExportPolicy::Transit;
         let n = params.gr.as_ref().is_some_and(|g| g.notification) && p.cfg.notification_gr;
         let graceful = params.gr.is_some() && reason.graceful(n);
@@ -592,6 +612,10 @@ impl Engine {
         let llgr_local = p.cfg.llgr;
         p.last_session = Some(params.clone());
         self.rib_out.retain(|c| c.peer != peer);
+        self.rib_out_paths.retain(|c| c.peer != peer);
+        if had_add_path {
+            self.add_path_up -= 1;
+        }
         if transit {
             self.transit_up -= 1;
         }
@@ -1151,7 +1175,8 @@ impl Engine {
             None => (None, None, false),
         };
         let dirty_fib = old_group != new_group || t.new_set.is_none();
-        let dirty_export = old_best != new_best && (exportable || old_local || self.transit_up > 0);
+        let dirty_export = (old_best != new_best || self.add_path_up > 0)
+            && (exportable || old_local || self.transit_up > 0);
         t.dirty = (u8::from(dirty_fib) * DIRTY_FIB) | (u8::from(dirty_export) * DIRTY_EXPORT);
         t
     }
@@ -1358,7 +1383,9 @@ impl Engine {
             let ev = self.evaluate(&set.cands, set.family);
             let old_best = set.best.map(|b| self.best_ident(set, b));
             let new_best = ev.best.map(|b| self.best_ident(set, b));
-            if old_best != new_best && (set.has_local || self.transit_up > 0) {
+            if (old_best != new_best || self.add_path_up > 0)
+                && (set.has_local || self.transit_up > 0)
+            {
                 let members = set.members.to_vec();
                 for m in members {
                     self.mark(m, DIRTY_EXPORT);
@@ -1643,6 +1670,12 @@ impl Engine {
     }
 
     fn sync_export(&mut self, q: u32, prefix: Prefix) {
+        if self.peers[q as usize]
+            .as_ref()
+            .is_some_and(|p| p.add_path[Family::of(&prefix).idx()])
+        {
+            return self.sync_export_paths(q, prefix);
+        }
         let desired = self
             .export_attrs(q, &prefix)
             .map(|a| self.interner.intern(a));
@@ -1677,7 +1710,11 @@ impl Engine {
         let e = self.table.get(prefix)?;
         let set = self.sets[e.set as usize].as_ref()?;
         let b = set.best?;
-        let c = &set.cands[b.idx];
+        self.export_path(q, &set.cands[b.idx], b.llgr_stale)
+    }
+
+    /// What we advertise to peer `q` for one path (candidate `c`, LLGR-stale or not).
+    fn export_path(&self, q: u32, c: &Cand, llgr_stale: bool) -> Option<PathAttrs> {
         let qs = self.peers[q as usize].as_ref()?;
         let sess = qs.session.as_ref()?;
         let q_internal = qs.cfg.internal;
@@ -1712,7 +1749,7 @@ impl Engine {
         //= https://www.rfc-editor.org/rfc/rfc9494#section-4.3
         //# LLGR_STALE routes SHOULD NOT be advertised to a neighbor that did not send
         //# capability 71 (and are withdrawn if sent before: the diff does that).
-        if b.llgr_stale && !sess.llgr_capable() {
+        if llgr_stale && !sess.llgr_capable() {
             return None;
         }
         // RFC 4271 §9.2 iBGP split horizon, relaxed by RFC 4456 §6 reflection.
@@ -1756,10 +1793,150 @@ impl Engine {
             out.link_local_next_hop = None;
         }
         // RFC 9494 §4.3: the community is attached when we depreference, and never removed.
-        if b.llgr_stale && !out.has_community(LLGR_STALE) {
+        if llgr_stale && !out.has_community(LLGR_STALE) {
             out.communities.push(LLGR_STALE);
         }
         Some(out)
+    }
+
+    // ===== ADD-PATH export (RFC 7911) =====
+
+    /// RFC 7911 §4: the families for which the current session with `peer` negotiated
+    /// ADD-PATH *send* (we advertised send, the peer receive). For those families the
+    /// peer's Adj-RIB-Out holds every usable, exportable path of a prefix, each under a
+    /// path identifier of ours, and its changes come from [`Engine::poll_rib_out_paths`]
+    /// instead of [`Engine::poll_rib_out`]. Call it right after
+    /// [`Engine::handle_session_up`], before polling; it lasts until the session goes down.
+    pub fn set_add_path_send(&mut self, peer: PeerId, families: &[Family]) {
+        let Some(p) = self.peer_mut(peer) else {
+            self.stats.unknown_peer += 1;
+            return;
+        };
+        if p.session.is_none() {
+            self.stats.peer_not_up += 1;
+            return;
+        }
+        let before = p.add_path.contains(&true);
+        let mut add_path = [false; 2];
+        for f in families {
+            add_path[f.idx()] = true;
+        }
+        // Whatever was queued or recorded for the peer under the other mode is void: the
+        // session has just come up and nothing has been sent yet.
+        p.add_path = add_path;
+        p.adj_out.retain(|pfx, _| !add_path[Family::of(pfx).idx()]);
+        p.adj_out_paths
+            .retain(|pfx, _| add_path[Family::of(pfx).idx()]);
+        let after = add_path.contains(&true);
+        self.add_path_up = self.add_path_up + usize::from(after) - usize::from(before);
+        self.rib_out
+            .retain(|c| c.peer != peer || !add_path[Family::of(&c.prefix).idx()]);
+        self.rib_out_paths
+            .retain(|c| c.peer != peer || add_path[Family::of(&c.prefix).idx()]);
+        self.export_full(peer.0);
+    }
+
+    /// Our path identifier for a source path: allocated on first use, then stable.
+    fn out_path_id(&mut self, source: (u32, u32)) -> u32 {
+        let next = &mut self.next_out_path_id;
+        *self.out_path_ids.entry(source).or_insert_with(|| {
+            let id = *next;
+            *next = next.wrapping_add(1).max(1);
+            id
+        })
+    }
+
+    /// The paths of `prefix` we advertise to an ADD-PATH peer: every usable path that
+    /// passes the export rules on its own; only the local one when we originate it.
+    fn export_paths(&self, q: u32, prefix: &Prefix) -> Vec<((u32, u32), PathAttrs)> {
+        let Some(set) = self
+            .table
+            .get(prefix)
+            .and_then(|e| self.sets[e.set as usize].as_ref())
+        else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for c in set.cands.iter() {
+            if set.has_local && c.peer != LOCAL {
+                continue;
+            }
+            let llgr_stale = match self.peers.get(c.peer as usize).and_then(Option::as_ref) {
+                None => false,
+                Some(p) => {
+                    let fs = &p.fam[set.family.idx()];
+                    // RFC 4271 §9.1.2.1: an unresolvable path is not used, so not advertised.
+                    if self.resolve(p, c).is_none() {
+                        continue;
+                    }
+                    c.attrs.has_community(LLGR_STALE)
+                        || (fs.fresh != Some(c.epoch) && fs.phase == Phase::Llgr)
+                }
+            };
+            if let Some(a) = self.export_path(q, c, llgr_stale) {
+                out.push(((c.peer, c.path_id), a));
+            }
+        }
+        out
+    }
+
+    fn sync_export_paths(&mut self, q: u32, prefix: Prefix) {
+        let mut desired: Vec<(u32, Attrs)> = Vec::new();
+        for (source, a) in self.export_paths(q, &prefix) {
+            let id = self.out_path_id(source);
+            desired.push((id, self.interner.intern(a)));
+        }
+        desired.sort_by_key(|(id, _)| *id);
+        let Some(p) = self.peers[q as usize].as_mut() else {
+            return;
+        };
+        let cur = p.adj_out_paths.remove(&prefix).unwrap_or_default();
+        let peer = PeerId(q);
+        //= https://www.rfc-editor.org/rfc/rfc7911#section-3
+        //# the Path Identifier ... uniquely identif[ies] a path ... a new advertisement
+        //# with the same identifier replaces the previous one (implicit withdraw).
+        for (id, _) in cur
+            .iter()
+            .filter(|(id, _)| desired.iter().all(|(d, _)| d != id))
+        {
+            self.rib_out_paths.push(RibOutPath {
+                peer,
+                prefix,
+                path_id: PathId(*id),
+                attrs: None,
+            });
+        }
+        for (id, a) in &desired {
+            let same = cur.iter().any(|(c, ca)| c == id && Arc::ptr_eq(ca, a));
+            if !same {
+                self.rib_out_paths.push(RibOutPath {
+                    peer,
+                    prefix,
+                    path_id: PathId(*id),
+                    attrs: Some(a.clone()),
+                });
+            }
+        }
+        if !desired.is_empty() {
+            p.adj_out_paths.insert(prefix, desired);
+        }
+    }
+
+    /// Adj-RIB-Out changes for ADD-PATH families ([`Engine::set_add_path_send`]) since the
+    /// last call: per peer, prefix and our path identifier, announce or withdraw.
+    #[must_use]
+    pub fn poll_rib_out_paths(&mut self) -> Vec<RibOutPath> {
+        self.flush_export();
+        std::mem::take(&mut self.rib_out_paths)
+    }
+
+    /// The paths we currently advertise to an ADD-PATH peer for a prefix, by path id.
+    pub fn adj_rib_out_paths(&self, peer: PeerId, prefix: &Prefix) -> Vec<(PathId, Attrs)> {
+        self.peer(peer)
+            .and_then(|p| p.adj_out_paths.get(prefix))
+            .map_or(Vec::new(), |v| {
+                v.iter().map(|(id, a)| (PathId(*id), a.clone())).collect()
+            })
     }
 
     // ===== outputs =====
@@ -1815,6 +1992,12 @@ impl Engine {
     /// Adj-RIB-Out changes since the last call, for every peer whose session is up.
     #[must_use]
     pub fn poll_rib_out(&mut self) -> Vec<RibOutChange> {
+        self.flush_export();
+        std::mem::take(&mut self.rib_out)
+    }
+
+    /// Bring every up peer's Adj-RIB-Out up to date for the prefixes marked dirty.
+    fn flush_export(&mut self) {
         let dirty = std::mem::take(&mut self.export_dirty);
         let up: Vec<u32> = (0..self.peers.len() as u32)
             .filter(|i| {
@@ -1842,7 +2025,6 @@ impl Engine {
                 self.sync_export(q, pfx);
             }
         }
-        std::mem::take(&mut self.rib_out)
     }
 
     /// The next event, if any.

@@ -20,6 +20,7 @@
 //!        v   after any batch of inputs, drain:
 //!  poll_fib()      -> Vec<FibChange>    groups first, then routes, then group removals
 //!  poll_rib_out()  -> Vec<RibOutChange> per peer, announce or withdraw
+//!  poll_rib_out_paths() -> Vec<RibOutPath> ADD-PATH peers: per path id
 //!  poll_event()    -> Option<Event>     entered GR/LLGR, swept, flushed, prefix limit
 //!  poll_timeout()  -> Option<Instant>   next GR/LLGR deadline
 //! ```
@@ -32,7 +33,9 @@
 //! ECMP next hops share a [`GroupId`]. When a peer goes down, goes stale or comes back,
 //! only the path sets containing it are re-evaluated, and a group whose users all move to
 //! the same new next hops changes in place: a million prefixes ECMP over two ToRs fail
-//! over to one ToR with a single [`FibChange::GroupChanged`].
+//! over to one ToR with a single [`FibChange::GroupChanged`]. Likewise an IGP route or a
+//! connected subnet that changes re-evaluates only the path sets whose recursive next hop
+//! it covers (an index from next hop to path sets), never the whole table.
 //!
 //! # Memory per route
 //! Per prefix: one table entry (prefix, path-set index, member position, flags: 32 bytes
@@ -99,13 +102,16 @@
 //! - RFC 9494 §4.2-§4.4: LLGR phase after GR (or at once with restart time 0), per-family
 //!   stale timer, NO_LLGR deletion, LLGR_STALE depreference in a fixed place, consecutive
 //!   restarts keep routes, no export to peers without capability 71, local clamping.
-//! - RFC 7911 path identifiers in Adj-RIB-In; RFC 1997 NO_EXPORT / NO_ADVERTISE.
+//! - RFC 7911 path identifiers in Adj-RIB-In, and ADD-PATH send (§3, §4): for a session
+//!   that negotiated it ([`Engine::set_add_path_send`]) every usable exportable path of a
+//!   prefix is advertised under an identifier of ours that stays the same while the source
+//!   path's peer exists ([`Engine::poll_rib_out_paths`]). RFC 1997 NO_EXPORT / NO_ADVERTISE.
 //!
 //! **Not implemented:** RFC 9494 §4.6 partial deployment (stale routes to non-LLGR iBGP
 //! peers with NO_EXPORT and LOCAL_PREF 0: we always withdraw, like BIRD and GoBGP), §4.7
 //! VPN cases; the restarting-speaker side (selection deferral, RFC 4724 §4.1: the session
-//! layer's business); ADD-PATH on export (one best path per prefix is advertised);
-//! confederations; import/export route maps beyond the fixed policies; BGP-learned routes
+//! layer's business); ADD-PATH send policies other than "all usable paths" (best-N,
+//! best per AS); confederations; import/export route maps beyond the fixed policies; BGP-learned routes
 //! as recursive next-hop resolvers.
 #![forbid(unsafe_code)]
 
@@ -124,7 +130,9 @@ pub use attrs::{
     NO_LLGR, Origin, PathAttrs, RawAttr, flags,
 };
 pub use engine::{Config, Engine, IgpRoute, LocalRoute, PathInfo};
-pub use output::{Event, FibChange, GroupId, NextHop, Rejection, RibOutChange, Stats, SweepReason};
+pub use output::{
+    Event, FibChange, GroupId, NextHop, Rejection, RibOutChange, RibOutPath, Stats, SweepReason,
+};
 pub use peer::{
     DownReason, ExportPolicy, Family, GatewayMode, GrCapability, GrFamily, LlgrFamily, NextHopMode,
     PathId, Peer, PeerId, Prefix, SessionParams,

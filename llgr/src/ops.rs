@@ -53,6 +53,18 @@ pub enum Op {
         /// Attribute variant.
         attrs: u8,
     },
+    /// One UPDATE announcing several prefixes (mixing families): exercises the
+    /// per-UPDATE path-set transition memo.
+    AnnounceMany {
+        /// Peer index.
+        peer: u8,
+        /// Bit i set = prefix i.
+        mask: u8,
+        /// Path id (mod 2).
+        path_id: u8,
+        /// Attribute variant.
+        attrs: u8,
+    },
     /// Withdraw.
     Withdraw {
         /// Peer index.
@@ -225,6 +237,22 @@ impl Harness {
                 let pid = PathId(u32::from(path_id % 2));
                 self.engine
                     .handle_update(self.now, self.peers[i], &[(prefix(p), pid)], a, &[]);
+            }
+            Op::AnnounceMany {
+                peer,
+                mask,
+                path_id,
+                attrs,
+            } => {
+                let i = peer as usize % n;
+                let a = self.attrs(i, attrs);
+                let pid = PathId(u32::from(path_id % 2));
+                let many: Vec<(IpNet, PathId)> = (0..8u8)
+                    .filter(|b| mask & (1 << b) != 0)
+                    .map(|b| (prefix(b), pid))
+                    .collect();
+                self.engine
+                    .handle_update(self.now, self.peers[i], &many, a, &[]);
             }
             Op::Withdraw {
                 peer,

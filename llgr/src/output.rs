@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::attrs::Attrs;
-use crate::peer::{Family, PeerId, Prefix};
+use crate::peer::{Family, PathId, PeerId, Prefix};
 
 /// One kernel next hop of an ECMP set, with the peer it came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -74,6 +74,20 @@ pub struct RibOutChange {
     /// The prefix.
     pub prefix: Prefix,
     /// The attributes to announce, or `None` to withdraw.
+    pub attrs: Option<Attrs>,
+}
+
+/// A change of what we advertise to an ADD-PATH peer (RFC 7911), one path at a time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RibOutPath {
+    /// The peer.
+    pub peer: PeerId,
+    /// The prefix.
+    pub prefix: Prefix,
+    /// Our path identifier (RFC 7911 §3): stable for as long as the source path's peer
+    /// exists, so an attribute change re-announces the same identifier (implicit withdraw).
+    pub path_id: PathId,
+    /// The attributes to announce, or `None` to withdraw this path.
     pub attrs: Option<Attrs>,
 }
 

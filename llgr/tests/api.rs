@@ -245,3 +245,123 @@ fn igp_change_reevaluates_only_path_sets_using_that_next_hop() {
     assert_eq!(out.len(), 101);
     assert_eq!(e.fib_route(&a).as_deref(), Some(&[gw("172.31.11.9")][..]));
 }
+
+/// A route-reflector client that negotiated ADD-PATH send for IPv4 (RFC 7911 §4).
+fn add_path_client(e: &mut Engine, t: Instant, llgr_capable: bool) -> PeerId {
+    let mut c = Peer::new(
+        "10.0.0.9".parse().unwrap(),
+        64512,
+        Ipv4Addr::new(10, 0, 0, 9),
+    );
+    c.internal = true;
+    c.rr_client = true;
+    c.export = ExportPolicy::Transit;
+    let c = e.add_peer(c);
+    let mut params = params(0, llgr_capable.then_some(0));
+    params.local_address = Some("10.0.0.1".parse().unwrap());
+    e.handle_session_up(t, c, params);
+    e.set_add_path_send(c, &[Family::Ipv4Unicast]);
+    c
+}
+
+// RFC 7911 §3: with ADD-PATH each path is advertised under its own Path Identifier, and
+// a later advertisement with the same identifier replaces that path only (implicit
+// withdraw); the identifier of a path does not change while the path exists, so a change
+// of one ToR's path never touches the other's. RFC 9494 §4.3: a path that became
+// LLGR-stale is withdrawn from a peer without capability 71, path by path.
+#[test]
+fn rfc7911_s3_add_path_ids_stay_stable_across_changes() {
+    let mut e = Engine::new(Config::new(64512, Ipv4Addr::new(10, 255, 0, 1)));
+    let (t1, t2) = (tor(&mut e, 1), tor(&mut e, 2));
+    let t = t0();
+    e.handle_session_up(t, t1, params(0, Some(3600)));
+    e.handle_session_up(t, t2, params(0, Some(3600)));
+    let client = add_path_client(&mut e, t, false);
+    let pfx: ipnet::IpNet = "10.1.0.0/24".parse().unwrap();
+    e.handle_update(t, t1, &[(pfx, PathId(0))], route("172.31.11.3"), &[]);
+    e.handle_update(t, t2, &[(pfx, PathId(0))], route("172.31.12.3"), &[]);
+
+    // Both paths, each with its own identifier; nothing on the single-path channel.
+    let out = e.poll_rib_out_paths();
+    assert_eq!(out.len(), 2, "{out:?}");
+    assert!(out.iter().all(|c| c.peer == client && c.prefix == pfx));
+    let nh = |c: &RibOutPath| c.attrs.as_ref().unwrap().next_hop.unwrap().to_string();
+    let id1 = out.iter().find(|c| nh(c) == "172.31.11.3").unwrap().path_id;
+    let id2 = out.iter().find(|c| nh(c) == "172.31.12.3").unwrap().path_id;
+    assert_ne!(id1, id2);
+    // RFC 4271 §5.1.5 / RFC 4456: towards an iBGP client, LOCAL_PREF is set and the
+    // next hop is kept (no next-hop-self towards iBGP in Auto mode).
+    assert!(
+        out.iter()
+            .all(|c| c.attrs.as_ref().unwrap().local_pref == Some(100))
+    );
+    assert_eq!(e.poll_rib_out(), vec![]);
+    assert_eq!(e.adj_rib_out_paths(client, &pfx).len(), 2);
+
+    // tor1's path changes: the same identifier is re-announced, tor2's is untouched.
+    let mut a = route("172.31.11.3");
+    a.med = Some(7);
+    e.handle_update(t, t1, &[(pfx, PathId(0))], a, &[]);
+    let out = e.poll_rib_out_paths();
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].path_id, id1);
+    assert_eq!(out[0].attrs.as_ref().unwrap().med, Some(7));
+
+    // tor2 withdraws: only its identifier is withdrawn.
+    e.handle_update(t, t2, &[], PathAttrs::default(), &[(pfx, PathId(0))]);
+    assert_eq!(
+        e.poll_rib_out_paths(),
+        vec![RibOutPath {
+            peer: client,
+            prefix: pfx,
+            path_id: id2,
+            attrs: None
+        }]
+    );
+    // ... and gets the same identifier back when it re-announces.
+    e.handle_update(t, t2, &[(pfx, PathId(0))], route("172.31.12.3"), &[]);
+    let out = e.poll_rib_out_paths();
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].path_id, id2);
+
+    // tor1 drops under LLGR (restart time 0): its path is LLGR-stale, and the client did
+    // not send capability 71, so exactly that path is withdrawn (RFC 9494 §4.3).
+    e.handle_session_down(t, t1, DownReason::DeclaredGraceful);
+    assert_eq!(
+        e.poll_rib_out_paths(),
+        vec![RibOutPath {
+            peer: client,
+            prefix: pfx,
+            path_id: id1,
+            attrs: None
+        }]
+    );
+}
+
+// RFC 7911 §3 with RFC 9494 §4.3: an LLGR-capable ADD-PATH peer keeps receiving the
+// stale path, now carrying LLGR_STALE, under the same identifier.
+#[test]
+fn rfc7911_s3_add_path_stale_path_keeps_its_id_with_llgr_stale() {
+    let mut e = Engine::new(Config::new(64512, Ipv4Addr::new(10, 255, 0, 1)));
+    let (t1, t2) = (tor(&mut e, 1), tor(&mut e, 2));
+    let t = t0();
+    e.handle_session_up(t, t1, params(0, Some(3600)));
+    e.handle_session_up(t, t2, params(0, Some(3600)));
+    let client = add_path_client(&mut e, t, true);
+    let pfx: ipnet::IpNet = "10.1.0.0/24".parse().unwrap();
+    e.handle_update(t, t1, &[(pfx, PathId(0))], route("172.31.11.3"), &[]);
+    e.handle_update(t, t2, &[(pfx, PathId(0))], route("172.31.12.3"), &[]);
+    let _ = e.poll_rib_out_paths();
+    let before = e.adj_rib_out_paths(client, &pfx);
+    assert_eq!(before.len(), 2);
+    e.handle_session_down(t, t1, DownReason::DeclaredGraceful);
+    let out = e.poll_rib_out_paths();
+    assert_eq!(out.len(), 1, "{out:?}");
+    let id1 = before
+        .iter()
+        .find(|(_, a)| a.next_hop == Some("172.31.11.3".parse().unwrap()))
+        .unwrap()
+        .0;
+    assert_eq!(out[0].path_id, id1);
+    assert!(out[0].attrs.as_ref().unwrap().has_community(LLGR_STALE));
+}
