@@ -11,7 +11,8 @@
 //! - eBGP to the same-plane ToR of every other rack: next-hop-self, our AS
 //!   prepended, LOCAL_PREF/MED/ORIGINATOR_ID/CLUSTER_LIST stripped (RFC 4271
 //!   §5.1); what it learns there goes to the clients with next-hop-self (the
-//!   lab BIRD ToR's `next hop keep ibgp; next hop self ebgp`);
+//!   lab BIRD ToR's `next hop keep ibgp; next hop self ebgp`), and never to
+//!   another rack (no transit between racks, see [`policy`]);
 //! - BFD on every session (RFC 5880/5881, 100 ms x 3 by default): BFD Down or
 //!   carrier loss takes the session down at once, gracefully;
 //! - GR time 0 with LLGR (RFC 9494) on every session: a lost peer's routes

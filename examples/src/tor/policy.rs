@@ -8,17 +8,25 @@
 //! CLUSTER_LIST prepend, §8 loop rejection on import; RFC 4271 §5.1 on eBGP
 //! export (AS prepend, next-hop-self, no LOCAL_PREF/MED, no RFC 4456
 //! attributes); RFC 9494 §4.3 LLGR_STALE on depreferenced routes and no stale
-//! route to a peer without capability 71. This module adds the two rules of
-//! the lab's BIRD ToR (`next hop keep ibgp; next hop self ebgp` on client
-//! sessions) that the engine's [`llgr::NextHopMode`] cannot say:
+//! route to a peer without capability 71.
+//! This module adds the rules of a dual-ToR fabric that the engine's
+//! [`llgr::NextHopMode`] and [`llgr::ExportPolicy`] cannot say:
 //! - routes learned over eBGP reach the clients with next-hop-self (so nodes
-//!   install `via <ToR>`), reflected client routes keep theirs;
+//!   install `via <ToR>`), reflected client routes keep theirs (the lab BIRD
+//!   ToR's `next hop keep ibgp; next hop self ebgp` on client sessions);
+//! - only the rack's own routes go to the other racks: a ToR is never a
+//!   transit between two racks. Every ToR peers with every other rack's
+//!   same-plane ToR, so transit is never needed, and with three racks or more
+//!   it made LLGR depreferencing hunt paths through a forwarding loop (rb1 via
+//!   rc1 and rc1 via rb1 for a moment: 34 packets lost across a node restart
+//!   in a 4 x 4 lab); a plane is lost as a whole instead, and the nodes use
+//!   the other one;
 //! - ORIGINATOR_ID and CLUSTER_LIST received over eBGP are discarded (as
 //!   BIRD does: they are iBGP-only attributes, RFC 4456 §8).
 //!
-//! Those two together make "learned over eBGP" decidable from the outgoing
-//! attributes alone: towards a client, the engine sets ORIGINATOR_ID on every
-//! reflected route and never on a route learned over eBGP.
+//! "Learned over eBGP" travels through the engine as a private marker
+//! attribute ([`EBGP_LEARNED`]) added on import and removed on export; it
+//! never reaches the wire.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
@@ -34,6 +42,19 @@ use ipnet::IpNet;
 use llgr::{AsSegment, PathAttrs, PathId, Prefix, RibOutChange};
 
 use super::config::{Config, PeerConfig};
+
+/// Type code of the private marker attribute on routes learned over eBGP (255:
+/// "reserved for development", RFC 2042). A received attribute with this code
+/// is discarded on import, so the marker is always ours.
+pub const EBGP_LEARNED: u8 = 255;
+
+fn ebgp_marker() -> llgr::RawAttr {
+    llgr::RawAttr {
+        flags: llgr::flags::OPTIONAL | llgr::flags::TRANSITIVE,
+        type_code: EBGP_LEARNED,
+        value: bytes::Bytes::new(),
+    }
+}
 
 /// The engine configuration of a ToR: its AS, router ID, cluster ID and own addresses.
 pub fn engine_config(cfg: &Config, local_addresses: Vec<IpAddr>) -> llgr::Config {
@@ -135,7 +156,8 @@ fn route(n: &Nlri) -> (Prefix, PathId) {
 }
 
 /// Converts a received UPDATE; `ebgp`: it came over an eBGP session, whose
-/// ORIGINATOR_ID and CLUSTER_LIST are discarded (RFC 4456 §8: iBGP only).
+/// ORIGINATOR_ID and CLUSTER_LIST are discarded (RFC 4456 §8: iBGP only), and
+/// its routes get the [`EBGP_LEARNED`] marker.
 pub fn import(update: &Update, ebgp: bool) -> Import {
     if let Some(f) = update.is_end_of_rib() {
         return Import {
@@ -207,6 +229,7 @@ pub fn import(update: &Update, ebgp: bool) -> Import {
             AttrValue::ClusterList(l) if !ebgp => {
                 a.cluster_list = l.iter().map(|c| u32::from(*c)).collect();
             }
+            AttrValue::Raw { type_code, .. } if *type_code == EBGP_LEARNED => {}
             AttrValue::Raw { type_code, value } => a.other.push(llgr::RawAttr {
                 flags: attr.flags,
                 type_code: *type_code,
@@ -215,18 +238,30 @@ pub fn import(update: &Update, ebgp: bool) -> Import {
             _ => {}
         }
     }
+    if ebgp {
+        a.other.push(ebgp_marker());
+    }
     out
 }
 
-/// The attributes we send to one peer: the engine's, with next-hop-self for
-/// routes learned over eBGP when the peer is a client (see the module docs).
-pub fn outgoing(attrs: &PathAttrs, to_client: bool, local: Option<IpAddr>) -> PathAttrs {
+/// The attributes we send to one peer, from the engine's (see the module docs):
+/// a route learned over eBGP goes to clients with next-hop-self and to no eBGP
+/// peer (`None`: withdraw it there); the marker is removed.
+pub fn outgoing(attrs: &PathAttrs, to_client: bool, local: Option<IpAddr>) -> Option<PathAttrs> {
     let mut a = attrs.clone();
-    if to_client && a.originator_id.is_none() && local.is_some() {
-        a.next_hop = local;
-        a.link_local_next_hop = None;
+    let before = a.other.len();
+    a.other.retain(|r| r.type_code != EBGP_LEARNED);
+    let learned_over_ebgp = a.other.len() != before;
+    if learned_over_ebgp {
+        if !to_client {
+            return None;
+        }
+        if local.is_some() {
+            a.next_hop = local;
+            a.link_local_next_hop = None;
+        }
     }
-    a
+    Some(a)
 }
 
 /// The wire attributes of one announcement, in RFC 4271 §5 order.
@@ -316,11 +351,12 @@ fn attributes(a: &PathAttrs, family: llgr::Family, nlri: Vec<Nlri>) -> Vec<Attri
 const MAX_NLRI_PER_UPDATE: usize = 400;
 
 /// Builds the UPDATEs for one peer's Adj-RIB-Out changes: withdrawals first, then
-/// one UPDATE per attribute set and family, with [`outgoing`] applied.
+/// one UPDATE per attribute set and family, with [`outgoing`] applied (a route
+/// it refuses is withdrawn).
 pub fn export(changes: &[RibOutChange], to_client: bool, local: Option<IpAddr>) -> Vec<Update> {
     let mut withdrawn: [Vec<Nlri>; 2] = [Vec::new(), Vec::new()];
     // The engine interns attribute sets: equal sets are pointer-equal.
-    let mut groups: Vec<(PathAttrs, llgr::Family, Vec<Nlri>)> = Vec::new();
+    let mut groups: Vec<(Option<PathAttrs>, llgr::Family, Vec<Nlri>)> = Vec::new();
     let mut index: HashMap<(usize, llgr::Family), usize> = HashMap::new();
     for c in changes {
         let fam = llgr::Family::of(&c.prefix);
@@ -334,7 +370,11 @@ pub fn export(changes: &[RibOutChange], to_client: bool, local: Option<IpAddr>) 
                         groups.push((outgoing(a, to_client, local), fam, Vec::new()));
                         groups.len() - 1
                     });
-                groups[i].2.push(nlri);
+                if groups[i].0.is_some() {
+                    groups[i].2.push(nlri);
+                } else {
+                    withdrawn[usize::from(fam == llgr::Family::Ipv6Unicast)].push(nlri);
+                }
             }
         }
     }
@@ -349,6 +389,7 @@ pub fn export(changes: &[RibOutChange], to_client: bool, local: Option<IpAddr>) 
         })));
     }
     for (attrs, fam, nlri) in groups {
+        let Some(attrs) = attrs else { continue };
         for chunk in nlri.chunks(MAX_NLRI_PER_UPDATE) {
             let mut u = Update::new();
             match fam {
@@ -386,6 +427,7 @@ mod tests {
         a2: PeerId,
         a3: PeerId,
         rb1: PeerId,
+        rc1: PeerId,
     }
 
     fn ip(s: &str) -> IpAddr {
@@ -429,6 +471,7 @@ mod tests {
             peer("172.31.11.2", 65001),
             peer("172.31.11.3", 65001),
             peer("172.31.1.2", 65002),
+            peer("172.31.1.3", 65003),
         ];
         let mut e = Engine::new(engine_config(
             &cfg,
@@ -437,11 +480,13 @@ mod tests {
         let a1 = e.add_peer(engine_peer(&cfg, &cfg.peers[0], br0()));
         let a2 = e.add_peer(engine_peer(&cfg, &cfg.peers[1], br0()));
         let a3 = e.add_peer(engine_peer(&cfg, &cfg.peers[2], br0()));
-        let rb1 = e.add_peer(engine_peer(&cfg, &cfg.peers[3], core));
+        let rb1 = e.add_peer(engine_peer(&cfg, &cfg.peers[3], core.clone()));
+        let rc1 = e.add_peer(engine_peer(&cfg, &cfg.peers[4], core));
         let now = Instant::now();
         e.handle_session_up(now, a1, params("172.31.10.1", RA1, true));
         e.handle_session_up(now, a2, params("172.31.10.2", RA1, true));
         e.handle_session_up(now, rb1, params("172.31.21.250", RA1_CORE, true));
+        e.handle_session_up(now, rc1, params("172.31.31.250", RA1_CORE, true));
         let _ = e.poll_rib_out();
         Lab {
             e,
@@ -450,12 +495,13 @@ mod tests {
             a2,
             a3,
             rb1,
+            rc1,
         }
     }
 
     impl Lab {
         fn receive(&mut self, from: PeerId, u: &Update) {
-            let imp = import(u, from == self.rb1);
+            let imp = import(u, from == self.rb1 || from == self.rc1);
             self.e
                 .handle_update(self.now, from, &imp.announced, imp.attrs, &imp.withdrawn);
         }
@@ -468,7 +514,7 @@ mod tests {
             }
             by.into_iter()
                 .map(|(p, c)| {
-                    let (client, local) = if p == self.rb1 {
+                    let (client, local) = if p == self.rb1 || p == self.rc1 {
                         (false, RA1_CORE)
                     } else {
                         (true, RA1)
@@ -536,7 +582,8 @@ mod tests {
             .with(AttrValue::AsPath(AsPath::sequence([65001])))
             .with(AttrValue::NextHop(RA1_CORE))
             .with_nlri([Nlri::new(pfx("172.31.10.2/32"))]);
-        assert_eq!(sent[&l.rb1], vec![want]);
+        assert_eq!(sent[&l.rb1], vec![want.clone()]);
+        assert_eq!(sent[&l.rc1], vec![want]);
     }
 
     // The lab BIRD ToR's `next hop self ebgp` on client sessions: a route from
@@ -568,6 +615,9 @@ mod tests {
         assert_eq!(sent[&l.a1], vec![want.clone()]);
         assert_eq!(sent[&l.a2], vec![want]);
         assert!(!sent.contains_key(&l.rb1), "not sent back over eBGP");
+        // No transit between racks: rc1 gets a withdrawal, never rack B's route.
+        let withdraw = Update::new().with_withdrawn([Nlri::new(pfx("172.31.20.1/32"))]);
+        assert_eq!(sent[&l.rc1], vec![withdraw]);
         // The kernel route goes via rb1's core address on the core link.
         assert_eq!(
             l.e.fib_route(&pfx("172.31.20.1/32")).as_deref(),
@@ -634,16 +684,18 @@ mod tests {
             .with_nlri([Nlri::new(pfx("172.31.10.2/32"))]);
         let withdraw = Update::new().with_withdrawn([Nlri::new(pfx("172.31.10.2/32"))]);
         assert_eq!(sent[&l.a1], vec![to_a1]);
-        assert_eq!(sent[&l.rb1], vec![to_rb1]);
+        assert_eq!(sent[&l.rb1], vec![to_rb1.clone()]);
+        assert_eq!(sent[&l.rc1], vec![to_rb1]);
         assert_eq!(sent[&l.a3], vec![withdraw]);
         // Still installed: the stale path is the only one (a last resort).
         assert!(l.e.fib_route(&pfx("172.31.10.2/32")).is_some());
     }
 
-    // The rule `outgoing` adds, alone: towards a client, next-hop-self exactly
-    // when no ORIGINATOR_ID is set (a route learned over eBGP); never towards eBGP.
+    // The rules `outgoing` adds, alone: a route marked as learned over eBGP
+    // goes to clients with next-hop-self and to no eBGP peer; others unchanged;
+    // the marker never leaves.
     #[test]
-    fn outgoing_next_hop_self_only_for_ebgp_learned_routes_to_clients() {
+    fn outgoing_marks_ebgp_learned_routes() {
         let reflected = PathAttrs {
             next_hop: Some(ip("172.31.11.2")),
             originator_id: Some(Ipv4Addr::new(172, 31, 10, 2)),
@@ -651,18 +703,31 @@ mod tests {
         };
         let learned = PathAttrs {
             next_hop: Some(ip("172.31.1.2")),
+            other: vec![ebgp_marker()],
             ..Default::default()
         };
         let me = Some(IpAddr::V4(RA1));
-        assert_eq!(
-            outgoing(&reflected, true, me).next_hop,
-            Some(ip("172.31.11.2"))
-        );
-        assert_eq!(outgoing(&learned, true, me).next_hop, me);
-        assert_eq!(
-            outgoing(&learned, false, me).next_hop,
-            Some(ip("172.31.1.2"))
-        );
+        assert_eq!(outgoing(&reflected, true, me), Some(reflected.clone()));
+        assert_eq!(outgoing(&reflected, false, me), Some(reflected));
+        let to_client = outgoing(&learned, true, me).unwrap();
+        assert_eq!(to_client.next_hop, me);
+        assert!(to_client.other.is_empty());
+        assert_eq!(outgoing(&learned, false, me), None);
+    }
+
+    // A received attribute with the marker's type code is discarded, so a peer
+    // cannot make us treat its routes as learned over eBGP.
+    #[test]
+    fn received_marker_code_is_discarded() {
+        let u = a2_loopback(None).with_attribute(Attribute {
+            flags: 0xC0,
+            value: AttrValue::Raw {
+                type_code: EBGP_LEARNED,
+                value: bytes::Bytes::from_static(b"x"),
+            },
+        });
+        assert!(import(&u, false).attrs.other.is_empty());
+        assert_eq!(import(&u, true).attrs.other, vec![ebgp_marker()]);
     }
 
     // RFC 4724 §2: End-of-RIB is recognised, and carries no routes.
