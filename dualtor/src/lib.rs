@@ -152,17 +152,21 @@
 //! No transit between planes, no node-to-node mesh, no route reflection;
 //! passive BGP only when the embedder gives [`node::WireTransport`] a
 //! listener (the daemon connects actively; the ToRs accept); interfaces
-//! and addresses are read at start (a reload re-plans with them); `reachableBy` static routes, service
-//! blackholes and IPv6 next-hop resolution through the kernel table
-//! (Recursive gateway mode resolves over connected subnets only) are not
-//! programmed.
+//! and addresses are read at start (a reload re-plans with them); service
+//! CIDRs are advertised but not installed as blackholes. Recursive gateway
+//! mode resolves over connected subnets, `reachableBy` routes and the alien
+//! routes of the kernel's main table, read every 2 s as calico-node's BIRD
+//! does (`learn; scan time 2`), not from route events.
 //!
 //! # Compliance
 //!
-//! - RFC 4724 §4.1 restarting speaker: F=1 for every family (R=1 after our
-//!   own restart is asked of the transport, see below), kernel routes kept, FIB update deferred until End-of-RIB from every peer
-//!   (or a deferral timer), then reconciled and swept; §4.2 receiving side in
-//!   `llgr`.
+//! - RFC 4724 §4.1 restarting speaker: R=1 in our OPENs after a restart
+//!   with our routes still in the kernel (cleared once the restart is over),
+//!   F=1 for every family, kernel routes kept, FIB update deferred until
+//!   End-of-RIB from every peer (or a deferral timer), then reconciled and
+//!   swept; a graceful stop closes BGP before BFD AdminDown (FRR 8.4 ToRs
+//!   take any BFD Down of an Established session as a hard reset); §4.2
+//!   receiving side in `llgr`.
 //! - RFC 9494: LLGR capability with F=1 and our stale time in
 //!   `LongLivedGracefulRestart` mode (GR time 0), LLGR phase at once on a
 //!   graceful loss.
@@ -172,11 +176,9 @@
 //! - RFC 4486 Cease subcodes on hard stop, de-configuration and OPEN-level
 //!   configuration changes.
 //!
-//! **Not implemented:** **the R bit after our own restart with
-//! [`node::WireTransport`] (`bgp_wire::transport` creates the session and
-//! offers no `set_restarting`; the ToRs still keep our routes, as the lab
-//! shows); BFD multihop (RFC 5883); `reachableBy` static routes; the
-//! calico-node `bird.ctl` compatibility socket.**
+//! **Not implemented:** **BFDConfiguration `idleSendInterval` (the `bfd`
+//! crate sends at its fixed 1 s while not Up, RFC 5880 §6.8.3); BFD
+//! multihop (RFC 5883); the calico-node `bird.ctl` compatibility socket.**
 #![forbid(unsafe_code)]
 
 pub use bfd;

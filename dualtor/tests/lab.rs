@@ -1028,4 +1028,148 @@ fn restart_a1_sampled(
     assert!(fwd.sent > 1000 && back.sent > 1000);
     assert_eq!(fwd.lost, Vec::<u64>::new(), "a1->b1 lost packets");
     assert_eq!(back.lost, Vec::<u64>::new(), "b1->a1 lost packets");
+    // RFC 4724 §4.2 / RFC 9494 §4.3 on the ToRs: both rack A ToRs hold a
+    // path to a1's block in every sample, and mark it stale (LLGR_STALE,
+    // GR time 0) while a1 is away.
+    for (i, name) in [(0, "ra1"), (1, "ra2")] {
+        let gap = samples.iter().find(|x| x.tors[i].is_empty());
+        assert!(
+            gap.is_none(),
+            "{signal}: {name} had no path to a1's block: {gap:?}"
+        );
+        assert!(
+            samples.iter().any(|x| x.tors[i]
+                .iter()
+                .any(|(_, _, stale, c)| *stale || c.iter().any(|c| c == "llgr-stale"))),
+            "{signal}: {name} never marked a1's block stale"
+        );
+    }
+}
+
+/// Waits until `f` holds, or panics with `what` and the last value seen.
+fn wait_for(what: &str, bound: Duration, mut f: impl FnMut() -> Result<(), String>) -> Duration {
+    let start = Instant::now();
+    loop {
+        match f() {
+            Ok(()) => return start.elapsed(),
+            Err(e) if start.elapsed() > bound => panic!("{what}: {e}"),
+            Err(_) => std::thread::sleep(Duration::from_millis(100)),
+        }
+    }
+}
+
+// IPv6: a node with an IPv6 loopback (`ipv6Address`) and an IPv6 pod block
+// peers over IPv6 with a BIRD 2 ToR (RFC 2545 next hops, RFC 4760 IPv6
+// unicast). The ToR learns our /128 and /122 (and nothing else); we install
+// the ToR's IPv6 prefix via the ToR over eth0 with our IPv6 loopback as
+// preferred source, and our block as a blackhole.
+#[test]
+fn ipv6_loopback_and_pod_block_over_an_ipv6_session() {
+    let Some(_lab) = lab(
+        "ipv6_loopback_and_pod_block_over_an_ipv6_session",
+        &[Need::Root, Need::Bird],
+    ) else {
+        return;
+    };
+    let node = test_support::Netns::new("v6n").expect("netns");
+    let tor = test_support::Netns::new("v6t").expect("netns");
+    let _veth = test_support::veth(&node, "eth0", &tor, "eth0").expect("veth");
+    node.sh(
+        "sysctl -qw net.ipv6.conf.all.forwarding=1; ip link set lo up; \
+         ip addr add 172.31.10.1/32 dev lo; ip addr add fd00:10::1/128 dev lo; \
+         ip addr add 172.31.11.1/24 dev eth0 scope link; \
+         ip addr add fd00:11::1/64 dev eth0 nodad",
+    )
+    .expect("node addresses");
+    tor.sh(
+        "sysctl -qw net.ipv6.conf.all.forwarding=1; ip link set lo up; \
+         ip addr add 172.31.11.250/24 dev eth0; ip addr add fd00:11::250/64 dev eth0 nodad",
+    )
+    .expect("tor addresses");
+    let bird = test_support::daemons::Bird::start_raw(
+        &tor,
+        "router id 172.31.11.250;\n\
+         protocol device { }\n\
+         protocol static s6 { ipv6; route fd00:20::/64 blackhole; }\n\
+         protocol bgp a1 {\n  local fd00:11::250 as 65001;\n  neighbor fd00:11::1 as 65001;\n  \
+         direct;\n  rr client;\n  graceful restart on;\n  \
+         ipv6 { import all; export all; next hop self; };\n}\n",
+    )
+    .expect("bird");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("a1.yaml");
+    std::fs::write(
+        &config,
+        "apiVersion: projectcalico.org/v3\nkind: Node\nmetadata:\n  name: a1\nspec:\n  bgp:\n    \
+         asNumber: 65001\n    ipv4Address: 172.31.10.1/32\n    ipv6Address: fd00:10::1/128\n---\n\
+         apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata:\n  name: ra1-v6\nspec:\n  \
+         peerIP: fd00:11::250\n  asNumber: 65001\n  sourceAddress: None\n---\n\
+         apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata:\n  name: loopbacks-v6\nspec:\n  \
+         cidr: fd00:10::/64\n  disabled: true\n---\n\
+         apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata:\n  name: pods-v6\nspec:\n  \
+         cidr: fd00:244::/48\n  blockSize: 122\n---\n\
+         apiVersion: projectcalico.org/v3\nkind: BlockAffinity\nmetadata:\n  name: a1-v6\nspec:\n  \
+         node: a1\n  cidr: fd00:244::/122\n  state: confirmed\n",
+    )
+    .expect("write config");
+    let mut cmd = node.cmd(daemon().to_str().expect("utf-8 path"));
+    cmd.args(["--config", config.to_str().expect("utf-8"), "--node", "a1"])
+        .env("RUST_LOG", "info");
+    let mut p = test_support::daemons::Process::spawn_logged("a1", cmd).expect("dualtor-node");
+    let took = wait_for(
+        "the ToR learns a1's IPv6 prefixes",
+        Duration::from_secs(20),
+        || {
+            let out = bird
+                .birdc("show route protocol a1")
+                .map_err(|e| e.to_string())?;
+            let ok = out.contains("fd00:10::1/128") && out.contains("fd00:244::/122");
+            if ok {
+                Ok(())
+            } else {
+                Err(format!("{out}\n{}", p.output_tail()))
+            }
+        },
+    );
+    eprintln!("IPv6: ToR has a1's /128 and /122 after {took:?}");
+    // Only what a1 originates: two IPv6 prefixes, no IPv4 route over this
+    // session (IPv4 unicast is negotiated too, with nothing to send).
+    let out = bird.birdc("show route protocol a1").expect("birdc");
+    let mut got: Vec<&str> = out
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|t| t.contains('/'))
+        .collect();
+    got.sort_unstable();
+    assert_eq!(got, vec!["fd00:10::1/128", "fd00:244::/122"], "{out}");
+    let route6 = |dst: &str| -> Result<test_support::routes::Route, String> {
+        let routes = node.routes_all().map_err(|e| e.to_string())?;
+        routes
+            .into_iter()
+            .find(|r| r.dst.to_string() == dst && r.table == "main")
+            .ok_or_else(|| format!("no {dst} in a1's main table"))
+    };
+    wait_for(
+        "a1 installs the ToR's IPv6 prefix",
+        Duration::from_secs(10),
+        || {
+            let r = route6("fd00:20::/64")?;
+            let via_tor = r.paths.len() == 1
+                && r.paths[0].dev.as_deref() == Some("eth0")
+                && r.paths[0].gateway.is_some_and(|g| {
+                    g == "fd00:11::250".parse::<std::net::IpAddr>().unwrap()
+                        || matches!(g, std::net::IpAddr::V6(v6) if v6.segments()[0] == 0xfe80)
+                });
+            let src = r.prefsrc == Some("fd00:10::1".parse().unwrap());
+            if via_tor && src {
+                Ok(())
+            } else {
+                Err(format!("{r:?}"))
+            }
+        },
+    );
+    let block = route6("fd00:244::/122").expect("block");
+    assert_eq!(block.kind, "blackhole", "{block:?}");
+    let _ = p.stop();
+    drop(bird);
 }

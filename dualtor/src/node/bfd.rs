@@ -29,8 +29,10 @@ pub(crate) enum BfdReport {
 }
 
 /// The `bfd` session configuration of a plan's timers. RFC 5880 §6.8.3:
-/// the runtime sends at 1 s while not Up (Calico's `idleSendInterval` is
-/// not a knob of the `bfd` crate).
+/// the runtime sends at 1 s while not Up. Calico's `idleSendInterval`
+/// (`BfdTimers::idle_tx`, default 1 min) is parsed and planned but not
+/// applied: `bfd::session::Config` has no field for the rate while not Up
+/// (it needs an `idle_tx` used where the fixed 1 s floor is, at least 1 s).
 pub(crate) fn session_config(t: &BfdTimers) -> bfd::session::Config {
     bfd::session::Config {
         desired_min_tx: t.desired_min_tx,

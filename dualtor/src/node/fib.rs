@@ -337,11 +337,7 @@ fn monitor_loop(
     }
 }
 
-fn run(
-    mut fib: fib::Fib,
-    rx: std_mpsc::Receiver<FibCommand>,
-    reports: mpsc::Sender<FibReport>,
-) {
+fn run(mut fib: fib::Fib, rx: std_mpsc::Receiver<FibCommand>, reports: mpsc::Sender<FibReport>) {
     let commit = |fib: &mut fib::Fib, changes: usize, queued: Instant| match fib.commit() {
         Ok(report) => {
             let _ = reports.blocking_send(FibReport::Committed {

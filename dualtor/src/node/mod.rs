@@ -271,7 +271,10 @@ impl Drop for Node {
     fn drop(&mut self) {
         if self.task.is_some() {
             let (tx, _rx) = oneshot::channel();
-            let _ = self.handle.cmd.try_send(Command::Stop(StopMode::Graceful, tx));
+            let _ = self
+                .handle
+                .cmd
+                .try_send(Command::Stop(StopMode::Graceful, tx));
         }
     }
 }
