@@ -109,7 +109,7 @@ enum Command {
     SetTimers(SessionId, Config),
     PathDown(u32),
     Snapshot(SessionId, oneshot::Sender<Option<Snapshot>>),
-    Stats(oneshot::Sender<Stats>),
+    Stats(oneshot::Sender<Stats>, bool),
 }
 
 /// The runtime: a handle to the driver task. Dropping it stops the task
@@ -216,10 +216,21 @@ impl Runtime {
         self.stats().await.map(|s| (s.drops, s.send_errors))
     }
 
-    /// The runtime's counters.
+    /// The runtime's counters since it started or since the last
+    /// [`take_stats`](Self::take_stats).
     pub async fn stats(&self) -> Option<Stats> {
+        self.stats_cmd(false).await
+    }
+
+    /// The runtime's counters, then zero them (except the engine's discard
+    /// counters), to measure a window.
+    pub async fn take_stats(&self) -> Option<Stats> {
+        self.stats_cmd(true).await
+    }
+
+    async fn stats_cmd(&self, reset: bool) -> Option<Stats> {
         let (tx, rx) = oneshot::channel();
-        self.cmd.send(Command::Stats(tx)).ok()?;
+        self.cmd.send(Command::Stats(tx, reset)).ok()?;
         rx.await.ok()
     }
 }
@@ -336,8 +347,11 @@ pub struct Stats {
     pub max_timer_lateness: Duration,
     /// Timer runs more than [`LATE`] after their deadline.
     pub late_wakeups: u64,
-    /// Longest time one wake-up spent (reading, timers, sending).
+    /// Longest time one wake-up spent (reading, timers, sending), as wall
+    /// time: it includes any time the thread waited for a CPU meanwhile.
     pub max_busy: Duration,
+    /// Wake-ups that spent more than [`LATE`].
+    pub slow_wakeups: u64,
 }
 
 /// A timer wake-up later than this counts in [`Stats::late_wakeups`].
@@ -405,7 +419,9 @@ impl Driver {
             }
             self.engine.handle_timeout(now);
             self.flush(now, &mut out);
-            self.stats.max_busy = self.stats.max_busy.max(woke.elapsed());
+            let busy = woke.elapsed();
+            self.stats.max_busy = self.stats.max_busy.max(busy);
+            self.stats.slow_wakeups += u64::from(busy > LATE);
             let next = self
                 .engine
                 .poll_timeout()
@@ -551,11 +567,14 @@ impl Driver {
             Command::Snapshot(id, reply) => {
                 let _ = reply.send(self.engine.snapshot(id));
             }
-            Command::Stats(reply) => {
+            Command::Stats(reply, reset) => {
                 let _ = reply.send(Stats {
                     drops: *self.engine.drops(),
                     ..self.stats
                 });
+                if reset {
+                    self.stats = Stats::default();
+                }
             }
         }
         let mut out = [0u8; packet::MAX_LEN];

@@ -447,17 +447,28 @@ fn starved_scheduler_flaps_only_on_real_silence() {
         // under the Detection Time: nobody goes Down.
         let mut n = Net::new(seed, cfg(50, 3));
         episodes(&mut n, 90 * MS);
-        assert_eq!(n.failures(0) + n.failures(1), 0, "seed {seed}: 90 ms stalls");
+        assert_eq!(
+            n.failures(0) + n.failures(1),
+            0,
+            "seed {seed}: 90 ms stalls"
+        );
 
         // 140 ms stalls, packets read before timers (the runtime's order):
         // A never expires (B's packets wait in its socket and are read
         // first); B expires only after a real silence of A >= 150 ms.
         let mut n = Net::new(seed, cfg(50, 3));
         episodes(&mut n, 140 * MS);
-        assert_eq!(detect_expired(&n, 0), vec![], "seed {seed}: A never expires");
+        assert_eq!(
+            detect_expired(&n, 0),
+            vec![],
+            "seed {seed}: A never expires"
+        );
         for at in detect_expired(&n, 1) {
             let gap = longest_gap_before(&n, 0, at);
-            assert!(gap >= 150 * MS, "seed {seed}: B expired after a {gap:?} gap");
+            assert!(
+                gap >= 150 * MS,
+                "seed {seed}: B expired after a {gap:?} gap"
+            );
             b_flaps += 1;
         }
 
@@ -468,7 +479,12 @@ fn starved_scheduler_flaps_only_on_real_silence() {
         episodes(&mut n, 140 * MS);
         false_a_flaps += detect_expired(&n, 0).len();
     }
-    eprintln!("140 ms stalls, 20 seeds x 10: B detected {b_flaps} real silences; timers-first order: {false_a_flaps} false expiries at A");
+    eprintln!(
+        "140 ms stalls, 20 seeds x 10: B detected {b_flaps} real silences; timers-first order: {false_a_flaps} false expiries at A"
+    );
     assert!(b_flaps > 0, "some stalls follow a long enough gap");
-    assert!(false_a_flaps > 0, "timers-first order expires sessions with queued packets");
+    assert!(
+        false_a_flaps > 0,
+        "timers-first order expires sessions with queued packets"
+    );
 }

@@ -29,7 +29,7 @@
 #![forbid(unsafe_code)]
 #![allow(clippy::disallowed_methods)]
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -210,6 +210,58 @@ impl Kernel {
     }
 }
 
+/// Per thread of process `pid` ("self" for ours): (CPU time, time spent
+/// runnable but waiting for a CPU), ns, from `/proc/<pid>/task/*/schedstat`.
+fn run_delay(pid: &str) -> BTreeMap<String, (u64, u64)> {
+    let mut out = BTreeMap::new();
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return out;
+    };
+    for t in dir.flatten() {
+        let s = std::fs::read_to_string(t.path().join("schedstat")).unwrap_or_default();
+        let v: Vec<u64> = s
+            .split_whitespace()
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        if v.len() >= 2 {
+            out.insert(
+                format!("{pid}/{}", t.file_name().to_string_lossy()),
+                (v[0], v[1]),
+            );
+        }
+    }
+    out
+}
+
+/// How long the busiest threads waited for a CPU over the window.
+fn wait_line(
+    before: &BTreeMap<String, (u64, u64)>,
+    after: &BTreeMap<String, (u64, u64)>,
+    wall: f64,
+) -> String {
+    let mut rows: Vec<(f64, f64)> = after
+        .iter()
+        .filter_map(|(k, (cpu, wait))| {
+            let (c0, w0) = before.get(k)?;
+            Some(((cpu - c0) as f64 / 1e9, (wait - w0) as f64 / 1e9))
+        })
+        .filter(|(cpu, _)| *cpu > 0.01 * wall)
+        .collect();
+    rows.sort_by(|x, y| y.0.total_cmp(&x.0));
+    let parts: Vec<String> = rows
+        .iter()
+        .take(3)
+        .map(|(cpu, wait)| {
+            format!(
+                "ran {:.0} ms/s, waited for a CPU {:.0} ms/s",
+                1000.0 * cpu / wall,
+                1000.0 * wait / wall
+            )
+        })
+        .collect();
+    format!("busiest threads (schedstat): {}", parts.join("; "))
+}
+
 /// The machine's load: 1-min load average and busy share of all cores.
 #[derive(Debug, Clone, Copy)]
 struct Load {
@@ -257,6 +309,10 @@ struct SideStats {
     /// At the end: the runtime's counters.
     runtime: Option<bfd::runtime::Stats>,
     packets_in: u64,
+    /// Set by the main thread when the measuring window starts.
+    window: bool,
+    /// The runtime's counters before the window.
+    before_window: Option<bfd::runtime::Stats>,
 }
 
 /// One of our runtimes in `ns`, with `n` sessions from side `side`.
@@ -296,8 +352,15 @@ fn our_side(
                 };
                 handles.push((addr(1 - side, i), bfd.request(req).await.unwrap()));
             }
+            let mut window_started = false;
             while !stop.load(Ordering::Relaxed) {
                 tokio::time::sleep(Duration::from_millis(5)).await;
+                if !window_started && stats.lock().unwrap().window {
+                    // Runtime counters cover the measuring window only.
+                    window_started = true;
+                    let before = bfd.take_stats().await;
+                    stats.lock().unwrap().before_window = before;
+                }
                 let mut s = stats.lock().unwrap();
                 for (peer, h) in &mut handles {
                     while let Some(c) = h.try_next_change() {
@@ -392,15 +455,22 @@ fn run_ours(n: usize, secs: u64, dynamic: bool) -> Result {
         );
     }
     std::thread::sleep(Duration::from_secs(1));
+    sa.lock().unwrap().window = true;
+    sb.lock().unwrap().window = true;
     let flaps0 = sa.lock().unwrap().flaps + sb.lock().unwrap().flaps;
     let k0 = kernel(&[&a, &b]);
+    let w0 = run_delay("self");
     let l0 = load();
     let c0 = cpu_of("self");
     let t0 = Instant::now();
     std::thread::sleep(Duration::from_secs(secs));
     let cpu = cpu_of("self") - c0;
     let wall = t0.elapsed().as_secs_f64();
-    let mut notes = vec![load_line(l0), kernel(&[&a, &b]).since(k0).line()];
+    let mut notes = vec![
+        load_line(l0),
+        kernel(&[&a, &b]).since(k0).line(),
+        wait_line(&w0, &run_delay("self"), wall),
+    ];
     let flaps = sa.lock().unwrap().flaps + sb.lock().unwrap().flaps - flaps0;
     let up: BTreeSet<Ipv4Addr> = sa.lock().unwrap().up.clone();
     stop.store(true, Ordering::Relaxed);
@@ -416,7 +486,7 @@ fn run_ours(n: usize, secs: u64, dynamic: bool) -> Result {
             .collect();
         let rs = st.runtime.unwrap_or_default();
         notes.push(format!(
-            "dualtor end {name}: sent {}, send errors {}, read {} in {} recvmmsg calls, accepted at snapshot {}, discards [{}], wake-ups {}, worst timer lateness {:?}, {} runs > {:?} late, longest wake-up {:?}, Up->Down by diag {:?}",
+            "dualtor end {name} (window, then quiesce): sent {}, send errors {}, read {} in {} recvmmsg calls, accepted {}, discards [{}], wake-ups {}, worst timer lateness {:?}, {} runs > {:?} late, longest wake-up {:?} ({} longer than {:?}), Up->Down by diag {:?}",
             rs.sent,
             rs.send_errors,
             rs.datagrams,
@@ -428,17 +498,24 @@ fn run_ours(n: usize, secs: u64, dynamic: bool) -> Result {
             rs.late_wakeups,
             bfd::runtime::LATE,
             rs.max_busy,
+            rs.slow_wakeups,
+            bfd::runtime::LATE,
             st.down_diags
         ));
     }
-    let (ra, rb) = (
-        sa.lock().unwrap().runtime.unwrap_or_default(),
-        sb.lock().unwrap().runtime.unwrap_or_default(),
-    );
+    let total = |st: &Mutex<SideStats>| {
+        let st = st.lock().unwrap();
+        let (w, b) = (
+            st.runtime.unwrap_or_default(),
+            st.before_window.unwrap_or_default(),
+        );
+        (w.sent + b.sent, w.datagrams + b.datagrams)
+    };
+    let (ra, rb) = (total(&sa), total(&sb));
     notes.push(format!(
         "lost between the runtimes (sent by one end - read by the other, after quiescing): a->b {}, b->a {}",
-        ra.sent as i64 - rb.datagrams as i64,
-        rb.sent as i64 - ra.datagrams as i64
+        ra.0 as i64 - rb.1 as i64,
+        rb.0 as i64 - ra.1 as i64
     ));
     drop((a, b));
     Result {
@@ -526,6 +603,7 @@ fn run_bird(n: usize, secs: u64, dynamic: bool) -> Result {
     let k0 = kernel(&[&a, &b]);
     let l0 = load();
     let c0: f64 = pids.iter().map(|p| cpu_of(p)).sum();
+    let w0: Vec<_> = pids.iter().map(|p| run_delay(p)).collect();
     let t0 = Instant::now();
     // Flaps: a session whose "since" changed during the window (or that is
     // not Up at a sample) went Down and came back.
@@ -551,7 +629,13 @@ fn run_bird(n: usize, secs: u64, dynamic: bool) -> Result {
     flaps = flaps.max(changed(&s0a, &ba) + changed(&s0b, &bb));
     let cpu: f64 = pids.iter().map(|p| cpu_of(p)).sum::<f64>() - c0;
     let wall = t0.elapsed().as_secs_f64();
-    let notes = vec![load_line(l0), kernel(&[&a, &b]).since(k0).line()];
+    let w0: BTreeMap<String, (u64, u64)> = w0.into_iter().flatten().collect();
+    let w1: BTreeMap<String, (u64, u64)> = pids.iter().flat_map(|p| run_delay(p)).collect();
+    let notes = vec![
+        load_line(l0),
+        kernel(&[&a, &b]).since(k0).line(),
+        wait_line(&w0, &w1, wall),
+    ];
     let up = bird_up(&bb);
     drop((ba, bb, a, b));
     Result {
