@@ -1170,6 +1170,6 @@ fn ipv6_loopback_and_pod_block_over_an_ipv6_session() {
     );
     let block = route6("fd00:244::/122").expect("block");
     assert_eq!(block.kind, "blackhole", "{block:?}");
-    let _ = p.stop();
+    p.stop();
     drop(bird);
 }

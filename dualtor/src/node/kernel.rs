@@ -116,7 +116,7 @@ pub(crate) fn diff(old: &KernelTable, new: &KernelTable) -> Vec<KernelChange> {
             .filter(|(p, r)| old.get(p) != Some(r))
             .map(|(p, r)| (*p, Some(r.clone()))),
     );
-    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out.sort_by_key(|c| c.0);
     out
 }
 
