@@ -6,9 +6,20 @@
 //! ToRs (target < 1 ms for the complete FIB output, via group-level changes), a full LLGR
 //! entry after a GR phase (every route gets LLGR_STALE), and the End-of-RIB sweep after the
 //! ToR returns having re-sent half of its routes. Every phase checks the FIB it produced
-//! against a replay of the engine's output (checksum). `--tiny` runs in well under a second.
+//! against a replay of the engine's output (checksum). `--runs K` repeats the load and
+//! prints the median and range (the machine may be shared: the load average is printed).
 //!
-//! Not done: the comparison with BIRD 2 loading the same table in a namespace.
+//! Then the same two-ToR IPv4 table (next hop = the ToR's own address, so that BIRD 2's
+//! direct eBGP accepts it) goes to BIRD 2 in a namespace, over BGP from two bgp-wire
+//! feeders (one per ToR, in their own namespaces, sending at the same time), and into a
+//! fresh engine. Reported side by side: BIRD's time from both sessions Established to
+//! both import counters at the full table (it includes TCP and UPDATE decoding, which
+//! the engine-only figure does not), its `show memory` and RSS growth per route, and the
+//! engine's load rate and heap per route. Both ECMP results are checksummed: BIRD's through
+//! its kernel protocol with `merge paths` exporting into a table of the namespace (read
+//! back with `ip route`), the engine's through its FIB; the checksums must be equal.
+//! Without root or BIRD the comparison is skipped with a message; `--no-bird` skips it.
+//! `--tiny` runs everything in a few seconds.
 #![deny(unsafe_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -218,33 +229,30 @@ fn ms(d: Duration) -> f64 {
 }
 
 fn main() {
-    let tiny = std::env::args().any(|a| a == "--tiny");
+    let args: Vec<String> = std::env::args().collect();
+    let tiny = args.iter().any(|a| a == "--tiny");
+    let no_bird = args.iter().any(|a| a == "--no-bird");
+    let runs: usize = args
+        .iter()
+        .position(|a| a == "--runs")
+        .and_then(|i| args.get(i + 1)?.parse().ok())
+        .unwrap_or(1)
+        .max(1);
     let (n4, n6) = if tiny {
         (20_000u32, 4_000u32)
     } else {
         (1_000_000, 200_000)
     };
     println!(
-        "llgr-bench: 2 ToRs x ({n4} IPv4 + {n6} IPv6) prefixes, {ORIGINS} attribute sets per ToR"
+        "llgr-bench: 2 ToRs x ({n4} IPv4 + {n6} IPv6) prefixes, {ORIGINS} attribute sets per ToR; load average {}",
+        load_avg()
     );
+    let mut rates: Vec<f64> = (1..runs).map(|_| load_once(n4, n6)).collect();
 
     let t0 = Instant::now();
     let heap0 = LIVE.load(Ordering::Relaxed);
     let rss0 = rss_bytes();
-    let mut e = Engine::new(Config::new(64512, Ipv4Addr::new(10, 255, 0, 1)));
-    let mut tors = Vec::new();
-    for i in 1..=2u8 {
-        let mut p = Peer::new(
-            IpAddr::V4(Ipv4Addr::new(172, 31, 10 + i, 250)),
-            65010 + u32::from(i),
-            Ipv4Addr::new(172, 31, 10 + i, 250),
-        );
-        p.interface = Some(u32::from(i) + 1);
-        p.connected = vec![format!("172.31.{}.0/24", 10 + i).parse().expect("valid")];
-        p.gateway_mode = GatewayMode::Direct;
-        p.llgr = true;
-        tors.push(e.add_peer(p));
-    }
+    let (mut e, tors) = engine_with_tors();
     let mut replay = Replay {
         groups: HashMap::new(),
         routes: HashMap::new(),
@@ -380,11 +388,451 @@ fn main() {
         ms(gr_t),
         ms(llgr_t)
     );
+    rates.push(cpu_rate);
+    let (med, lo, hi) = median_range(rates);
+    drop(e);
+    drop(replay);
+
+    // 5. The same two-ToR IPv4 table into BIRD 2 and into a fresh engine.
+    let mut bird_line = String::from("BIRD skipped");
+    if !no_bird {
+        let (eng, eng_count) = bird::engine_side(n4);
+        println!(
+            "engine, BIRD's input (2 x {n4} IPv4, next hop = ToR): {:.2} M routes/CPU-s (engine only), {:.1} B/route, {eng_count} ECMP prefixes, checksum {:016x}",
+            2.0 * f64::from(n4) / eng.secs / 1e6,
+            eng.bytes_per_route,
+            eng.checksum
+        );
+        if let Some((b, rss_per_route, b_count)) = bird::bird_side(n4) {
+            let same = b.checksum == eng.checksum && b_count == eng_count;
+            println!(
+                "BIRD 2, same input over BGP: {:.2} s wire to table = {:.2} M routes/s, {:.1} B/route (show memory), {rss_per_route:.1} B/route (RSS), {b_count} kernel ECMP prefixes, checksum {:016x} ({})",
+                b.secs,
+                2.0 * f64::from(n4) / b.secs / 1e6,
+                b.bytes_per_route,
+                b.checksum,
+                if same {
+                    "same as the engine"
+                } else {
+                    "DIFFERS from the engine"
+                }
+            );
+            assert!(same, "BIRD and the engine disagree on the ECMP sets");
+            bird_line = format!(
+                "BIRD {:.2} M routes/s {:.1} B/route vs engine {:.2} M routes/CPU-s {:.1} B/route, ECMP checksums equal",
+                2.0 * f64::from(n4) / b.secs / 1e6,
+                b.bytes_per_route,
+                2.0 * f64::from(n4) / eng.secs / 1e6,
+                eng.bytes_per_route
+            );
+        }
+    }
     println!(
-        "summary: load {:.2} M routes/CPU-s, {per_route:.1} B/route/peer, PIC failover {:.3} ms, EoR sweep {:.1} ms, LLGR entry {:.3} ms, checksum {sum_load:016x}",
-        cpu_rate / 1e6,
+        "summary: load {:.2} M routes/CPU-s (median of {runs}, range {:.2}-{:.2}), {per_route:.1} B/route/peer, PIC failover {:.3} ms, EoR sweep {:.1} ms, LLGR entry {:.3} ms, checksum {sum_load:016x}; {bird_line}",
+        med / 1e6,
+        lo / 1e6,
+        hi / 1e6,
         ms(pic_t),
         ms(sweep_t),
         ms(llgr_t)
     );
+}
+
+// ---- repeated load runs ------------------------------------------------------------
+
+fn load_avg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+/// The two ToR peers of a dual-ToR node (Direct gateway mode, LLGR on).
+fn engine_with_tors() -> (Engine, Vec<PeerId>) {
+    let mut e = Engine::new(Config::new(64512, Ipv4Addr::new(10, 255, 0, 1)));
+    let mut tors = Vec::new();
+    for i in 1..=2u8 {
+        let mut p = Peer::new(
+            IpAddr::V4(Ipv4Addr::new(172, 31, 10 + i, 250)),
+            65010 + u32::from(i),
+            Ipv4Addr::new(172, 31, 10 + i, 250),
+        );
+        p.interface = Some(u32::from(i) + 1);
+        p.connected = vec![format!("172.31.{}.0/24", 10 + i).parse().expect("valid")];
+        p.gateway_mode = GatewayMode::Direct;
+        p.llgr = true;
+        tors.push(e.add_peer(p));
+    }
+    (e, tors)
+}
+
+/// One load of the full table into a fresh engine: routes per CPU second.
+fn load_once(n4: u32, n6: u32) -> f64 {
+    let (mut e, tors) = engine_with_tors();
+    let now = Instant::now();
+    for &t in &tors {
+        e.handle_session_up(now, t, session(0));
+    }
+    let cpu0 = cpu_ns();
+    let mut routes = 0;
+    for (k, &t) in tors.iter().enumerate() {
+        routes += load(&mut e, now, t, k as u32 + 1, n4, n6, 1);
+    }
+    routes as f64 / ((cpu_ns() - cpu0) as f64 / 1e9)
+}
+
+fn median_range(mut v: Vec<f64>) -> (f64, f64, f64) {
+    v.sort_by(f64::total_cmp);
+    (v[v.len() / 2], v[0], v[v.len() - 1])
+}
+
+// ---- BIRD 2 comparison -------------------------------------------------------------
+
+mod bird {
+    use super::*;
+    use bgp_wire::attr::{AsPath, AttrValue, Community, Origin as WireOrigin};
+    use bgp_wire::session::{Action, SessionConfig, StartKind, StopKind};
+    use bgp_wire::transport::{self, PeerConfig};
+    use bgp_wire::{Family as WireFamily, Nlri, Update};
+    use std::path::Path;
+    use std::sync::{Barrier, mpsc};
+    use test_support::daemons::Bird;
+    use test_support::{Need, Netns};
+
+    /// What one side of the comparison produced.
+    pub(super) struct Side {
+        pub(super) secs: f64,
+        pub(super) bytes_per_route: f64,
+        pub(super) checksum: u64,
+    }
+
+    fn tor_addr(k: u32) -> Ipv4Addr {
+        Ipv4Addr::new(172, 31, 10 + k as u8, 250)
+    }
+
+    /// The table of ToR `k` (1 or 2): `(origin, prefixes)` batches, as `load` sends them.
+    fn batches(n: u32) -> Vec<(u32, Vec<Ipv4Net>)> {
+        let mut out = Vec::new();
+        for origin in 0..ORIGINS {
+            let all: Vec<Ipv4Net> = (origin..n)
+                .step_by(ORIGINS as usize)
+                .map(|i| match v4_prefix(i) {
+                    IpNet::V4(p) => p,
+                    IpNet::V6(_) => unreachable!("v4_prefix"),
+                })
+                .collect();
+            for c in all.chunks(BATCH) {
+                out.push((origin, c.to_vec()));
+            }
+        }
+        out
+    }
+
+    fn engine_attrs(k: u32, origin: u32) -> PathAttrs {
+        PathAttrs {
+            as_path: vec![AsSegment::Sequence(vec![65010 + k, 64600 + origin])],
+            next_hop: Some(IpAddr::V4(tor_addr(k))),
+            communities: vec![(64512 << 16) | origin],
+            ..Default::default()
+        }
+    }
+
+    fn updates(k: u32, n: u32) -> Vec<Update> {
+        batches(n)
+            .into_iter()
+            .map(|(origin, c)| {
+                Update::new()
+                    .with(AttrValue::Origin(WireOrigin::IGP))
+                    .with(AttrValue::AsPath(AsPath::sequence([
+                        65010 + k,
+                        64600 + origin,
+                    ])))
+                    .with(AttrValue::NextHop(tor_addr(k)))
+                    .with(AttrValue::Communities(vec![Community(
+                        (64512 << 16) | origin,
+                    )]))
+                    .with_nlri(c.into_iter().map(Nlri::new))
+            })
+            .collect()
+    }
+
+    /// Order-independent checksum of prefix -> sorted gateway addresses.
+    fn checksum<'a>(routes: impl Iterator<Item = (IpNet, Vec<IpAddr>)> + 'a) -> (usize, u64) {
+        routes.fold((0, 0u64), |(n, acc), (p, mut gws)| {
+            gws.sort();
+            let mut h = DefaultHasher::new();
+            p.hash(&mut h);
+            gws.hash(&mut h);
+            (n + 1, acc ^ h.finish())
+        })
+    }
+
+    /// The engine with the same table: CPU seconds, heap bytes per route, FIB checksum.
+    pub(super) fn engine_side(n: u32) -> (Side, usize) {
+        let heap0 = LIVE.load(Ordering::Relaxed);
+        let (mut e, tors) = engine_with_tors();
+        let now = Instant::now();
+        for &t in &tors {
+            e.handle_session_up(now, t, session(0));
+        }
+        let work: Vec<(usize, u32, Vec<(IpNet, PathId)>)> = (1..=2u32)
+            .flat_map(|k| {
+                batches(n).into_iter().map(move |(o, c)| {
+                    (
+                        k as usize - 1,
+                        o,
+                        c.into_iter().map(|p| (IpNet::V4(p), PathId(0))).collect(),
+                    )
+                })
+            })
+            .collect();
+        let heap_in = LIVE.load(Ordering::Relaxed);
+        let cpu0 = cpu_ns();
+        for (t, o, prefixes) in &work {
+            e.handle_update(
+                now,
+                tors[*t],
+                prefixes,
+                engine_attrs(*t as u32 + 1, *o),
+                &[],
+            );
+        }
+        let secs = (cpu_ns() - cpu0) as f64 / 1e9;
+        let heap = LIVE.load(Ordering::Relaxed) - heap_in;
+        drop(work);
+        let _ = heap0;
+        let (count, sum) = checksum(e.fib_snapshot().into_iter().map(|(p, nhs)| {
+            let gws = nhs
+                .iter()
+                .filter_map(|nh| match nh {
+                    NextHop::Gateway { gateway, .. } => Some(*gateway),
+                    _ => None,
+                })
+                .collect();
+            (p, gws)
+        }));
+        let side = Side {
+            secs,
+            bytes_per_route: heap as f64 / (2.0 * f64::from(n)),
+            checksum: sum,
+        };
+        (side, count)
+    }
+
+    fn birdc(sock: &Path, cmd: &str) -> String {
+        std::process::Command::new("birdc")
+            .arg("-s")
+            .arg(sock)
+            .args(cmd.split_whitespace())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    }
+
+    /// `Routes: N imported` (or `exported` with `which = 1`... by word) of a protocol.
+    fn route_stat(sock: &Path, proto: &str, word: &str) -> u64 {
+        let out = birdc(sock, &format!("show protocols all {proto}"));
+        out.lines()
+            .find_map(|l| {
+                let rest = l.trim().strip_prefix("Routes:")?;
+                let words: Vec<&str> = rest.split([' ', ',']).filter(|w| !w.is_empty()).collect();
+                let i = words.iter().position(|w| *w == word)?;
+                words.get(i.checked_sub(1)?)?.parse().ok()
+            })
+            .unwrap_or(0)
+    }
+
+    /// Bytes from `show memory`'s `Total:` line: (effective, effective + overhead).
+    fn bird_memory(sock: &Path) -> (f64, f64) {
+        let out = birdc(sock, "show memory");
+        let line = out
+            .lines()
+            .find(|l| l.trim_start().starts_with("Total:"))
+            .unwrap_or_default();
+        let w: Vec<&str> = line.split_whitespace().skip(1).collect();
+        let val = |i: usize| -> f64 {
+            let (Some(v), Some(u)) = (w.get(i), w.get(i + 1)) else {
+                return 0.0;
+            };
+            let mult = match *u {
+                "kB" => 1024.0,
+                "MB" => 1048576.0,
+                "GB" => 1073741824.0,
+                _ => 1.0,
+            };
+            v.parse::<f64>().unwrap_or(0.0) * mult
+        };
+        let eff = val(0);
+        (eff, eff + val(2))
+    }
+
+    fn rss(pid: Option<u32>) -> f64 {
+        pid.and_then(|p| std::fs::read_to_string(format!("/proc/{p}/status")).ok())
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("VmRSS:"))?
+                    .split_whitespace()
+                    .nth(1)?
+                    .parse::<f64>()
+                    .ok()
+            })
+            .map_or(0.0, |kb| kb * 1024.0)
+    }
+
+    fn wait(what: &str, limit: Duration, every: Duration, mut done: impl FnMut() -> bool) {
+        let t0 = Instant::now();
+        while !done() {
+            assert!(t0.elapsed() < limit, "{what}: not done after {limit:?}");
+            std::thread::sleep(every);
+        }
+    }
+
+    /// A feeder: connects from ToR `k`'s namespace, waits at `go` until both are
+    /// Established, sends its table and End-of-RIB, and holds the session until `stop`.
+    fn feeder(
+        ns: &Netns,
+        k: u32,
+        n: u32,
+        go: std::sync::Arc<Barrier>,
+        stop: mpsc::Receiver<()>,
+    ) -> std::thread::JoinHandle<()> {
+        let table = updates(k, n);
+        ns.spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                let mut c = SessionConfig::new(65010 + k, tor_addr(k)).with_peer_as(64512);
+                c.families = vec![WireFamily::IPV4_UNICAST];
+                c.hold_time = 240;
+                let remote =
+                    std::net::SocketAddr::from((Ipv4Addr::new(172, 31, 10 + k as u8, 2), 179));
+                let mut pc = PeerConfig::new(c, remote);
+                pc.socket.local = Some(IpAddr::V4(tor_addr(k)));
+                let (h, mut ev, task) = transport::spawn(pc, None);
+                h.start(StartKind::Manual).await.expect("start");
+                let up = tokio::time::timeout(Duration::from_secs(60), async {
+                    while let Some(a) = ev.recv().await {
+                        if matches!(a, Action::SessionUp(_)) {
+                            return true;
+                        }
+                    }
+                    false
+                })
+                .await;
+                assert!(matches!(up, Ok(true)), "ToR {k}: BIRD session not up");
+                tokio::spawn(async move { while ev.recv().await.is_some() {} });
+                let _ = tokio::task::spawn_blocking(move || go.wait()).await;
+                for c in table.chunks(64) {
+                    h.send_updates(c.to_vec()).await.expect("send");
+                }
+                h.initial_table_sent().await.expect("eor");
+                let _ = tokio::task::spawn_blocking(move || stop.recv()).await;
+                let _ = h
+                    .stop(StopKind::Administrative {
+                        message: "bench".into(),
+                    })
+                    .await;
+                drop(h);
+                let _ = task.await;
+            });
+        })
+    }
+
+    /// BIRD 2 loading the same table: wire-to-table seconds, memory per route, checksum
+    /// of its merged (ECMP) kernel routes. `None` when root or BIRD is missing.
+    pub(super) fn bird_side(n: u32) -> Option<(Side, f64, usize)> {
+        let missing = test_support::missing(&[Need::Root, Need::Bird]);
+        if !missing.is_empty() {
+            println!("SKIP BIRD comparison: {}", missing.join("; "));
+            return None;
+        }
+        let r = Netns::new("llb").expect("netns");
+        let t1 = Netns::new("llb").expect("netns");
+        let t2 = Netns::new("llb").expect("netns");
+        let _v1 = test_support::veth(&t1, "eth0", &r, "e1").expect("veth");
+        let _v2 = test_support::veth(&t2, "eth0", &r, "e2").expect("veth");
+        t1.sh("ip addr add 172.31.11.250/24 dev eth0")
+            .expect("addr");
+        t2.sh("ip addr add 172.31.12.250/24 dev eth0")
+            .expect("addr");
+        r.sh("ip addr add 172.31.11.2/24 dev e1; ip addr add 172.31.12.2/24 dev e2")
+            .expect("addr");
+        let mut conf = String::from("router id 10.255.0.1;\nprotocol device {}\n");
+        for k in 1..=2u32 {
+            conf += &format!(
+                "protocol bgp tor{k} {{\n  local 172.31.{a}.2 as 64512;\n  neighbor 172.31.{a}.250 as {asn};\n  passive on;\n  hold time 240;\n  ipv4 {{ import all; export none; }};\n}}\n",
+                a = 10 + k,
+                asn = 65010 + k
+            );
+        }
+        // Exported only after the load is measured: BIRD's own ECMP sets (merge paths).
+        conf += "protocol kernel k4 {\n  disabled;\n  kernel table 100;\n  merge paths on;\n  learn off;\n  ipv4 { import none; export all; };\n}\n";
+        let bird = Bird::start_raw(&r, &conf).expect("bird");
+        let sock = bird.socket();
+        let (mem0, tot0) = bird_memory(&sock);
+        let rss0 = rss(bird.pid());
+        let go = std::sync::Arc::new(Barrier::new(3));
+        let (s1, r1) = mpsc::channel();
+        let (s2, r2) = mpsc::channel();
+        let f1 = feeder(&t1, 1, n, go.clone(), r1);
+        let f2 = feeder(&t2, 2, n, go.clone(), r2);
+        go.wait();
+        let start = Instant::now();
+        let limit = Duration::from_secs(900);
+        wait(
+            "BIRD imports both tables",
+            limit,
+            Duration::from_millis(20),
+            || {
+                route_stat(&sock, "tor1", "imported") + route_stat(&sock, "tor2", "imported")
+                    >= 2 * u64::from(n)
+            },
+        );
+        let secs = start.elapsed().as_secs_f64();
+        let (mem1, tot1) = bird_memory(&sock);
+        let rss1 = rss(bird.pid());
+        let routes = 2.0 * f64::from(n);
+        println!(
+            "BIRD 2: show memory +{:.1} MiB effective, +{:.1} MiB with overhead; RSS +{:.1} MiB",
+            (mem1 - mem0) / 1048576.0,
+            (tot1 - tot0) / 1048576.0,
+            (rss1 - rss0) / 1048576.0
+        );
+        bird.birdc("enable k4").expect("enable k4");
+        wait(
+            "BIRD exports to the kernel",
+            limit,
+            Duration::from_millis(200),
+            || route_stat(&sock, "k4", "exported") >= u64::from(n),
+        );
+        let out = r.sh("ip -4 route show table 100").expect("ip route");
+        let mut parsed: Vec<(IpNet, Vec<IpAddr>)> = Vec::new();
+        for l in out.lines() {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            if !l.starts_with(char::is_whitespace) {
+                if let Some(p) = w.first().and_then(|p| p.parse::<IpNet>().ok()) {
+                    parsed.push((p, Vec::new()));
+                }
+            }
+            if let (Some(i), Some(last)) = (w.iter().position(|x| *x == "via"), parsed.last_mut())
+                && let Some(gw) = w.get(i + 1).and_then(|g| g.parse().ok())
+            {
+                last.1.push(gw);
+            }
+        }
+        let (count, sum) = checksum(parsed.into_iter());
+        let _ = s1.send(());
+        let _ = s2.send(());
+        let _ = f1.join();
+        let _ = f2.join();
+        drop(bird);
+        let side = Side {
+            secs,
+            bytes_per_route: (mem1 - mem0) / routes,
+            checksum: sum,
+        };
+        Some((side, (rss1 - rss0) / routes, count))
+    }
 }
