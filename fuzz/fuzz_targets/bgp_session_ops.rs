@@ -11,6 +11,7 @@ use bgp_wire::capability::{Capability, GrFamily, GracefulRestart};
 use bgp_wire::keepalive::Keepalive;
 use bgp_wire::notification::ErrorCode;
 use bgp_wire::open::OptionalParameter;
+use bgp_wire::route_refresh::Subtype;
 use bgp_wire::session::{
     Action, Direction, GracefulRestartConfig, Session, SessionConfig, StartKind, State, StopKind,
     Timer,
@@ -41,6 +42,8 @@ enum Op {
     SendUpdate,
     InitialTableSent,
     Refresh,
+    RefreshMarker(u8),
+    SetRestarting(bool),
 }
 
 #[derive(Debug, Arbitrary)]
@@ -50,6 +53,7 @@ struct Input {
     max_prefixes: Option<u8>,
     gr: bool,
     n_bit: bool,
+    enhanced_route_refresh: bool,
     hold: u16,
     ops: Vec<Op>,
 }
@@ -72,6 +76,7 @@ fuzz_target!(|input: Input| {
     cfg.passive = input.passive;
     cfg.delay_open = input.delay_open.map(|s| Duration::from_secs(s.into()));
     cfg.max_prefixes = input.max_prefixes.map(u32::from);
+    cfg.enhanced_route_refresh = input.enhanced_route_refresh;
     cfg.hold_time = if matches!(input.hold, 1 | 2) {
         3
     } else {
@@ -83,6 +88,7 @@ fuzz_target!(|input: Input| {
             ..Default::default()
         });
     }
+    let err = input.enhanced_route_refresh;
     let mut s = Session::new(cfg);
     let mut now = Instant::now();
     for op in input.ops.into_iter().take(256) {
@@ -102,6 +108,9 @@ fuzz_target!(|input: Input| {
             Op::PeerOpen { hold, asn, gr, id } => {
                 let mut open = Open::new(asn, hold, id.into());
                 open = open.with_capability(Capability::Multiprotocol(Family::IPV4_UNICAST));
+                if err {
+                    open = open.with_capability(Capability::EnhancedRouteRefresh);
+                }
                 if let Some(flags) = gr {
                     open = open.with_capability(Capability::GracefulRestart(GracefulRestart {
                         restart_flags: flags & 0xf,
@@ -140,6 +149,13 @@ fuzz_target!(|input: Input| {
             }
             Op::Refresh => {
                 let _ = s.request_route_refresh(now, Family::IPV4_UNICAST);
+            }
+            Op::RefreshMarker(st) => {
+                let _ = s.send_refresh_marker(now, Family::IPV4_UNICAST, Subtype(st));
+            }
+            Op::SetRestarting(on) => {
+                s.set_restarting(on);
+                assert_eq!(s.restarting(), on);
             }
         }
         while let Some(a) = s.poll_action() {
