@@ -14,6 +14,11 @@
 //! (BIRD's through `birdc show route`). `--tiny` runs 20,000 prefixes (CI); the default
 //! is 1,000,000. `--runs K` repeats the in-process exchange (median and range);
 //! `--no-bird` skips part 2.
+//!
+//! Measured (release, 1M prefixes, 2 shared cores at load average 11-16, 3 runs,
+//! 2026-11-27): in process 6.6M prefixes/s aggregate (median of 11, range 3.2M..8.2M;
+//! at least 1.6M/s each way); us → BIRD 432k/s (404k..471k) vs BIRD → BIRD 177k/s
+//! (176k..192k); BIRD → us 226k/s (205k..226k) vs BIRD → BIRD 190k/s (171k..198k).
 // A bench measures wall-clock time.
 #![allow(clippy::disallowed_methods)]
 
