@@ -26,7 +26,7 @@ impl Members {
     pub(crate) fn push(&mut self, p: Prefix) -> u32 {
         let pos = self.list.len();
         self.list.push(p);
-        if pos % 64 == 0 {
+        if pos.is_multiple_of(64) {
             self.alive.push(0);
         }
         self.alive[pos / 64] |= 1 << (pos % 64);
