@@ -39,7 +39,10 @@
 //!
 //! # Memory per route
 //! Per prefix: one table entry (prefix, path-set index, member position, flags: 32 bytes
-//! plus hash-table slack) and one member slot in its path set (18 bytes plus `Vec` slack).
+//! plus hash-table slack) and one member slot in its path set (18 bytes plus `Vec` slack,
+//! and one liveness bit: a route that leaves a path set only clears its bit, and the slots
+//! are compacted once dead ones outnumber live ones four to one, so a path set holds at
+//! most four dead slots per live one plus 64).
 //! Per path: nothing, as long as attributes and candidate lists are shared (path sets are
 //! interned; [`PathAttrs`] are hash-consed). The worst case, every prefix with its own
 //! attributes, adds one path set (about 120 bytes plus 40 per path) and one attribute set
