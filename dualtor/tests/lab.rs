@@ -1291,3 +1291,133 @@ fn reachable_by_route_and_recursive_next_hop() {
     assert_eq!(got, vec!["172.31.10.1/32"], "{out}");
     p.stop();
 }
+
+// A SIGHUP reload that changes the node's router ID (its `ipv4Address`,
+// hence its loopback) re-establishes the session with the new BGP
+// Identifier, as BIRD resets its protocols, but as an in-process graceful
+// restart: the route learned from the ToR is never deleted from the kernel
+// meanwhile, it ends up with the new loopback as preferred source, and the
+// ToR gets the new loopback instead of the old one.
+#[test]
+fn reload_with_new_router_id_keeps_forwarding() {
+    let Some(_lab) = lab(
+        "reload_with_new_router_id_keeps_forwarding",
+        &[Need::Root, Need::Bird],
+    ) else {
+        return;
+    };
+    let node = test_support::Netns::new("rid").expect("netns");
+    let tor = test_support::Netns::new("ridt").expect("netns");
+    let _veth = test_support::veth(&node, "eth0", &tor, "eth0").expect("veth");
+    node.sh(
+        "ip link set lo up; ip addr add 172.31.10.1/32 dev lo; ip addr add 172.31.10.9/32 dev lo; \
+         ip addr add 172.31.11.1/24 dev eth0 scope link",
+    )
+    .expect("node addresses");
+    tor.sh("ip link set lo up; ip addr add 172.31.11.250/24 dev eth0")
+        .expect("tor addresses");
+    let bird = test_support::daemons::Bird::start_raw(
+        &tor,
+        "router id 172.31.11.250;\n\
+         protocol device { }\n\
+         protocol static s4 { ipv4; route 10.9.0.0/16 blackhole; }\n\
+         protocol bgp a1 {\n  local 172.31.11.250 as 65001;\n  neighbor 172.31.11.1 as 65001;\n  \
+         direct;\n  rr client;\n  graceful restart on;\n  \
+         ipv4 { import all; export all; next hop self; };\n}\n",
+    )
+    .expect("bird");
+    let yaml = |lo: &str| {
+        format!(
+            "apiVersion: projectcalico.org/v3\nkind: Node\nmetadata:\n  name: a1\nspec:\n  bgp:\n    \
+             asNumber: 65001\n    ipv4Address: {lo}/32\n---\n\
+             apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata:\n  name: ra1\nspec:\n  \
+             peerIP: 172.31.11.250\n  asNumber: 65001\n  sourceAddress: None\n---\n\
+             apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata:\n  name: loopbacks\nspec:\n  \
+             cidr: 172.31.10.0/24\n  disabled: true\n"
+        )
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("a1.yaml");
+    std::fs::write(&config, yaml("172.31.10.1")).expect("write config");
+    let mut cmd = node.cmd(daemon().to_str().expect("utf-8 path"));
+    cmd.args(["--config", config.to_str().expect("utf-8"), "--node", "a1"])
+        .args(["--restart-deferral", "10"])
+        .env("RUST_LOG", "info");
+    let mut p = test_support::daemons::Process::spawn_logged("a1", cmd).expect("dualtor-node");
+    let learned = |src: &str| -> Result<(), String> {
+        let r = node
+            .routes()
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .find(|r| r.dst.to_string() == "10.9.0.0/16")
+            .ok_or("no 10.9.0.0/16")?;
+        let src: std::net::IpAddr = src.parse().unwrap();
+        if r.prefsrc == Some(src) && r.paths.len() == 1 {
+            Ok(())
+        } else {
+            Err(format!("{r:?}"))
+        }
+    };
+    let tor_has = |want: &str| -> Result<(), String> {
+        let out = bird
+            .birdc("show route protocol a1")
+            .map_err(|e| e.to_string())?;
+        let got: Vec<&str> = out
+            .lines()
+            .filter_map(|l| l.split_whitespace().next())
+            .filter(|t| t.contains('/'))
+            .collect();
+        let caps = bird
+            .birdc("show protocols all a1")
+            .map_err(|e| e.to_string())?;
+        if got == vec![want] && caps.contains("Established") {
+            Ok(())
+        } else {
+            Err(format!("{got:?}\n{caps}"))
+        }
+    };
+    wait_for(
+        "learned with the first loopback",
+        Duration::from_secs(20),
+        || learned("172.31.10.1"),
+    );
+    wait_for("ToR has the first loopback", Duration::from_secs(5), || {
+        tor_has("172.31.10.1/32")
+    });
+    let watcher = test_support::watch::RouteWatcher::start(&node).expect("watch");
+    std::fs::write(&config, yaml("172.31.10.9")).expect("write config");
+    let pid = p.pid().expect("running");
+    let status = Command::new("kill")
+        .args(["-HUP", &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let took = wait_for(
+        "re-established with the new router ID",
+        Duration::from_secs(20),
+        || {
+            tor_has("172.31.10.9/32")?;
+            let caps = bird
+                .birdc("show protocols all a1")
+                .map_err(|e| e.to_string())?;
+            if caps.contains("Neighbor ID:      172.31.10.9") {
+                Ok(())
+            } else {
+                Err(caps)
+            }
+        },
+    );
+    wait_for("new preferred source", Duration::from_secs(15), || {
+        learned("172.31.10.9")
+    });
+    eprintln!("router ID reload: session back with the new identity in {took:?}");
+    let deleted = watcher
+        .changes("10.9.0.0/16")
+        .iter()
+        .any(|(_, r)| r.is_none());
+    assert!(
+        !deleted,
+        "10.9.0.0/16 was deleted during the identity change"
+    );
+    p.stop();
+}
