@@ -406,6 +406,11 @@ fn compare(
     problems
 }
 
+fn which(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
+}
+
 fn have_tshark(test: &str) -> bool {
     lab(test, &[Need::Tshark]).is_some()
 }
@@ -631,7 +636,7 @@ fn bgp_messages_of_pcap(path: &Path) -> Vec<(String, Vec<u8>)> {
 }
 
 /// Decodes and re-emits every message of a capture and runs the oracle on it.
-fn check_capture(label: &str, path: &Path) -> Vec<(String, Message)> {
+fn check_capture(label: &str, path: &Path, with_tshark: bool) -> Vec<(String, Message)> {
     let raw = bgp_messages_of_pcap(path);
     assert!(!raw.is_empty(), "{label}: no BGP messages captured");
     let ctx = DecodeCtx::modern();
@@ -645,7 +650,7 @@ fn check_capture(label: &str, path: &Path) -> Vec<(String, Message)> {
             )
         })
         .collect();
-    if lab(&format!("{label}_tshark"), &[Need::Tshark]).is_some() {
+    if with_tshark {
         let theirs = tshark(path);
         assert_eq!(
             theirs.len(),
@@ -693,12 +698,14 @@ fn committed_captures_round_trip() {
     let Ok(dir) = std::fs::read_dir(captures_dir()) else {
         return;
     };
+    // Without tshark the captures are still decoded and re-emitted.
+    let with_tshark = which("tshark");
     let mut n = 0;
     for e in dir.flatten() {
         let p = e.path();
         if p.extension().is_some_and(|x| x == "pcap") {
             let name = p.file_stem().unwrap().to_string_lossy().into_owned();
-            let msgs = check_capture(&name, &p);
+            let msgs = check_capture(&name, &p, with_tshark);
             // RFC 4271 §4: each side sent at least OPEN, UPDATE and KEEPALIVE.
             let first = msgs[0].0.clone();
             for who in [first.as_str(), ""] {
@@ -792,7 +799,7 @@ fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
 
 /// Finishes a lab capture: checks it and stores it when asked (and small).
 fn finish(name: &str, path: &Path, a_daemon: &str, b_daemon: &str) {
-    let msgs = check_capture(name, path);
+    let msgs = check_capture(name, path, true);
     // RFC 4271 §4: both speakers sent OPEN, UPDATE, KEEPALIVE; the one shut down
     // administratively (b) sent a NOTIFICATION (RFC 4486 / RFC 9003 Cease).
     for (who, daemon, want) in [
@@ -811,6 +818,31 @@ fn finish(name: &str, path: &Path, a_daemon: &str, b_daemon: &str) {
     if std::env::var_os("DUALTOR_WRITE_CAPTURES").is_some() && size < 64 * 1024 {
         std::fs::create_dir_all(captures_dir()).unwrap();
         std::fs::copy(path, captures_dir().join(format!("{name}.pcap"))).unwrap();
+        // The same messages as a sample for the bgp-decode tool (one per line).
+        let mut text = format!(
+            "# {a_daemon} ({A}) and {b_daemon} ({B}): a real session captured by\n\
+             # bgp-wire/tests/capture.rs (DUALTOR_WRITE_CAPTURES=1), see tests/captures/{name}.pcap\n"
+        );
+        for (who, m) in &msgs {
+            let daemon = if who.starts_with(&format!("{A}:")) {
+                a_daemon
+            } else {
+                b_daemon
+            };
+            let b = m.to_bytes(&EncodeCtx::modern()).unwrap();
+            let kind = [
+                "?",
+                "OPEN",
+                "UPDATE",
+                "NOTIFICATION",
+                "KEEPALIVE",
+                "ROUTE-REFRESH",
+            ]
+            .get(usize::from(m.msg_type().0))
+            .unwrap_or(&"?");
+            text += &format!("# {daemon}: {kind}\n{}\n", hex::encode(&b));
+        }
+        std::fs::write(samples_dir().join(format!("capture-{name}.hex")), text).unwrap();
     }
 }
 
