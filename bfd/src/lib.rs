@@ -88,14 +88,20 @@
 //! * RFC 5880 §6.8.17: a local path-down input takes sessions **Down** (not
 //!   AdminDown) with diag 5, so that clients treat it as a failure.
 //! * RFC 5881 (feature `tokio`): port 3784, source ports 49152-65535 fixed
-//!   per session, TTL 255 out, TTL 255 checked in, bound to the interface.
+//!   per session, TTL 255 out, TTL 255 checked in, bound to the interface;
+//!   IPv4 and IPv6 (link-local peers with the interface as scope id), both
+//!   tested against FRR's bfdd.
 //! * RFC 5882 §3-§4: [`StateChange::is_failure`] / [`StateChange::is_admin_down`].
 //!
 //! **Not implemented:** **Demand mode (§6.6, §6.8.14): we never set D; a
 //! peer's D bit only stops our periodic packets while both are Up, as
-//! §6.8.7 requires. Echo function (§6.4, §6.8.9, RFC 5881 §4): we always
-//! advertise Required Min Echo RX 0. Multihop (RFC 5883). Concatenated path
-//! diagnostics (§6.8.17, diag 6 and 8) are never set.**
+//! §6.8.7 requires, and its Polls get Finals at once; since Demand works
+//! per direction, the peer keeps sending to us and our detection keeps
+//! running. Echo function (§6.4, §6.8.9, RFC 5881 §4): we always advertise
+//! Required Min Echo RX 0, which tells a peer not to send us Echo packets
+//! (tested with FRR in echo-mode), and never send Echo. Multihop (RFC
+//! 5883). Concatenated path diagnostics (§6.8.17, diag 6 and 8) are never
+//! set.**
 #![deny(unsafe_code)]
 
 pub mod auth;

@@ -5,16 +5,33 @@
 //! channel, forwards each to the matching `handle_*` call, and drains the
 //! `poll_*` outputs (house style rule 21: no protocol decisions here).
 //!
+//! Each wake-up, whatever caused it, first reads every queued datagram
+//! (`recvmmsg`, 64 per call, at most 4,096 per wake-up so that a flood
+//! cannot starve transmission) and only then runs the timers. A task that
+//! wakes late, because the machine is busy, therefore never expires a
+//! session whose packets arrived in time and sit in the socket: the
+//! simulation test `starved_scheduler_flaps_only_on_real_silence` shows the
+//! other order does. What remains under CPU starvation is real: our own
+//! packets leave late, and [`Stats::max_timer_lateness`] says by how much.
+//!
 //! Transport (RFC 5881):
-//! * receive on UDP 3784, one socket per family, with `IP_RECVTTL` /
-//!   `IPV6_RECVHOPLIMIT` and packet-info control messages, so the engine
-//!   sees the TTL (and counts a wrong one as [`DropReason::BadTtl`] instead
-//!   of the kernel hiding it, which `IP_MINTTL` would do) and the interface;
+//! * receive on UDP 3784, one socket per family (8 MiB buffer), with
+//!   `IP_RECVTTL` / `IPV6_RECVHOPLIMIT` and packet-info control messages,
+//!   so the engine sees the TTL (and counts a wrong one as
+//!   [`DropReason::BadTtl`] instead of the kernel hiding it, which
+//!   `IP_MINTTL` would do) and the interface;
 //! * send from one socket per session, bound to a source port in
 //!   49152-65535 fixed for the session's life, with TTL / Hop Limit 255
-//!   and `SO_BINDTODEVICE` to the session's interface (single hop).
+//!   and `SO_BINDTODEVICE` to the session's interface (single hop); a
+//!   link-local IPv6 peer or source gets the interface as scope id.
 //!
 //! Clients get a [`Handle`] per session with a stream of [`StateChange`]s.
+//!
+//! Many peers on one link each need a neighbour-table entry; the kernel's
+//! table is shared by all namespaces and overflows at `gc_thresh3` (1024
+//! by default). An overflowing table drops our packets silently (UDP counts
+//! them in `UdpSndbufErrors`, not as a send error); the `bfd-cpu` bench
+//! installs permanent neighbours for its 1,000 peers.
 #![allow(clippy::disallowed_methods)] // the runtime owns the clock
 
 use std::cell::RefCell;
@@ -438,18 +455,26 @@ impl Driver {
         let mut read = 0;
         while read < MAX_PER_WAKE {
             let mut bufs = [[0u8; DGRAM]; BATCH];
-            // try_io clears the readiness on WouldBlock (and returns it
-            // without a system call when the socket is known not ready),
-            // so the next `readable()` waits for new datagrams.
+            let mut n = 0;
+            // try_io clears the readiness when the closure says WouldBlock
+            // (and skips the call when the socket is known not ready). A
+            // short batch means the queue was empty, so it says WouldBlock
+            // then too: the next `readable()` waits for new datagrams
+            // instead of waking once more for an empty read. (A datagram
+            // arriving meanwhile raises a new readiness event.)
             let r = s.try_io(Interest::READABLE, || {
-                HEADERS.with_borrow_mut(|h| self.recv_batch(s.as_raw_fd(), h, &mut bufs))
+                n = HEADERS.with_borrow_mut(|h| self.recv_batch(s.as_raw_fd(), h, &mut bufs))?;
+                if n < BATCH {
+                    return Err(io::ErrorKind::WouldBlock.into());
+                }
+                Ok(())
             });
-            // WouldBlock: drained. Other errors: retry on the next wake-up.
-            let Ok(n) = r else { return };
             read += n;
-            let now = Instant::now();
-            self.flush(now, out);
-            if n < BATCH {
+            if n > 0 {
+                self.flush(Instant::now(), out);
+            }
+            // Drained, or an error: retry on the next wake-up.
+            if r.is_err() {
                 return;
             }
         }

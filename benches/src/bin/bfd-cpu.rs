@@ -383,7 +383,7 @@ fn our_side(
             let snaps = handles.iter().map(|(_, h)| h.snapshot());
             let snaps = futures_join(snaps).await;
             drop(handles);
-            tokio::time::sleep(Duration::from_secs(5)).await;
+            tokio::time::sleep(Duration::from_secs(8)).await;
             for snap in snaps {
                 if let Some(snap) = snap {
                     packets_in += snap.counters.packets_in;
