@@ -142,3 +142,75 @@ fn embedded_tors_with_bird_nodes() {
         );
     }
 }
+
+/// The embedded ToR's own restart (SIGKILL, start again): its routes stay in
+/// the kernel and keep forwarding while it is away (style rule 26: never purge
+/// at start), the new process takes them over (same routes, each once, after
+/// End-of-RIB from its peers), and every node is back to full ECMP.
+#[test]
+fn embedded_tor_restart_keeps_its_kernel_routes() {
+    use std::sync::Arc;
+    use std::time::Duration;
+    use test_support::daemons::Process;
+    use test_support::topology::{Daemon, NodeKind, TorKind};
+    use test_support::{Topology, TopologySpec};
+
+    let Some(_lab) = lab(
+        "embedded_tor_restart_keeps_its_kernel_routes",
+        &[Need::Root, Need::Bird],
+    ) else {
+        return;
+    };
+    let _serial = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bin = std::path::PathBuf::from(env!("CARGO_BIN_EXE_dualtor-tor"));
+    let (b, d) = (bin.clone(), dir.path().to_path_buf());
+    let spec = TopologySpec {
+        racks: 2,
+        nodes_per_rack: 2,
+        tor: TorKind::Command(Arc::new(move |t, r| {
+            examples::demo::tor_command(&b, &d, t, r)
+        })),
+        node: NodeKind::Bird,
+    };
+    let mut topo = Topology::build(spec).expect("lab");
+    topo.wait_converged(Duration::from_secs(30))
+        .expect("full ECMP on every node");
+    let routes = |t: &Topology| {
+        let mut v: Vec<String> = t
+            .tor(1, 1)
+            .sh("ip -4 route show proto 214")
+            .expect("ra1's routes")
+            .lines()
+            .map(|l| {
+                // Drop the nexthop object id: a new process may pick new ids.
+                l.split_whitespace()
+                    .filter(|w| !w.chars().all(|c| c.is_ascii_digit()))
+                    .filter(|w| *w != "nhid")
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let before = routes(&topo);
+    assert_eq!(before.len(), 8, "ra1's routes: {before:#?}");
+    if let Daemon::Command(p) = topo.tor_daemon(1, 1) {
+        p.kill();
+    }
+    assert_eq!(routes(&topo), before, "routes kept while ra1 is away");
+    let cmd = examples::demo::tor_command(
+        &bin,
+        dir.path(),
+        topo.tor_info(1, 1),
+        &topo.tor_router(1, 1),
+    );
+    *topo.tor_daemon(1, 1) = Daemon::Command(Process::spawn_logged("ra1", cmd).expect("ra1"));
+    topo.wait_converged(Duration::from_secs(30))
+        .expect("full ECMP again after ra1's restart");
+    // After End-of-RIB from every peer the previous run's objects are swept:
+    // the same routes, each once.
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(routes(&topo), before, "ra1's routes after its restart");
+}
