@@ -11,7 +11,8 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 use netlink_packet_core::{
-    NLM_F_ACK_TLVS, NLM_F_CAPPED, NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, NLMSG_OVERRUN, NlasIterator,
+    NLA_TYPE_MASK, NLM_F_ACK_TLVS, NLM_F_CAPPED, NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, NLMSG_OVERRUN,
+    NlasIterator,
 };
 
 use crate::error::{DecodeError, KernelError};
@@ -253,6 +254,40 @@ impl Iterator for Messages<'_> {
     }
 }
 
+/// The attributes (`struct nlattr`, 4-byte aligned) of a run that starts at
+/// datagram offset `base`: `(type without the NESTED/NET_BYTEORDER bits,
+/// value, offset of the attribute)`. A malformed header (length below 4 or
+/// past the run) yields [`DecodeError::BadAttribute`] once and ends the run.
+/// The route decoder's hot loop: a 1M-route dump walks 6M attributes.
+fn attrs(run: &[u8], base: usize) -> Attrs<'_> {
+    Attrs { run, pos: 0, base }
+}
+
+struct Attrs<'a> {
+    run: &'a [u8],
+    pos: usize,
+    base: usize,
+}
+
+impl<'a> Iterator for Attrs<'a> {
+    type Item = Result<(u16, &'a [u8], usize), DecodeError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        let rest = self.run.get(self.pos..).filter(|r| !r.is_empty())?;
+        let offset = self.base + self.pos;
+        let len = match rest {
+            [a, b, _, _, ..] => usize::from(u16::from_ne_bytes([*a, *b])),
+            _ => 0,
+        };
+        if len < 4 || len > rest.len() {
+            self.pos = self.run.len();
+            return Some(Err(DecodeError::BadAttribute { offset }));
+        }
+        let kind = u16::from_ne_bytes([rest[2], rest[3]]) & NLA_TYPE_MASK;
+        self.pos += (len + 3) & !3;
+        Some(Ok((kind, &rest[4..len], offset)))
+    }
+}
+
 fn u32_of(v: &[u8], offset: usize, kind: u16) -> Result<u32, DecodeError> {
     if v.len() != 4 {
         return Err(DecodeError::AttributeLength {
@@ -395,10 +430,8 @@ pub fn decode_route(p: &[u8], base: usize) -> Result<KernelRoute, DecodeError> {
         flags: 0,
     };
     let mut have_single = false;
-    let mut off = base + RTMSG_LEN;
-    for nla in NlasIterator::new(&p[RTMSG_LEN..]) {
-        let nla = nla.map_err(|_| DecodeError::BadAttribute { offset: off })?;
-        let (k, v) = (nla.kind(), nla.value());
+    for a in attrs(&p[RTMSG_LEN..], base + RTMSG_LEN) {
+        let (k, v, off) = a?;
         match k {
             RTA_DST => dst = Some(ip_from(v, off, k)?),
             RTA_PRIORITY => r.metric = u32_of(v, off, k)?,
@@ -420,7 +453,6 @@ pub fn decode_route(p: &[u8], base: usize) -> Result<KernelRoute, DecodeError> {
             RTA_MULTIPATH => decode_multipath(v, off + 4, &mut r.hops)?,
             _ => {}
         }
-        off += (nla.length() as usize + 3) & !3;
     }
     if have_single && r.hops.is_empty() {
         single.flags = r.flags as u8;
@@ -487,15 +519,13 @@ fn decode_multipath(
             weight: u16::from(v[3]) + 1,
             flags: v[2],
         };
-        let mut aoff = off + 8;
-        for nla in NlasIterator::new(&v[8..len]) {
-            let nla = nla.map_err(|_| DecodeError::BadAttribute { offset: aoff })?;
-            match nla.kind() {
-                RTA_GATEWAY => hop.gateway = Some(ip_from(nla.value(), aoff, RTA_GATEWAY)?),
-                RTA_VIA => hop.gateway = Some(via_from(nla.value(), aoff)?),
+        for a in attrs(&v[8..len], off + 8) {
+            let (k, value, aoff) = a?;
+            match k {
+                RTA_GATEWAY => hop.gateway = Some(ip_from(value, aoff, RTA_GATEWAY)?),
+                RTA_VIA => hop.gateway = Some(via_from(value, aoff)?),
                 _ => {}
             }
-            aoff += (nla.length() as usize + 3) & !3;
         }
         hops.push(hop);
         let step = ((len + 3) & !3).min(v.len());

@@ -69,6 +69,14 @@ pub struct Config {
     /// Interfaces that get `ignore_routes_with_linkdown=1` when the legacy
     /// style is in use (the plane interfaces).
     pub ignore_linkdown: Vec<String>,
+    /// Number of routes the caller expects to program (0: unknown). The
+    /// table is reserved for it before the startup dump, so a large table is
+    /// allocated once instead of grown by doubling: a 1M-route restart then
+    /// peaks at one 66 MiB table instead of about twice that (the old table
+    /// and the allocator's leftovers of the smaller ones during the last
+    /// growth), and saves the rehashing. A wrong value costs only memory
+    /// (33 bytes a route) or the growth it would have avoided.
+    pub expected_routes: usize,
 }
 
 impl Default for Config {
@@ -86,6 +94,7 @@ impl Default for Config {
             compat_mode: None,
             multipath_hash_l4: false,
             ignore_linkdown: Vec::new(),
+            expected_routes: 0,
         }
     }
 }
@@ -319,7 +328,7 @@ impl Fib {
             style: Style::Legacy,
             groups: HashMap::default(),
             group_refs: HashMap::default(),
-            table: HashMap::default(),
+            table: HashMap::with_capacity_and_hasher(cfg.expected_routes, Default::default()),
             desired: 0,
             dirty: HashSet::default(),
             all_dirty: true,
@@ -904,13 +913,18 @@ impl Fib {
         match target? {
             Target::Blackhole => Some((Have::Blackhole, None)),
             Target::Group(g) => match self.style {
-                Style::NexthopObjects => self.kgroups.get(&(g, f)).map(|k| (Have::Nhid(k.id), None)),
+                Style::NexthopObjects => {
+                    self.kgroups.get(&(g, f)).map(|k| (Have::Nhid(k.id), None))
+                }
                 Style::Legacy => {
                     let m = self.members_for(self.groups.get(&g)?, f, false);
                     if m.is_empty() {
                         return None;
                     }
-                    Some((Have::Legacy(legacy_hash(&m, self.prefsrc(f))), Some(m.into())))
+                    Some((
+                        Have::Legacy(legacy_hash(&m, self.prefsrc(f))),
+                        Some(m.into()),
+                    ))
                 }
             },
         }

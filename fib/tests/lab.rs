@@ -761,10 +761,7 @@ fn table_instance(l: &Lab, table: u32) {
     l.node
         .sh("ip -6 route add blackhole fd00:77::/64 proto 214 metric 20")
         .unwrap();
-    let cfg_t = || Config {
-        table,
-        ..cfg(true)
-    };
+    let cfg_t = || Config { table, ..cfg(true) };
     let desire = |fib: &mut Fib| {
         fib.set_group(PLANES, planes(l, true, true));
         fib.set_route(net("172.31.10.2/32"), Target::Group(PLANES));
@@ -773,7 +770,11 @@ fn table_instance(l: &Lab, table: u32) {
         fib.set_route(net("10.77.0.0/24"), Target::Blackhole);
     };
     let mut fib = l.node.enter(|| Fib::open(cfg_t())).unwrap();
-    assert_eq!(fib.installed_len(), 0, "main's proto 214 routes are not ours");
+    assert_eq!(
+        fib.installed_len(),
+        0,
+        "main's proto 214 routes are not ours"
+    );
     desire(&mut fib);
     let rep = fib.commit().unwrap();
     assert_eq!((rep.created, rep.errors), (3, vec![]));
@@ -844,7 +845,10 @@ fn table_instance(l: &Lab, table: u32) {
             need |= fib.handle_event(&ev);
         }
     }
-    assert!(!need, "a main-table deletion needs no repair of table {table}");
+    assert!(
+        !need,
+        "a main-table deletion needs no repair of table {table}"
+    );
     l.node
         .sh(&format!(
             "ip route del 10.77.0.0/24 proto 214 metric 20 table {table}"
@@ -918,7 +922,10 @@ fn v4_over_v6_routes(ns: &Netns) -> Vec<(String, Vec<String>)> {
             let mut hops: Vec<String> = if let Some(id) = r["nhid"].as_u64() {
                 let g = nh(id);
                 match g["group"].as_array() {
-                    Some(m) => m.iter().map(|e| gw(&nh(e["id"].as_u64().unwrap()))).collect(),
+                    Some(m) => m
+                        .iter()
+                        .map(|e| gw(&nh(e["id"].as_u64().unwrap())))
+                        .collect(),
                     None => vec![gw(&g)],
                 }
             } else if let Some(m) = r["nexthops"].as_array() {

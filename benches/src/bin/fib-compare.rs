@@ -61,6 +61,14 @@ struct Args {
     /// Run only the fib contender (quick measurements).
     #[arg(long)]
     fib_only: bool,
+    /// fib only: install (checked), then time the restart reconcile (skips
+    /// the failover phases).
+    #[arg(long)]
+    reconcile_only: bool,
+    /// Do not tell fib how many routes to expect (`Config::expected_routes`):
+    /// its table then grows by doubling.
+    #[arg(long)]
+    no_capacity_hint: bool,
 }
 
 const GW1: Ipv4Addr = Ipv4Addr::new(172, 31, 11, 250);
@@ -229,6 +237,15 @@ fn cpu_time() -> Duration {
     Duration::from_millis(f.iter().sum::<u64>() * 10)
 }
 
+fn vm_rss_mib() -> f64 {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    s.lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|k| k.parse::<f64>().ok())
+        .map_or(0.0, |k| k / 1024.0)
+}
+
 fn reset_hwm() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
@@ -240,8 +257,13 @@ struct Row {
     failback: Duration,
 }
 
-fn fib_cfg() -> Config {
+fn fib_cfg(a: &Args) -> Config {
     Config {
+        expected_routes: if a.no_capacity_hint {
+            0
+        } else {
+            (a.routes + a.v6) as usize
+        },
         prefsrc_v4: Some(LO4),
         prefsrc_v6: Some(LO6),
         compat_mode: Some(false),
@@ -259,6 +281,8 @@ struct FibExtra {
     compat1_failover: Duration,
     reconcile: Duration,
     reconcile_cpu: Duration,
+    /// A bare dump of the same routes (wall, CPU).
+    dump: (Duration, Duration),
     reconcile_hwm: f64,
     install_hwm: f64,
 }
@@ -286,7 +310,7 @@ fn run_fib(a: &Args) -> (Row, FibExtra) {
     };
     let mut row = Row::default();
     reset_hwm();
-    let mut f = l.node.enter(|| Fib::open(fib_cfg())).expect("fib open");
+    let mut f = l.node.enter(|| Fib::open(fib_cfg(a))).expect("fib open");
     desire(&mut f);
     let t = Instant::now();
     let rep = f.commit().expect("commit");
@@ -298,7 +322,69 @@ fn run_fib(a: &Args) -> (Row, FibExtra) {
         &rep.errors[..rep.errors.len().min(3)]
     );
     check("fib", "install", &l.node, a, Planes::Both);
+    let mut compat1_failover = Duration::ZERO;
+    if !a.reconcile_only {
+        compat1_failover = failovers(&l, &mut f, &planes, &mut row, a);
+    }
+    drop(f);
 
+    // Restart: open, set the same state, commit: nothing to change.
+    let rss0 = vm_rss_mib();
+    reset_hwm();
+    let cpu0 = cpu_time();
+    let t = Instant::now();
+    let mut f = l.node.enter(|| Fib::open(fib_cfg(a))).expect("fib reopen");
+    let (t_open, cpu_open, rss_open) = (t.elapsed(), cpu_time(), vm_rss_mib());
+    desire(&mut f);
+    let (t_desire, cpu_desire, rss_desire) = (t.elapsed(), cpu_time(), vm_rss_mib());
+    let rep = f.commit().expect("reconcile");
+    let reconcile = t.elapsed();
+    let reconcile_cpu = cpu_time().saturating_sub(cpu0);
+    eprintln!(
+        "reconcile: open+dump {t_open:?} (CPU {:?}, RSS {rss0:.0} -> {rss_open:.0} MiB), \
+         set desired {:?} (CPU {:?}, RSS {rss_desire:.0} MiB), commit {:?} (CPU {:?})",
+        cpu_open.saturating_sub(cpu0),
+        t_desire - t_open,
+        cpu_desire.saturating_sub(cpu_open),
+        reconcile - t_desire,
+        reconcile_cpu.saturating_sub(cpu_desire.saturating_sub(cpu0)),
+    );
+    let reconcile_hwm = vm_hwm_mib();
+    assert_eq!(
+        (rep.created, rep.replaced, rep.deleted),
+        (0, 0, 0),
+        "reconcile changed routes"
+    );
+    // The floor under the same load: the kernel's dump of the same routes,
+    // decoded, nothing stored (the read API).
+    let (cpu1, t1) = (cpu_time(), Instant::now());
+    let mut n = 0u64;
+    f.for_each_kernel_route(|_| n += 1).expect("dump");
+    let (dump, dump_cpu) = (t1.elapsed(), cpu_time().saturating_sub(cpu1));
+    assert_eq!(n, u64::from(a.routes) + u64::from(a.v6));
+    drop(f);
+    (
+        row,
+        FibExtra {
+            compat1_failover,
+            reconcile,
+            reconcile_cpu,
+            dump: (dump, dump_cpu),
+            reconcile_hwm,
+            install_hwm,
+        },
+    )
+}
+
+/// Failover to plane 2 and back (compat mode 0, checked), then the same in
+/// compat mode 1; returns the mode-1 failover time.
+fn failovers(
+    l: &Lab,
+    f: &mut Fib,
+    planes: &dyn Fn(bool) -> NexthopGroup,
+    row: &mut Row,
+    a: &Args,
+) -> Duration {
     f.set_group(GroupId(1), planes(false));
     let t = Instant::now();
     let rep = f.commit().expect("failover");
@@ -326,41 +412,7 @@ fn run_fib(a: &Args) -> (Row, FibExtra) {
         .sh("sysctl -qw net.ipv4.nexthop_compat_mode=0")
         .expect("sysctl");
     check("fib", "compat-1 round trip", &l.node, a, Planes::Both);
-    drop(f);
-
-    // Restart: open, set the same state, commit: nothing to change.
-    reset_hwm();
-    let cpu = cpu_time();
-    let t = Instant::now();
-    let mut f = l.node.enter(|| Fib::open(fib_cfg())).expect("fib reopen");
-    let t_open = t.elapsed();
-    desire(&mut f);
-    let t_desire = t.elapsed();
-    let rep = f.commit().expect("reconcile");
-    let reconcile = t.elapsed();
-    let reconcile_cpu = cpu_time().saturating_sub(cpu);
-    eprintln!(
-        "reconcile: open+dump {t_open:?}, set desired {:?}, commit {:?}",
-        t_desire - t_open,
-        reconcile - t_desire
-    );
-    let reconcile_hwm = vm_hwm_mib();
-    assert_eq!(
-        (rep.created, rep.replaced, rep.deleted),
-        (0, 0, 0),
-        "reconcile changed routes"
-    );
-    drop(f);
-    (
-        row,
-        FibExtra {
-            compat1_failover,
-            reconcile,
-            reconcile_cpu,
-            reconcile_hwm,
-            install_hwm,
-        },
-    )
+    compat1_failover
 }
 
 fn run_ip_batch(a: &Args) -> Row {
@@ -536,15 +588,17 @@ fn main() {
     }
     let total = f64::from(a.routes + a.v6);
     let (f, extra) = run_fib(&a);
-    if a.fib_only {
+    if a.fib_only || a.reconcile_only {
         println!(
-            "fib only: install {:.3} s, failover {:.3} ms, failback {:.3} ms, compat-1 failover {:.3} ms, reconcile {:.3} s (CPU {:.2} s), peak {:.0} MiB",
+            "fib only: install {:.3} s, failover {:.3} ms, failback {:.3} ms, compat-1 failover {:.3} ms, reconcile {:.3} s (CPU {:.2} s; bare dump {:.3} s, CPU {:.2} s), peak {:.0} MiB",
             f.install.as_secs_f64(),
             ms(f.failover),
             ms(f.failback),
             ms(extra.compat1_failover),
             extra.reconcile.as_secs_f64(),
             extra.reconcile_cpu.as_secs_f64(),
+            extra.dump.0.as_secs_f64(),
+            extra.dump.1.as_secs_f64(),
             extra.reconcile_hwm
         );
         return;
@@ -578,9 +632,11 @@ fn main() {
         ms(extra.compat1_failover)
     );
     println!(
-        "fib restart reconcile (nothing to change): {:.3} s (CPU {:.2} s), peak RSS {:.0} MiB (install peak {:.0} MiB)",
+        "fib restart reconcile (nothing to change): {:.3} s (CPU {:.2} s; a bare dump of the same routes {:.3} s, CPU {:.2} s), peak RSS {:.0} MiB (install peak {:.0} MiB)",
         extra.reconcile.as_secs_f64(),
         extra.reconcile_cpu.as_secs_f64(),
+        extra.dump.0.as_secs_f64(),
+        extra.dump.1.as_secs_f64(),
         extra.reconcile_hwm,
         extra.install_hwm
     );

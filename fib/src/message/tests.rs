@@ -467,16 +467,13 @@ fn dumped_v4_route_over_v6_gateway_decodes() {
     let r = route_of(&hex(V4_VIA_INET6_DUMPED));
     assert_eq!(
         (r.prefix, r.table, r.protocol, r.metric, r.prefsrc),
-        (
-            "10.1.0.20/32".parse().unwrap(),
-            254,
-            214,
-            20,
-            Some(v4(LO4))
-        )
+        ("10.1.0.20/32".parse().unwrap(), 254, 214, 20, Some(v4(LO4)))
     );
     assert_eq!(
-        r.hops.iter().map(|h| (h.ifindex, h.gateway)).collect::<Vec<_>>(),
+        r.hops
+            .iter()
+            .map(|h| (h.ifindex, h.gateway))
+            .collect::<Vec<_>>(),
         vec![(3, Some(v6("fd00:11::fe")))]
     );
 }
