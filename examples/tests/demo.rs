@@ -214,3 +214,53 @@ fn embedded_tor_restart_keeps_its_kernel_routes() {
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(routes(&topo), before, "ra1's routes after its restart");
 }
+
+/// Silent loss on plane 1 between the racks (nftables drops everything on
+/// ra1's core link, carrier stays up): the embedded ToR's BFD (100 ms x 3)
+/// takes its eBGP session down, gracefully, so rack B's routes go LLGR-stale
+/// and are re-advertised with LLGR_STALE; BIRD on a1 then prefers plane 2
+/// (RFC 9494 §4.3 depreference) within the detection time + 1 s. When the
+/// loss ends, BFD comes Up, the session reconnects at once, and a1 is back to
+/// ECMP.
+#[test]
+fn embedded_tor_bfd_detects_silent_core_loss() {
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+    use test_support::topology::{NodeKind, TorKind};
+    use test_support::{Topology, TopologySpec};
+
+    let Some(_lab) = lab(
+        "embedded_tor_bfd_detects_silent_core_loss",
+        &[Need::Root, Need::Bird],
+    ) else {
+        return;
+    };
+    let _serial = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().to_path_buf();
+    let bin = std::path::PathBuf::from(env!("CARGO_BIN_EXE_dualtor-tor"));
+    let spec = TopologySpec {
+        racks: 2,
+        nodes_per_rack: 2,
+        tor: TorKind::Command(Arc::new(move |t, r| {
+            examples::demo::tor_command(&bin, &d, t, r)
+        })),
+        node: NodeKind::Bird,
+    };
+    let topo = Topology::build(spec).expect("lab");
+    topo.wait_converged(Duration::from_secs(30))
+        .expect("full ECMP on every node");
+    let a1 = topo.node_info(1, 1);
+    let single = examples::demo::want(&topo, |o, q| !(o.rack == 2 && q == 0));
+    let full = examples::demo::want(&topo, |_, _| true);
+    let t0 = Instant::now();
+    let mut loss = test_support::faults::drop_all(topo.tor(1, 1), "core").expect("nft");
+    let took = examples::demo::wait_table(a1, &single, t0, Duration::from_millis(1300))
+        .expect("a1 single-path to rack B within BFD detection + 1 s");
+    eprintln!("silent core loss: a1 single-path after {took:?}");
+    loss.clear().expect("loss ends");
+    let t1 = Instant::now();
+    let back = examples::demo::wait_table(a1, &full, t1, Duration::from_secs(10))
+        .expect("a1 back to ECMP after the loss ends");
+    eprintln!("silent core loss ended: a1 ECMP after {back:?}");
+}
