@@ -109,7 +109,9 @@ pub fn example_binary(name: &str) -> Result<PathBuf, String> {
 
 /// The embedded ToR's configuration for one lab ToR, from the BGP configuration
 /// the lab gives BIRD and FRR ([`Topology::tor_router`]): the same peers, BFD
-/// timers and LLGR stale time.
+/// timers, LLGR stale time and reconnection backoff (BIRD `error wait time`).
+/// BFD Down is always handled gracefully by the embedded ToR (BIRD's `bfd
+/// graceful`), whatever the lab's tuning says.
 pub fn tor_config(router: &Router) -> crate::tor::Config {
     let mut c = crate::tor::Config::new(router.router_id, router.asn);
     for n in &router.neighbors {
@@ -127,6 +129,10 @@ pub fn tor_config(router: &Router) -> crate::tor::Config {
         });
     if let Some(l) = router.neighbors.iter().find_map(|n| n.llgr) {
         c.llgr_stale_time = l.stale_time;
+    }
+    if let Some((lo, hi)) = router.neighbors.iter().find_map(|n| n.error_wait_time) {
+        c.connect_retry_ms = u64::from(lo.max(1)) * 1000;
+        c.max_connect_retry_ms = u64::from(hi.max(lo).max(1)) * 1000;
     }
     c
 }
