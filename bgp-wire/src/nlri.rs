@@ -14,8 +14,9 @@
 //! This is the hot path of UPDATE decoding, so it uses a hand-written two-pass walk: the
 //! first pass validates and counts (so the `Vec` is allocated once, exactly), the second
 //! materialises the prefixes (or [`NlriIter`] yields them one by one from a zero-copy
-//! [`UpdateView`](crate::update::UpdateView)). Bits after the prefix length in the last octet are kept as
-//! received, so re-emitting is byte-exact; call `IpNet::trunc` to normalise.
+//! [`UpdateView`](crate::view::UpdateView)). Bits after the prefix length in the last
+//! octet are kept as received, so re-emitting is byte-exact; call `IpNet::trunc` to
+//! normalise.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 

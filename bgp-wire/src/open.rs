@@ -214,34 +214,28 @@ impl Open {
     /// Whether the RFC 9072 encoding is used when emitting.
     pub(crate) fn uses_extended(&self) -> bool {
         self.extended_params
-            || self
-                .params
-                .iter()
-                .map(|p| 2 + Self::param_value_len(p))
-                .sum::<usize>()
-                > 255
+            || self.params_len(false) > 255
             || self.params.iter().any(|p| Self::param_value_len(p) > 255)
+    }
+
+    /// Length of the Optional Parameters field: each parameter's header (2 octets, or 3
+    /// with the RFC 9072 encoding `ext`) and value.
+    fn params_len(&self, ext: bool) -> usize {
+        let per_param = if ext { 3 } else { 2 };
+        self.params
+            .iter()
+            .map(|p| per_param + Self::param_value_len(p))
+            .sum()
     }
 
     pub(crate) fn body_len(&self) -> usize {
         let ext = self.uses_extended();
-        let per_param = if ext { 3 } else { 2 };
-        let params: usize = self
-            .params
-            .iter()
-            .map(|p| per_param + Self::param_value_len(p))
-            .sum();
-        field::FIXED_LEN + if ext { 3 } else { 0 } + params
+        field::FIXED_LEN + if ext { 3 } else { 0 } + self.params_len(ext)
     }
 
     pub(crate) fn emit_body(&self, out: &mut BytesMut) -> Result<(), EncodeError> {
         let ext = self.uses_extended();
-        let per_param = if ext { 3 } else { 2 };
-        let params: usize = self
-            .params
-            .iter()
-            .map(|p| per_param + Self::param_value_len(p))
-            .sum();
+        let params = self.params_len(ext);
         if params > usize::from(u16::MAX) {
             return Err(EncodeError::FieldTooLong {
                 what: "optional parameters",

@@ -236,18 +236,19 @@ impl<B: AsRef<[u8]>> UpdateView<B> {
     /// COMMUNITIES (empty when absent).
     pub fn communities(&self) -> impl Iterator<Item = Community> + '_ {
         let v = self.value(type_code::COMMUNITIES).unwrap_or_default();
-        v.chunks_exact(4)
-            .map(|c| Community(u32::from_be_bytes([c[0], c[1], c[2], c[3]])))
+        v.as_chunks::<4>()
+            .0
+            .iter()
+            .map(|c| Community(u32::from_be_bytes(*c)))
     }
 
     /// LARGE_COMMUNITY (empty when absent).
     pub fn large_communities(&self) -> impl Iterator<Item = LargeCommunity> + '_ {
         let v = self.value(type_code::LARGE_COMMUNITY).unwrap_or_default();
-        v.chunks_exact(12).map(|c| LargeCommunity {
-            global: u32::from_be_bytes([c[0], c[1], c[2], c[3]]),
-            local1: u32::from_be_bytes([c[4], c[5], c[6], c[7]]),
-            local2: u32::from_be_bytes([c[8], c[9], c[10], c[11]]),
-        })
+        v.as_chunks::<12>()
+            .0
+            .iter()
+            .map(LargeCommunity::from_octets)
     }
 
     /// MP_REACH_NLRI of an IP family.

@@ -27,6 +27,7 @@ use bgp_wire::capability::Capability;
 use bgp_wire::open::OptionalParameter;
 use bgp_wire::{DecodeCtx, EncodeCtx, Family, Message, Nlri, Verdict};
 use serde_json::Value;
+use test_support::daemons::{Bird, Frr, Gobgp};
 use test_support::pcap::{LinkType, PcapWriter, TcpFlow};
 use test_support::{Need, Netns, lab};
 
@@ -758,33 +759,39 @@ fn gobgp_conf(me: Ipv4Addr, my_as: u32, peer: Ipv4Addr, peer_as: u32) -> String 
     )
 }
 
-/// Starts dumpcap on `a`'s eth0 (classic pcap, BGP only); stop with [`stop_capture`].
-fn start_capture(a: &Netns, path: &Path) -> std::process::Child {
-    let child = a
-        .cmd("dumpcap")
-        .args(["-q", "-P", "-i", "eth0", "-f", "tcp port 179", "-w"])
-        .arg(path)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("dumpcap");
-    std::thread::sleep(Duration::from_millis(1500));
-    child
+/// dumpcap on a namespace's eth0 (classic pcap, BGP only), stopped with SIGINT on drop
+/// (so that it flushes the file), also when the test panics.
+struct Capture(std::process::Child);
+
+impl Capture {
+    fn start(a: &Netns, path: &Path) -> Capture {
+        let child = a
+            .cmd("dumpcap")
+            .args(["-q", "-P", "-i", "eth0", "-f", "tcp port 179", "-w"])
+            .arg(path)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("dumpcap");
+        std::thread::sleep(Duration::from_millis(1500));
+        Capture(child)
+    }
 }
 
-fn stop_capture(mut child: std::process::Child) {
-    // SIGINT lets dumpcap flush and close the file.
-    let _ = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status();
-    for _ in 0..50 {
-        if child.try_wait().ok().flatten().is_some() {
-            return;
+impl Drop for Capture {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-INT", &self.0.id().to_string()])
+            .status();
+        for _ in 0..50 {
+            if self.0.try_wait().ok().flatten().is_some() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
         }
-        std::thread::sleep(Duration::from_millis(100));
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
@@ -861,87 +868,85 @@ fn two_namespaces() -> (Netns, Netns) {
     (a, b)
 }
 
+/// Runs one captured session: two namespaces, dumpcap on the first, `run` starts the
+/// daemons (the first in `a`, the second in `b`), waits for the routes and shuts the
+/// session down from `b`; then the capture is checked and stored by [`finish`].
+fn capture_session<R>(
+    test: &str,
+    needs: &[Need],
+    name: &str,
+    names: (&str, &str),
+    run: impl FnOnce(&Netns, &Netns) -> R,
+) {
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(_lab) = lab(test, needs) else {
+        return;
+    };
+    let (a, b) = two_namespaces();
+    let pcap = tempfile_path::TempPcap::new();
+    let cap = Capture::start(&a, &pcap.0);
+    // The daemons live until the capture is complete.
+    let daemons = run(&a, &b);
+    std::thread::sleep(Duration::from_secs(2));
+    drop(cap);
+    drop(daemons);
+    finish(name, &pcap.0, names.0, names.1);
+}
+
 /// A BIRD 2 (10.99.0.1, AS 65001) and FRR (10.99.0.2, AS 65002) session: both OPENs with
 /// their capabilities, IPv4 and IPv6 UPDATEs, End-of-RIBs, KEEPALIVEs, and FRR's
 /// NOTIFICATION when its neighbor is shut down with a message (RFC 9003).
 #[test]
 fn capture_bird_frr() {
-    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(_lab) = lab(
+    let needs = [Need::Root, Need::Bird, Need::Frr, Need::Tshark];
+    capture_session(
         "capture_bird_frr",
-        &[Need::Root, Need::Bird, Need::Frr, Need::Tshark],
-    ) else {
-        return;
-    };
-    let (a, b) = two_namespaces();
-    let pcap = tempfile_path::TempPcap::new();
-    let cap = start_capture(&a, &pcap.0);
-    let bird = test_support::daemons::Bird::start_raw(&a, &bird_conf(A, 65001, B, 65002)).unwrap();
-    let frr = test_support::daemons::Frr::start_raw(
-        &b,
-        &["zebra", "bgpd"],
-        &frr_conf(B, 65002, A, 65001),
-    )
-    .unwrap();
-    bird.wait_established(Duration::from_secs(30)).unwrap();
-    wait_for("FRR's routes at BIRD", || {
-        bird.birdc("show route protocol peer")
-            .is_ok_and(|s| s.contains("192.0.2.0/24"))
-    });
-    std::thread::sleep(Duration::from_secs(4)); // KEEPALIVEs (timers 3 9)
-    frr.vtysh_lines(&[
-        "configure terminal",
-        "router bgp 65002",
-        &format!("neighbor {A} shutdown message maintenance"),
-    ])
-    .unwrap();
-    std::thread::sleep(Duration::from_secs(2));
-    stop_capture(cap);
-    drop((bird, frr));
-    finish("bird-frr", &pcap.0, "BIRD", "FRR");
+        &needs,
+        "bird-frr",
+        ("BIRD", "FRR"),
+        |a, b| {
+            let bird = Bird::start_raw(a, &bird_conf(A, 65001, B, 65002)).unwrap();
+            let frr = Frr::start_raw(b, &["zebra", "bgpd"], &frr_conf(B, 65002, A, 65001)).unwrap();
+            bird.wait_established(Duration::from_secs(30)).unwrap();
+            wait_for("FRR's routes at BIRD", || {
+                bird.birdc("show route protocol peer")
+                    .is_ok_and(|s| s.contains("192.0.2.0/24"))
+            });
+            std::thread::sleep(Duration::from_secs(4)); // KEEPALIVEs (timers 3 9)
+            let shutdown = format!("neighbor {A} shutdown message maintenance");
+            frr.vtysh_lines(&["configure terminal", "router bgp 65002", &shutdown])
+                .unwrap();
+            (bird, frr)
+        },
+    );
 }
 
 /// A GoBGP (10.99.0.1, AS 65003) and BIRD 2 (10.99.0.2, AS 65001) session; BIRD's
 /// NOTIFICATION comes from `birdc disable` (Cease, administrative shutdown).
 #[test]
 fn capture_gobgp_bird() {
-    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(_lab) = lab(
+    let needs = [Need::Root, Need::Bird, Need::Gobgp, Need::Tshark];
+    capture_session(
         "capture_gobgp_bird",
-        &[Need::Root, Need::Bird, Need::Gobgp, Need::Tshark],
-    ) else {
-        return;
-    };
-    let (a, b) = two_namespaces();
-    let pcap = tempfile_path::TempPcap::new();
-    let cap = start_capture(&a, &pcap.0);
-    let gobgp =
-        test_support::daemons::Gobgp::start_raw(&a, &gobgp_conf(A, 65003, B, 65001)).unwrap();
-    let bird = test_support::daemons::Bird::start_raw(&b, &bird_conf(B, 65001, A, 65003)).unwrap();
-    gobgp
-        .cli(&[
-            "global",
-            "rib",
-            "add",
-            "-a",
-            "ipv4",
-            "192.0.2.128/25",
-            "community",
-            "65003:7",
-        ])
-        .unwrap();
-    gobgp
-        .cli(&["global", "rib", "add", "-a", "ipv6", "2001:db8:300::/48"])
-        .unwrap();
-    bird.wait_established(Duration::from_secs(30)).unwrap();
-    wait_for("GoBGP's routes at BIRD", || {
-        bird.birdc("show route protocol peer")
-            .is_ok_and(|s| s.contains("192.0.2.128/25"))
-    });
-    std::thread::sleep(Duration::from_secs(4));
-    bird.birdc("disable peer \"maintenance\"").unwrap();
-    std::thread::sleep(Duration::from_secs(2));
-    stop_capture(cap);
-    drop((bird, gobgp));
-    finish("gobgp-bird", &pcap.0, "GoBGP", "BIRD");
+        &needs,
+        "gobgp-bird",
+        ("GoBGP", "BIRD"),
+        |a, b| {
+            let gobgp = Gobgp::start_raw(a, &gobgp_conf(A, 65003, B, 65001)).unwrap();
+            let bird = Bird::start_raw(b, &bird_conf(B, 65001, A, 65003)).unwrap();
+            let v4 = "global rib add -a ipv4 192.0.2.128/25 community 65003:7";
+            let v6 = "global rib add -a ipv6 2001:db8:300::/48";
+            for cmd in [v4, v6] {
+                gobgp.cli(&cmd.split(' ').collect::<Vec<_>>()).unwrap();
+            }
+            bird.wait_established(Duration::from_secs(30)).unwrap();
+            wait_for("GoBGP's routes at BIRD", || {
+                bird.birdc("show route protocol peer")
+                    .is_ok_and(|s| s.contains("192.0.2.128/25"))
+            });
+            std::thread::sleep(Duration::from_secs(4));
+            bird.birdc("disable peer \"maintenance\"").unwrap();
+            (gobgp, bird)
+        },
+    );
 }

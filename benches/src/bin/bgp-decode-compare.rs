@@ -509,6 +509,17 @@ fn measure<T>(
     (best, sum, peak)
 }
 
+fn contender(name: &'static str, note: &'static str, (secs, sum, peak): (f64, Sum, usize)) -> Row {
+    Row {
+        name,
+        secs,
+        prefixes: sum.prefixes,
+        peak,
+        sum: Some(sum),
+        note,
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let tiny = args.iter().any(|a| a == "--tiny");
@@ -576,59 +587,39 @@ fn main() {
         note: "headers and NLRI length octets only",
     });
     if want("bgp-wire") {
-        let (s, sum, peak) = measure(iters, &frames, bgp_wire_decode);
-        rows.push(Row {
-            name: "bgp-wire",
-            secs: s,
-            prefixes: sum.prefixes,
-            peak,
-            sum: Some(sum),
-            note: "",
-        });
+        rows.push(contender(
+            "bgp-wire",
+            "",
+            measure(iters, &frames, bgp_wire_decode),
+        ));
     }
     if want("bgp-wire UpdateView") {
-        let (s, sum, peak) = measure(iters, &frames, bgp_wire_view_decode);
-        rows.push(Row {
-            name: "bgp-wire UpdateView",
-            secs: s,
-            prefixes: sum.prefixes,
-            peak,
-            sum: Some(sum),
-            note: "zero-copy view, same checks; kept views share the input buffer",
-        });
+        rows.push(contender(
+            "bgp-wire UpdateView",
+            "zero-copy view, same checks; kept views share the input buffer",
+            measure(iters, &frames, bgp_wire_view_decode),
+        ));
     }
     if want("bgpkit-parser 0.23") {
-        let (s, sum, peak) = measure(iters, &frames, bgpkit_decode);
-        rows.push(Row {
-            name: "bgpkit-parser 0.23",
-            secs: s,
-            prefixes: sum.prefixes,
-            peak,
-            sum: Some(sum),
-            note: "",
-        });
+        rows.push(contender(
+            "bgpkit-parser 0.23",
+            "",
+            measure(iters, &frames, bgpkit_decode),
+        ));
     }
     if want("routecore 0.7") {
-        let (s, sum, peak) = measure(iters, &frames, routecore_decode);
-        rows.push(Row {
-            name: "routecore 0.7",
-            secs: s,
-            prefixes: sum.prefixes,
-            peak,
-            sum: Some(sum),
-            note: "kept messages are lazy views over the input buffer",
-        });
+        rows.push(contender(
+            "routecore 0.7",
+            "kept messages are lazy views over the input buffer",
+            measure(iters, &frames, routecore_decode),
+        ));
     }
     if want("zettabgp 0.6") {
-        let (s, sum, peak) = measure(iters, &frames, zettabgp_decode);
-        rows.push(Row {
-            name: "zettabgp 0.6",
-            secs: s,
-            prefixes: sum.prefixes,
-            peak,
-            sum: Some(sum),
-            note: "",
-        });
+        rows.push(contender(
+            "zettabgp 0.6",
+            "",
+            measure(iters, &frames, zettabgp_decode),
+        ));
     }
     println!(
         "{:<20} {:>12} {:>9} {:>14} {:>11}  checksum",

@@ -72,6 +72,18 @@ pub struct LargeCommunity {
     pub local2: u32,
 }
 
+impl LargeCommunity {
+    /// Decodes the 12 octets of one large community (RFC 8092 §3).
+    pub fn from_octets(c: &[u8; 12]) -> Self {
+        let w = |i: usize| u32::from_be_bytes([c[i], c[i + 1], c[i + 2], c[i + 3]]);
+        LargeCommunity {
+            global: w(0),
+            local1: w(4),
+            local2: w(8),
+        }
+    }
+}
+
 impl core::fmt::Display for LargeCommunity {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(f, "{}:{}:{}", self.global, self.local1, self.local2)

@@ -419,62 +419,50 @@ impl Attribute {
                     AttrValue::As4Aggregator(ag)
                 }
             }
-            COMMUNITIES | CLUSTER_LIST => {
-                if n == 0 || !n.is_multiple_of(4) {
+            COMMUNITIES
+            | CLUSTER_LIST
+            | EXTENDED_COMMUNITIES
+            | IPV6_EXTENDED_COMMUNITIES
+            | LARGE_COMMUNITY => {
+                // RFC 7606 §7.8, §7.10, §7.14, §7.15, RFC 8092 §5: a non-empty list of
+                // fixed-size entries.
+                let unit = match t {
+                    EXTENDED_COMMUNITIES => 8,
+                    IPV6_EXTENDED_COMMUNITIES => 20,
+                    LARGE_COMMUNITY => 12,
+                    _ => 4,
+                };
+                if n == 0 || !n.is_multiple_of(unit) {
                     return fail(action, length_error());
                 }
                 if !build {
                     return Ok(None);
                 }
-                if t == COMMUNITIES {
-                    AttrValue::Communities(u32s(v).map(Community).collect())
-                } else {
-                    AttrValue::ClusterList(u32s(v).map(Ipv4Addr::from).collect())
+                match t {
+                    COMMUNITIES => AttrValue::Communities(u32s(v).map(Community).collect()),
+                    CLUSTER_LIST => AttrValue::ClusterList(u32s(v).map(Ipv4Addr::from).collect()),
+                    EXTENDED_COMMUNITIES => AttrValue::ExtendedCommunities(
+                        v.as_chunks::<8>()
+                            .0
+                            .iter()
+                            .map(|c| ExtendedCommunity(*c))
+                            .collect(),
+                    ),
+                    IPV6_EXTENDED_COMMUNITIES => AttrValue::Ipv6ExtendedCommunities(
+                        v.as_chunks::<20>()
+                            .0
+                            .iter()
+                            .map(|c| Ipv6ExtendedCommunity(*c))
+                            .collect(),
+                    ),
+                    _ => AttrValue::LargeCommunities(
+                        v.as_chunks::<12>()
+                            .0
+                            .iter()
+                            .map(LargeCommunity::from_octets)
+                            .collect(),
+                    ),
                 }
-            }
-            EXTENDED_COMMUNITIES => {
-                if n == 0 || !n.is_multiple_of(8) {
-                    return fail(action, length_error());
-                }
-                if !build {
-                    return Ok(None);
-                }
-                AttrValue::ExtendedCommunities(
-                    v.chunks_exact(8)
-                        .map(|c| ExtendedCommunity(c.try_into().unwrap_or([0; 8])))
-                        .collect(),
-                )
-            }
-            IPV6_EXTENDED_COMMUNITIES => {
-                if n == 0 || !n.is_multiple_of(20) {
-                    return fail(action, length_error());
-                }
-                if !build {
-                    return Ok(None);
-                }
-                AttrValue::Ipv6ExtendedCommunities(
-                    v.chunks_exact(20)
-                        .map(|c| Ipv6ExtendedCommunity(c.try_into().unwrap_or([0; 20])))
-                        .collect(),
-                )
-            }
-            LARGE_COMMUNITY => {
-                if n == 0 || !n.is_multiple_of(12) {
-                    return fail(action, length_error());
-                }
-                if !build {
-                    return Ok(None);
-                }
-                let w: Vec<u32> = u32s(v).collect();
-                AttrValue::LargeCommunities(
-                    w.chunks_exact(3)
-                        .map(|c| LargeCommunity {
-                            global: c[0],
-                            local1: c[1],
-                            local2: c[2],
-                        })
-                        .collect(),
-                )
             }
             TRAFFIC_ENGINEERING => {
                 if n < TE_MIN_LEN {
