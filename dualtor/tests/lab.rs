@@ -2,6 +2,10 @@
 //! x 2 nodes, BIRD 2 ToRs) with the daemon on every node, started from the
 //! guide's own BGPPeer/IPPool YAML (the lab uses the guide's addresses).
 //!
+//! The same with FRR 8.4 ToRs for the guide's checks and our own restart;
+//! small two-namespace labs for IPv6, `reachableBy` with Recursive next
+//! hops, and a router ID reload.
+//!
 //! Every test asserts on the nodes' kernel tables (prefixes, next hops,
 //! sources), with bounds of BFD detection time + 1 s. They skip without
 //! root or BIRD, except under `DUALTOR_REQUIRE_LAB=1`. The daemon binary is

@@ -23,6 +23,19 @@
 //!   the engine's FIB output is deferred until End-of-RIB from every peer
 //!   or [`Options::restart_deferral`], then the kernel is reconciled and
 //!   the leftovers swept.
+//!
+//! # Backpressure
+//! Every channel into the node task is bounded: [`NodeHandle`] calls wait
+//! while 64 commands are queued; session events (64 per session, then 1,024
+//! shared with BFD reports and kernel-route changes) make the session tasks
+//! wait, so their transports stop reading the sockets and TCP pushes back
+//! on the peers; the kernel programmer thread waits on 256 queued reports.
+//! The node task itself never waits on a session: its commands to a
+//! session ([`SessionLink::commands`]) carry only our own originations, so
+//! they are bounded by the configuration and API changes made while that
+//! session cannot send, and a session that cannot send for a hold time is
+//! torn down. Its requests to the programmer thread (one batch per loop
+//! turn) are bounded the same way.
 
 mod bfd;
 pub mod bgp;
