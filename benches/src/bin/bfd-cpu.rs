@@ -69,6 +69,9 @@ struct Args {
     /// Skip the 10 ms precision rounds.
     #[arg(long)]
     no_precision: bool,
+    /// Skip the flood sweep.
+    #[arg(long)]
+    no_flood: bool,
 }
 
 fn addr(side: u8, i: usize) -> Ipv4Addr {
@@ -561,6 +564,75 @@ fn precision(rounds: usize) -> Vec<Duration> {
     out
 }
 
+/// Flood of packets naming no session (unknown Your Discriminator, valid
+/// otherwise) from the peer's address at increasing rates, against one
+/// healthy session at 50 ms x 3. Returns (target rate, achieved rate, flaps,
+/// unknown-discriminator discards counted).
+fn flood_sweep(rates: &[u64], secs: u64) -> Vec<(u64, u64, usize, u64)> {
+    let (a, b) = pair(1, false);
+    let stop = Arc::new(AtomicBool::new(false));
+    let sa = Arc::new(Mutex::new(SideStats::default()));
+    let sb = Arc::new(Mutex::new(SideStats::default()));
+    let ms50 = Duration::from_millis(50);
+    let ta = our_side(&a, 0, 1, ms50, stop.clone(), sa.clone());
+    let tb = our_side(&b, 1, 1, ms50, stop.clone(), sb.clone());
+    let mut out = vec![];
+    if wait_all_up(1, Duration::from_secs(10), || {
+        sa.lock().unwrap().up.len().min(sb.lock().unwrap().up.len())
+    }) {
+        std::thread::sleep(Duration::from_millis(500));
+        for &rate in rates {
+            let flaps0 = sa.lock().unwrap().flaps + sb.lock().unwrap().flaps;
+            let sent = b.enter(move || {
+                let s = std::net::UdpSocket::bind((addr(1, 0), 0)).unwrap();
+                s.set_ttl(255).unwrap();
+                // Version 1, Up, Detect Mult 3, Length 24, My 9, Your
+                // 0xdeadbeef (no such session), 50 ms.
+                let pkt = [
+                    0x20, 0xc0, 3, 24, 0, 0, 0, 9, 0xde, 0xad, 0xbe, 0xef, 0, 0, 0xc3, 0x50, 0, 0,
+                    0xc3, 0x50, 0, 0, 0, 0,
+                ];
+                let dst = (addr(0, 0), 3784);
+                let t0 = Instant::now();
+                let mut n = 0u64;
+                while t0.elapsed() < Duration::from_secs(secs) {
+                    // Pace per millisecond.
+                    let due = (t0.elapsed().as_micros() as u64 * rate / 1_000_000).max(n);
+                    while n < due {
+                        let _ = s.send_to(&pkt, dst);
+                        n += 1;
+                    }
+                    std::thread::sleep(Duration::from_micros(500));
+                }
+                n
+            });
+            std::thread::sleep(Duration::from_millis(300));
+            let flaps = sa.lock().unwrap().flaps + sb.lock().unwrap().flaps - flaps0;
+            out.push((rate, sent / secs, flaps, 0));
+            if !wait_all_up(1, Duration::from_secs(10), || {
+                sa.lock().unwrap().up.len().min(sb.lock().unwrap().up.len())
+            }) {
+                break;
+            }
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let _ = ta.join();
+    let _ = tb.join();
+    let counted = sa
+        .lock()
+        .unwrap()
+        .drops
+        .get("unknown-your-discriminator")
+        .copied()
+        .unwrap_or(0);
+    if let Some(last) = out.last_mut() {
+        last.3 = counted;
+    }
+    drop((a, b));
+    out
+}
+
 fn bird_conf(side: u8, n: usize) -> String {
     let mut c = format!(
         "router id {};\nprotocol device {{ }}\nprotocol bfd {{\n  interface \"eth0\" {{ min rx interval 50 ms; min tx interval 50 ms; multiplier 3; }};\n",
@@ -737,6 +809,28 @@ fn main() {
         precision(if args.tiny { 2 } else { 10 })
     };
     let worst = p.iter().max().copied().unwrap_or_default();
+    if !args.no_flood {
+        let rates: &[u64] = if args.tiny {
+            &[5_000]
+        } else {
+            &[5_000, 20_000, 50_000, 100_000, 200_000, 400_000]
+        };
+        let secs = if args.tiny { 1 } else { 3 };
+        let sweep = flood_sweep(rates, secs);
+        for (rate, got, flaps, _) in &sweep {
+            println!("flood {rate} pps asked, {got} pps sent: {flaps} flaps");
+        }
+        let best = sweep
+            .iter()
+            .filter(|r| r.2 == 0)
+            .map(|r| r.1)
+            .max()
+            .unwrap_or(0);
+        println!(
+            "flood: highest rate without a flap at 50 ms x 3: {best} pps of unknown-discriminator packets ({} counted as discards in all)",
+            sweep.last().map_or(0, |r| r.3)
+        );
+    }
     println!(
         "precision 10ms x 3: drop -> Down {:?} (worst {worst:?}; bound 32 ms counted from the last packet, which precedes the drop)",
         p
