@@ -731,7 +731,7 @@ fn bird_conf(me: Ipv4Addr, my_as: u32, peer: Ipv4Addr, peer_as: u32) -> String {
          protocol static s6 {{ ipv6; route 2001:db8:100::/48 blackhole; }}\n\
          protocol bgp peer {{\n  local {me} as {my_as};\n  neighbor {peer} as {peer_as};\n\
            hold time 9;\n  connect retry time 2;\n  graceful restart on;\n\
-           long lived graceful restart on;\n\
+           long lived graceful restart on;\n  long lived stale time 3600;\n  local role provider;\n\
            ipv4 {{ import all; export filter {{ bgp_community.add((65000,1)); bgp_large_community.add((65000,1,2)); accept; }}; }};\n\
            ipv6 {{ import all; export all; }};\n}}\n"
     )
@@ -743,6 +743,7 @@ fn frr_conf(me: Ipv4Addr, my_as: u32, peer: Ipv4Addr, peer_as: u32) -> String {
          no bgp ebgp-requires-policy\n no bgp network import-check\n bgp graceful-restart\n\
          neighbor {peer} remote-as {peer_as}\n neighbor {peer} timers 3 9\n\
          neighbor {peer} capability extended-nexthop\n\
+         neighbor {peer} local-role customer\n\
          address-family ipv4 unicast\n  network 192.0.2.0/24\n  network 10.20.0.0/16\n exit-address-family\n\
          address-family ipv6 unicast\n  neighbor {peer} activate\n  network 2001:db8:200::/48\n exit-address-family\n!\n"
     )
@@ -804,6 +805,82 @@ fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
     panic!("timed out waiting for {what}");
 }
 
+/// What tshark cannot check ([`ALLOWLIST`]) is checked against what the daemons were
+/// configured to send: BIRD's role (provider) and LLGR capabilities (RFC 9234, RFC 9494)
+/// and the OTC it adds towards a customer, and FRR's role (customer).
+fn check_allowlisted_against_daemons(name: &str, msgs: &[(String, Message)], a: &str, b: &str) {
+    let from = |daemon: &str| {
+        let addr = if daemon == a { A } else { B };
+        let prefix = format!("{addr}:");
+        msgs.iter()
+            .filter(move |(w, _)| w.starts_with(&prefix))
+            .map(|(_, m)| m)
+    };
+    let caps = |daemon: &str| -> (bool, Vec<Capability>) {
+        let Some(Message::Open(o)) = from(daemon).find(|m| matches!(m, Message::Open(_))) else {
+            panic!("{name}: no OPEN from {daemon}");
+        };
+        let caps = o
+            .params
+            .iter()
+            .flat_map(|p| match p {
+                OptionalParameter::Capabilities(c) => c.clone(),
+                _ => Vec::new(),
+            })
+            .collect();
+        (o.extended_params, caps)
+    };
+    // BIRD is AS 65001 in both sessions.
+    let (bird_as, bird) = (65001, if a == "BIRD" { a } else { b });
+    let (_, bird_caps) = caps(bird);
+    // RFC 9234 §4.1: provider is role 0.
+    assert!(
+        bird_caps.contains(&Capability::Role(bgp_wire::capability::Role(0))),
+        "{name}: BIRD's role: {bird_caps:?}"
+    );
+    // RFC 9494 §3: one tuple per family, stale time as configured (3600 s).
+    let llgr: Vec<(Family, u32)> = bird_caps
+        .iter()
+        .flat_map(|c| match c {
+            Capability::LongLivedGracefulRestart(v) => {
+                v.iter().map(|l| (l.family, l.stale_time)).collect()
+            }
+            _ => Vec::new(),
+        })
+        .collect();
+    assert_eq!(
+        llgr,
+        [(Family::IPV4_UNICAST, 3600), (Family::IPV6_UNICAST, 3600)],
+        "{name}: BIRD's LLGR capability"
+    );
+    // RFC 9234 §5: a provider adds OTC = its AS on routes to a customer.
+    let announcing: Vec<&bgp_wire::Update> = from(bird)
+        .filter_map(|m| match m {
+            Message::Update(u) if u.announced().next().is_some() => Some(u),
+            _ => None,
+        })
+        .collect();
+    assert!(!announcing.is_empty(), "{name}: BIRD announced nothing");
+    for u in announcing {
+        assert!(
+            u.attributes
+                .iter()
+                .any(|a| a.value == AttrValue::Otc(bird_as)),
+            "{name}: BIRD's UPDATE without OTC {bird_as}: {u:?}"
+        );
+    }
+    if b == "FRR" {
+        // Not checked here: FRR's RFC 9072 OPEN (`neighbor ... extended-optional-parameters`),
+        // which BIRD 2.0.12 refuses ("Invalid OPEN message").
+        let (_, frr_caps) = caps("FRR");
+        // RFC 9234 §4.1: customer is role 3.
+        assert!(
+            frr_caps.contains(&Capability::Role(bgp_wire::capability::Role(3))),
+            "{name}: FRR's role: {frr_caps:?}"
+        );
+    }
+}
+
 /// Finishes a lab capture: checks it and stores it when asked (and small).
 fn finish(name: &str, path: &Path, a_daemon: &str, b_daemon: &str) {
     let msgs = check_capture(name, path, true);
@@ -821,6 +898,7 @@ fn finish(name: &str, path: &Path, a_daemon: &str, b_daemon: &str) {
             );
         }
     }
+    check_allowlisted_against_daemons(name, &msgs, a_daemon, b_daemon);
     let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     if std::env::var_os("DUALTOR_WRITE_CAPTURES").is_some() && size < 64 * 1024 {
         std::fs::create_dir_all(captures_dir()).unwrap();
