@@ -156,16 +156,20 @@ async fn run(args: Args) -> ExitCode {
             }
         );
     }
-    if let Some((d, send_errors)) = runtime.drops().await {
-        let drops: Vec<String> = d.iter().map(|(r, n)| format!("{r}={n}")).collect();
+    if let Some(st) = runtime.stats().await {
+        let drops: Vec<String> = st.drops.iter().map(|(r, n)| format!("{r}={n}")).collect();
         let _ = writeln!(
             out,
-            "unmatched drops={} send_errors={send_errors}",
+            "unmatched drops={} send_errors={} sent={} read={} worst_timer_lateness_us={}",
             if drops.is_empty() {
                 "none".to_string()
             } else {
                 drops.join(",")
-            }
+            },
+            st.send_errors,
+            st.sent,
+            st.datagrams,
+            st.max_timer_lateness.as_micros()
         );
     }
     let _ = out.flush();
