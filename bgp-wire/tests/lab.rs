@@ -6,7 +6,7 @@
 // A lab test measures wall-clock time; the sans-IO clock ban is for the library.
 #![allow(clippy::disallowed_methods)]
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
 use std::time::{Duration, Instant};
 
@@ -593,8 +593,100 @@ fn lab_frr_established_gr_llgr_and_tables() {
             assert_eq!(path["community"]["string"], "65001:7 65001:8", "{v}");
             assert_eq!(path["largeCommunity"]["string"], "4200000001:1:2", "{v}");
             assert_eq!(path["extendedCommunity"]["string"], "RT:65001:100", "{v}");
+
+            let frr_routes = || -> Option<BTreeMap<String, bool>> {
+                Some(
+                    frr.bgp_routes()
+                        .ok()?
+                        .into_iter()
+                        .filter(|p| p.peer == Some(OURS.parse().unwrap()))
+                        .map(|p| (p.prefix.to_string(), p.stale))
+                        .collect(),
+                )
+            };
+            let mut kept: BTreeSet<String> = sent.iter().map(|k| k.0.clone()).collect();
+            kept.insert("198.51.100.0/24".into());
+            withdraw_stop_restart_admin(&h, &mut ev, kept, frr_routes).await;
+            // FRR's view of the administrative shutdown (RFC 9003 message included).
+            let v = frr.vtysh_json("show bgp neighbors json").unwrap();
+            let text = v[OURS].to_string();
+            assert!(
+                text.contains("Administrative Shutdown") && text.contains("lab maintenance"),
+                "{text}"
+            );
         })
     });
+}
+
+/// Withdrawals, a graceful local stop, a restart and an administrative stop, checked in
+/// the daemon's table (`routes`: our prefixes there, with their stale mark):
+/// 1. 100 withdrawn prefixes disappear, the rest (`kept`) stays (RFC 4271 §4.3);
+/// 2. a graceful stop (no NOTIFICATION) leaves every route there, stale (RFC 4724 §4.2);
+/// 3. back up with R=1, our table re-sent and End-of-RIB: none stale, others swept;
+/// 4. an administrative shutdown (Cease 6/2, "lab maintenance") deletes them all.
+async fn withdraw_stop_restart_admin(
+    h: &PeerHandle,
+    ev: &mut Receiver<Action>,
+    mut kept: BTreeSet<String>,
+    routes: impl Fn() -> Option<BTreeMap<String, bool>>,
+) {
+    let table = our_table();
+    let gone: Vec<Nlri> = table[..100].iter().flat_map(|u| u.nlri.clone()).collect();
+    for n in &gone {
+        kept.remove(&n.prefix.to_string());
+    }
+    h.send_updates(vec![Update::new().with_withdrawn(gone)])
+        .await
+        .unwrap();
+    let keys = |r: &BTreeMap<String, bool>| r.keys().cloned().collect::<BTreeSet<_>>();
+    let r = poll_until(60, || routes().filter(|r| r.len() == kept.len()))
+        .await
+        .unwrap_or_else(|| {
+            let r = routes().unwrap_or_default();
+            let extra: Vec<_> = r.keys().filter(|k| !kept.contains(*k)).take(5).collect();
+            panic!(
+                "withdrawals: {} routes, want {}; extra {extra:?}",
+                r.len(),
+                kept.len()
+            )
+        });
+    assert_eq!(keys(&r), kept);
+
+    h.stop(StopKind::Graceful).await.unwrap();
+    wait(ev, 10, |a| matches!(a, Action::SessionDown(_))).await;
+    let r = poll_until(60, || routes().filter(|r| r.values().all(|s| *s)))
+        .await
+        .expect("routes kept as stale");
+    assert_eq!(keys(&r), kept);
+
+    h.start(StartKind::Manual).await.unwrap();
+    wait(ev, 60, |a| matches!(a, Action::SessionUp(_))).await;
+    let again: Vec<Update> = table[100..].to_vec();
+    for c in again.chunks(1000) {
+        h.send_updates(c.to_vec()).await.unwrap();
+    }
+    h.initial_table_sent().await.unwrap();
+    // Routes not sent again (any beyond our table) are swept at our End-of-RIB.
+    let fresh: BTreeSet<String> = again
+        .iter()
+        .flat_map(|u| u.nlri.iter().map(|n| n.prefix.to_string()))
+        .collect();
+    let r = poll_until(60, || {
+        routes().filter(|r| r.len() == fresh.len() && r.values().all(|s| !*s))
+    })
+    .await
+    .expect("fresh again after End-of-RIB");
+    assert_eq!(keys(&r), fresh);
+
+    h.stop(StopKind::Administrative {
+        message: "lab maintenance".into(),
+    })
+    .await
+    .unwrap();
+    wait(ev, 10, |a| matches!(a, Action::SessionDown(_))).await;
+    poll_until(60, || routes().filter(BTreeMap::is_empty))
+        .await
+        .expect("routes deleted after the administrative shutdown");
 }
 
 /// [`receive_table`], also collecting the distinct (large, extended) community lists.
@@ -771,6 +863,30 @@ fn lab_gobgp_established_gr_llgr_and_tables_both_ways() {
             .await
             .unwrap_or_else(|_| panic!("{} of {N} routes from GoBGP", got.len()));
             assert_eq!(got, want);
+            drop(fh);
+
+            let gobgp_routes = || -> Option<BTreeMap<String, bool>> {
+                Some(
+                    gobgp
+                        .rib()
+                        .ok()?
+                        .into_iter()
+                        .filter(|p| p.neighbor == Some(OURS.parse().unwrap()))
+                        .map(|p| (p.prefix.to_string(), p.stale))
+                        .collect(),
+                )
+            };
+            let kept: BTreeSet<String> = sent.iter().map(|k| k.0.clone()).collect();
+            withdraw_stop_restart_admin(&h, &mut ev, kept, gobgp_routes).await;
+            // GoBGP's view: not Established, our Cease counted as a NOTIFICATION received.
+            let nb = gobgp.neighbors().unwrap();
+            let us = nb
+                .iter()
+                .find(|n| n.address == OURS.parse::<std::net::IpAddr>().unwrap())
+                .unwrap();
+            assert!(!us.is_established(), "{us:?}");
+            let raw = gobgp.cli(&["-j", "neighbor", OURS]).unwrap();
+            assert!(raw.contains(r#""received":{"notification":1"#), "{raw}");
         })
     });
 }

@@ -1325,6 +1325,28 @@ fn enhanced_route_refresh_answer_is_bracketed_by_borr_and_eorr() {
 }
 
 #[test]
+fn receive_paused_holds_back_the_hold_timer_only_when_running() {
+    // Our own backpressure (not reading) is not the peer's silence (RFC 4271 §4.4 counts
+    // what is received): the HoldTimer restarts from the pause; nothing else changes.
+    let now = t0();
+    let mut s = to_established(now);
+    assert_eq!(s.timer(Timer::Hold), Some(now + secs(90)));
+    s.handle_receive_paused(now + secs(80));
+    assert_eq!(s.timer(Timer::Hold), Some(now + secs(170)));
+    assert_eq!(s.state(), State::Established);
+    assert!(drain(&mut s).is_empty());
+    // Hold time 0: no HoldTimer to hold back.
+    let mut s = to_established_with(config(), now, peer_open(0));
+    s.handle_receive_paused(now + secs(5));
+    assert_eq!(s.timer(Timer::Hold), None);
+    // OpenSent keeps its large hold timer (the OPEN exchange is not paused).
+    let mut s = to_open_sent(config(), now);
+    let before = s.timer(Timer::Hold);
+    s.handle_receive_paused(now + secs(5));
+    assert_eq!(s.timer(Timer::Hold), before);
+}
+
+#[test]
 fn treat_as_withdraw_is_reported_with_its_verdict() {
     // RFC 7606 §3(d)/§7.2: an UPDATE without ORIGIN but with NLRI → treat-as-withdraw.
     let now = t0();

@@ -503,3 +503,68 @@ async fn transport_truncated_message_at_eof_is_a_tcp_failure() {
     };
     assert_eq!(d.reason, Reason::TcpFailure);
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn transport_slow_consumer_pauses_reading_but_keeps_the_session() {
+    // Backpressure without losing the session: B's consumer reads nothing for twice the
+    // 3 s hold time while A sends 10,000 routes. B stops reading its socket (bounded
+    // memory) but keeps sending KEEPALIVEs (RFC 4271 §4.4), so neither hold timer
+    // expires; afterwards every route arrives.
+    let lb = Listener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let b_addr = lb.local_addr().unwrap();
+    let inc = lb
+        .register("127.0.0.1".parse().unwrap(), &SocketOptions::default())
+        .unwrap();
+    tokio::spawn(lb.run());
+    let mut ac = cfg(65001, "10.0.0.1", 65002);
+    ac.hold_time = 3;
+    let (ha, mut ea, _ta) = transport::spawn(PeerConfig::new(ac, b_addr), None);
+    let mut bc = cfg(65002, "10.0.0.2", 65001);
+    bc.passive = true;
+    bc.hold_time = 3;
+    let mut pb = PeerConfig::new(bc, "127.0.0.1:1".parse().unwrap());
+    pb.event_capacity = 4;
+    let (hb, mut eb, _tb) = transport::spawn(pb, Some(inc));
+    hb.start(StartKind::ManualPassive).await.unwrap();
+    ha.start(StartKind::Manual).await.unwrap();
+    let (mut la, mut lb_log) = (Vec::new(), Vec::new());
+    wait_for(&mut ea, up, &mut la).await;
+    wait_for(&mut eb, up, &mut lb_log).await;
+    let t = table(10_000, "127.0.0.1");
+    for chunk in t.chunks(500) {
+        ha.send_updates(chunk.to_vec()).await.unwrap();
+    }
+    ha.initial_table_sent().await.unwrap();
+    // A's consumer keeps reading; B's sleeps for 6 s.
+    let a_events = tokio::spawn(async move {
+        let mut seen = Vec::new();
+        let end = tokio::time::Instant::now() + Duration::from_secs(6);
+        while let Ok(Some(a)) = tokio::time::timeout_at(end, ea.recv()).await {
+            seen.push(a);
+        }
+        seen
+    });
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let seen_a = a_events.await.unwrap();
+    assert!(
+        !seen_a.iter().any(|a| matches!(a, Action::SessionDown(_))),
+        "A lost the session: {seen_a:?}"
+    );
+    let mut got = BTreeSet::new();
+    timeout(Duration::from_secs(30), async {
+        loop {
+            match eb.recv().await.unwrap() {
+                Action::Update { update, .. } => {
+                    got.insert(format!("{update:?}"));
+                }
+                Action::EndOfRib(Family::IPV4_UNICAST) => return,
+                Action::SessionDown(d) => panic!("B lost the session: {d:?}"),
+                _ => {}
+            }
+        }
+    })
+    .await
+    .expect("table and EoR after the pause");
+    let sent: BTreeSet<String> = t.iter().map(|u| format!("{u:?}")).collect();
+    assert_eq!(got, sent);
+}

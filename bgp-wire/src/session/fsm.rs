@@ -397,6 +397,20 @@ impl Session {
         Ok(())
     }
 
+    /// The caller has stopped reading the connection for a local reason (its consumer
+    /// is behind: backpressure), so the peer's KEEPALIVEs and UPDATEs wait unread in
+    /// the socket: restart a running HoldTimer, so that our own stall is not taken for
+    /// the peer's silence (RFC 4271 §4.4 counts what is received). Call it before
+    /// [`handle_timeout`](Self::handle_timeout) while reading is paused; a dead peer is
+    /// then detected once reading resumes.
+    pub fn handle_receive_paused(&mut self, now: Instant) {
+        if matches!(self.state, State::OpenConfirm | State::Established)
+            && self.timers.get(Timer::Hold).is_some()
+        {
+            self.restart_hold(now);
+        }
+    }
+
     /// The caller wrote UPDATEs itself (a batched fast path): restart the KeepaliveTimer.
     pub fn handle_updates_sent(&mut self, now: Instant) {
         if self.state == State::Established {

@@ -12,8 +12,11 @@
 //! ```
 //!
 //! Backpressure: the peer task takes new UPDATEs from its handle only while fewer than
-//! [`PeerConfig::max_queued_bytes`] are waiting for the socket, and it blocks on a full
-//! event channel, which stops reading the socket and lets TCP push back on the peer.
+//! [`PeerConfig::max_queued_bytes`] are waiting for the socket, and while the event
+//! channel is full it stops reading the socket, which lets TCP push back on the peer;
+//! timers and commands keep running meanwhile, so KEEPALIVEs still go out and a slow
+//! consumer does not make the peer's hold timer expire; our own HoldTimer is held
+//! back while reading is paused ([`Session::handle_receive_paused`]).
 //!
 //! Collisions (RFC 4271 §6.8): a connection that arrives while the session is past
 //! Active runs a second `Session`; [`resolve_collision`] closes the loser.
@@ -21,6 +24,7 @@
 mod listener;
 mod socket;
 
+use std::collections::VecDeque;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -193,6 +197,7 @@ pub fn spawn(
             cfg,
             connecting: None,
             events: etx,
+            pending: VecDeque::new(),
         },
     };
     let task = tokio::spawn(driver.run(rx, incoming));
@@ -295,6 +300,7 @@ enum Input {
     Frame(bool, Option<Result<Bytes, FramingError>>),
     Connected(Result<io::Result<TcpStream>, tokio::task::JoinError>),
     Incoming(Option<TcpStream>),
+    EventSpace(Result<mpsc::OwnedPermit<Action>, mpsc::error::SendError<()>>),
 }
 
 #[derive(Debug)]
@@ -310,6 +316,10 @@ struct Io {
     cfg: PeerConfig,
     connecting: Option<JoinHandle<io::Result<TcpStream>>>,
     events: mpsc::Sender<Action>,
+    /// Events the channel had no room for yet. While any wait, the socket is not read
+    /// (backpressure), but timers and commands still run, so KEEPALIVEs keep going out
+    /// and a slow consumer does not cost the session its hold timer.
+    pending: VecDeque<Action>,
 }
 
 fn now() -> std::time::Instant {
@@ -331,14 +341,22 @@ impl Driver {
     ) {
         let mut cmds_open = true;
         loop {
-            self.io.perform(&mut self.primary, true).await;
+            self.io.perform(&mut self.primary, true);
             if let Some(s) = self.secondary.as_mut() {
-                self.io.perform(s, false).await;
+                self.io.perform(s, false);
             }
-            self.settle_collision().await;
+            self.settle_collision();
+            self.io.flush_events();
             if !cmds_open && self.primary.session.state() == State::Idle {
+                // Deliver what is left (nobody listening is fine).
+                for a in self.io.pending.drain(..) {
+                    let _ = self.io.events.send(a).await;
+                }
                 return;
             }
+            // Read only while the consumer keeps up.
+            let reading = self.io.pending.is_empty();
+            let space = (!reading).then(|| self.io.events.clone().reserve_owned());
             let deadline = [
                 self.primary.session.poll_timeout(),
                 self.secondary
@@ -366,8 +384,14 @@ impl Driver {
                     }
                 } => Input::Timeout,
                 c = cmds.recv(), if may_take => Input::Command(c),
-                f = next_frame(&mut self.primary.conn) => Input::Frame(true, f),
-                f = next_frame(secondary_conn) => Input::Frame(false, f),
+                f = next_frame(&mut self.primary.conn), if reading => Input::Frame(true, f),
+                f = next_frame(secondary_conn), if reading => Input::Frame(false, f),
+                p = async {
+                    match space {
+                        Some(r) => r.await,
+                        None => std::future::pending().await,
+                    }
+                } => Input::EventSpace(p),
                 r = async {
                     match self.io.connecting.as_mut() {
                         Some(h) => h.await,
@@ -384,6 +408,12 @@ impl Driver {
             let now = now();
             match input {
                 Input::Timeout => {
+                    if !reading {
+                        self.primary.session.handle_receive_paused(now);
+                        if let Some(s) = self.secondary.as_mut() {
+                            s.session.handle_receive_paused(now);
+                        }
+                    }
                     self.primary.session.handle_timeout(now);
                     if let Some(s) = self.secondary.as_mut() {
                         s.session.handle_timeout(now);
@@ -433,6 +463,13 @@ impl Driver {
                         _ => self.primary.session.handle_connection_failed(now),
                     }
                 }
+                Input::EventSpace(Ok(permit)) => {
+                    if let Some(a) = self.io.pending.pop_front() {
+                        permit.send(a);
+                    }
+                }
+                // The receiver is gone: nobody listens, the handle may still drive.
+                Input::EventSpace(Err(_)) => self.io.pending.clear(),
                 Input::Incoming(None) => incoming = None,
                 Input::Incoming(Some(stream)) => self.accept(now, stream),
             }
@@ -497,20 +534,20 @@ impl Driver {
         // Otherwise (Idle, or a second collision in progress): refuse by dropping it.
     }
 
-    async fn settle_collision(&mut self) {
+    fn settle_collision(&mut self) {
         let Some(sec) = self.secondary.as_mut() else {
             return;
         };
         match resolve_collision(now(), &mut self.primary.session, &mut sec.session) {
             Some(Loser::Existing) => {
-                self.io.perform(&mut self.primary, true).await;
+                self.io.perform(&mut self.primary, true);
                 if let Some(s) = self.secondary.take() {
                     self.primary = s;
                 }
             }
             Some(Loser::New) => {
                 if let Some(mut s) = self.secondary.take() {
-                    self.io.perform(&mut s, false).await;
+                    self.io.perform(&mut s, false);
                 }
             }
             None => {
@@ -532,8 +569,23 @@ impl Driver {
 }
 
 impl Io {
+    /// Moves pending events into the channel while it has room; drops them if nobody
+    /// listens.
+    fn flush_events(&mut self) {
+        while let Some(a) = self.pending.pop_front() {
+            match self.events.try_send(a) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(a)) => {
+                    self.pending.push_front(a);
+                    return;
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => self.pending.clear(),
+            }
+        }
+    }
+
     /// Drains a session's actions: I/O here, everything else to the event channel.
-    async fn perform(&mut self, side: &mut Side, primary: bool) {
+    fn perform(&mut self, side: &mut Side, primary: bool) {
         let mut out = BytesMut::new();
         while let Some(a) = side.session.poll_action() {
             match a {
@@ -579,8 +631,7 @@ impl Io {
                     if let Some(c) = side.conn.as_ref() {
                         c.write(out.split().freeze());
                     }
-                    // Nobody listening is fine: the handle may still drive the session.
-                    let _ = self.events.send(other).await;
+                    self.pending.push_back(other);
                 }
             }
         }
