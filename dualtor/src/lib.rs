@@ -147,6 +147,14 @@
 //! # }
 //! ```
 //!
+//! # Building your own routing daemon
+//!
+//! [`rib`] holds the node's conversions between the route engine and its
+//! neighbours, public so that a daemon running its own [`llgr::Engine`]
+//! (the `dualtor-tor` example, a route reflector) does not rewrite them:
+//! UPDATE import and export (with an outbound policy hook), the engine's
+//! session parameters from a negotiation, and the FIB translation.
+//!
 //! # What it does not do
 //!
 //! No transit between planes, no node-to-node mesh, no route reflection;
@@ -188,3 +196,4 @@ pub use llgr;
 
 pub mod config;
 pub mod node;
+pub mod rib;

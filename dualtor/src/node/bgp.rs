@@ -283,53 +283,6 @@ pub(crate) fn session_config(
     c
 }
 
-/// The session parameters the route engine needs, from the negotiation.
-pub(crate) fn session_params(n: &Negotiated, local: IpAddr) -> llgr::SessionParams {
-    llgr::SessionParams {
-        router_id: Some(n.peer_router_id),
-        local_address: Some(local),
-        gr: n
-            .peer_graceful_restart
-            .as_ref()
-            .map(|g| llgr::GrCapability {
-                restart_time: u16::try_from(g.restart_time).unwrap_or(4095),
-                restart_state: g.restart_state,
-                notification: g.notification,
-                families: g
-                    .families
-                    .iter()
-                    .filter_map(|(f, fwd)| {
-                        Some(llgr::GrFamily {
-                            family: family(*f)?,
-                            forwarding: *fwd,
-                        })
-                    })
-                    .collect(),
-            }),
-        llgr: n.peer_llgr_capable.then(|| {
-            n.peer_llgr
-                .iter()
-                .filter_map(|l| {
-                    Some(llgr::LlgrFamily {
-                        family: family(l.family)?,
-                        forwarding: l.forwarding,
-                        stale_time: l.stale_time,
-                    })
-                })
-                .collect()
-        }),
-    }
-}
-
-/// The engine's family of a wire family (unicast only).
-pub(crate) fn family(f: Family) -> Option<llgr::Family> {
-    match f {
-        Family::IPV4_UNICAST => Some(llgr::Family::Ipv4Unicast),
-        Family::IPV6_UNICAST => Some(llgr::Family::Ipv6Unicast),
-        _ => None,
-    }
-}
-
 /// The local address to bind, from the plan.
 pub(crate) fn bind_address(peer: &PeerPlan) -> Option<IpAddr> {
     match peer.source {

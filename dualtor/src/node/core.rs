@@ -11,12 +11,12 @@ use tracing::{Instrument as _, debug, info, info_span, warn};
 
 use super::bfd::{self as nbfd, BfdCommand, BfdReport};
 use super::bgp::{self, DownReason, SessionCommand, SessionEvent, SessionLink, StopReason};
-use super::fib::{Desired, FibCommand, FibReport, FibThread, Interfaces, Step};
+use super::fib::{FibCommand, FibReport, FibThread, Interfaces};
 use super::origination::{self, ApiOrigins};
-use super::rib;
 use super::status::{FibStatus, PeerStatus, RestartState, SessionState, Status};
 use super::{Command, Event, NodeError, NodeHandle, Options, StartError, StopMode};
 use crate::config::{self, Config, NextHopMode, NodePlan, PeerPlan, PlanDiff, RestartMode};
+use crate::rib::{self, FibStep, FibTranslator};
 
 /// Capacity of the node's command channel: [`NodeHandle`] calls wait while
 /// it is full.
@@ -88,7 +88,7 @@ struct Core {
     fib_reports: mpsc::Sender<FibReport>,
     events: broadcast::Sender<Event>,
     fib: Option<FibThread>,
-    desired: Desired,
+    desired: FibTranslator,
     fib_status: FibStatus,
     bfd_rt: Option<::bfd::runtime::Runtime>,
     restart: Option<RestartWait>,
@@ -158,7 +158,7 @@ pub(super) async fn start(
         fib_reports: fib_tx,
         events: ev_tx.clone(),
         fib,
-        desired: Desired::default(),
+        desired: FibTranslator::new(),
         fib_status,
         bfd_rt,
         restart: restarting.then(|| RestartWait {
@@ -387,15 +387,15 @@ impl Core {
             }),
         );
         self.fib_now(vec![
-            Step::SetGroup(id, ::fib::NexthopGroup::ecmp([hop])),
-            Step::SetRoute(prefix, ::fib::Target::Group(id)),
+            FibStep::SetGroup(id, ::fib::NexthopGroup::ecmp([hop])),
+            FibStep::SetRoute(prefix, ::fib::Target::Group(id)),
         ]);
         Some((prefix, id))
     }
 
     /// Sends steps to the programmer at once, outside the engine's output
     /// (which is deferred during our own restart).
-    fn fib_now(&self, steps: Vec<Step>) {
+    fn fib_now(&self, steps: Vec<FibStep>) {
         if let Some(f) = &self.fib {
             let _ = f.tx.send(FibCommand::Apply {
                 steps,
@@ -421,7 +421,10 @@ impl Core {
         self.by_id.remove(&p.id);
         if let Some((prefix, group)) = p.reach {
             self.engine.set_igp_route(prefix, None);
-            self.fib_now(vec![Step::RemoveRoute(prefix), Step::RemoveGroup(group)]);
+            self.fib_now(vec![
+                FibStep::RemoveRoute(prefix),
+                FibStep::RemoveGroup(group),
+            ]);
         }
         // Dropping `p.bfd` releases the BFD session.
     }
@@ -536,7 +539,7 @@ impl Core {
                 p.since = now;
                 p.send_eor = true;
                 let (id, name) = (p.id, p.plan.name.clone());
-                let params = bgp::session_params(&negotiated, local.ip());
+                let params = rib::session_params(&negotiated, local.ip());
                 self.engine.handle_session_up(now, id, params);
                 self.emit(Event::SessionUp { peer: addr, name });
             }
@@ -571,7 +574,7 @@ impl Core {
                 if p.up_conn != Some(conn) {
                     return;
                 }
-                if let Some(f) = bgp::family(family) {
+                if let Some(f) = rib::family(family) {
                     p.end_of_rib.insert(f);
                     let id = p.id;
                     self.engine.handle_end_of_rib(now, id, f);
@@ -722,7 +725,7 @@ impl Core {
         let all = self.peers.values().all(|p| {
             p.families
                 .iter()
-                .all(|f| bgp::family(*f).is_none_or(|f| p.end_of_rib.contains(&f)))
+                .all(|f| rib::family(*f).is_none_or(|f| p.end_of_rib.contains(&f)))
         });
         if all {
             self.finish_restart();
@@ -739,7 +742,7 @@ impl Core {
             .filter(|(_, p)| {
                 p.families
                     .iter()
-                    .any(|f| bgp::family(*f).is_some_and(|f| !p.end_of_rib.contains(&f)))
+                    .any(|f| rib::family(*f).is_some_and(|f| !p.end_of_rib.contains(&f)))
             })
             .map(|(a, _)| *a)
             .collect();
@@ -772,11 +775,11 @@ impl Core {
         self.send_steps(steps);
     }
 
-    fn send_steps(&mut self, mut steps: Vec<Step>) {
+    fn send_steps(&mut self, mut steps: Vec<FibStep>) {
         // Blackholes planned outside the engine (blocks no pool exports)
         // win over anything learned for the same prefix.
         steps.retain(|s| match s {
-            Step::SetRoute(p, _) | Step::RemoveRoute(p) => !self.local_blackholes.contains(p),
+            FibStep::SetRoute(p, _) | FibStep::RemoveRoute(p) => !self.local_blackholes.contains(p),
             _ => true,
         });
         if steps.is_empty() {
@@ -1044,7 +1047,7 @@ impl Core {
             self.engine.set_igp_route(*prefix, Some(route.clone()));
         }
         self.by_id.clear();
-        self.desired = Desired::default();
+        self.desired = FibTranslator::new();
         self.local_blackholes.clear();
         self.router_id = router_id;
         self.plan = empty_plan(&new);
@@ -1118,7 +1121,7 @@ impl Core {
             match new.originations.get(&prefix) {
                 Some(o) => {
                     if self.local_blackholes.remove(&prefix) {
-                        fib_steps.push(Step::RemoveRoute(prefix));
+                        fib_steps.push(FibStep::RemoveRoute(prefix));
                     }
                     self.engine
                         .originate(prefix, origination::local_route(o, blackhole));
@@ -1133,11 +1136,11 @@ impl Core {
                     // Installed, never exported (e.g. a disableBGPExport pool).
                     self.engine.withdraw_local(prefix);
                     self.local_blackholes.insert(prefix);
-                    fib_steps.push(Step::SetRoute(prefix, ::fib::Target::Blackhole));
+                    fib_steps.push(FibStep::SetRoute(prefix, ::fib::Target::Blackhole));
                 }
                 None => {
                     if self.local_blackholes.remove(&prefix) {
-                        fib_steps.push(Step::RemoveRoute(prefix));
+                        fib_steps.push(FibStep::RemoveRoute(prefix));
                     }
                 }
             }
@@ -1173,7 +1176,7 @@ impl Core {
                     end_of_rib: p
                         .families
                         .iter()
-                        .all(|f| bgp::family(*f).is_none_or(|f| p.end_of_rib.contains(&f))),
+                        .all(|f| rib::family(*f).is_none_or(|f| p.end_of_rib.contains(&f))),
                     bfd: p.bfd_state.map(Into::into),
                     restart: if p.restart.contains(&RestartState::Llgr) {
                         RestartState::Llgr

@@ -30,81 +30,7 @@ use ipnet::IpNet;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::config::{AddressScope, InterfaceAddress};
-
-/// Converts one engine next hop; `None` for a next hop the kernel cannot
-/// take (a gateway with no known interface) or a blackhole.
-pub(crate) fn nexthop(n: &llgr::NextHop) -> Option<fib::Nexthop> {
-    match *n {
-        llgr::NextHop::Gateway {
-            gateway,
-            interface: Some(ifindex),
-            ..
-        } => Some(fib::Nexthop::via(gateway, ifindex)),
-        llgr::NextHop::Device { interface, .. } => Some(fib::Nexthop::dev(interface)),
-        _ => None,
-    }
-}
-
-/// The engine's group id as `fib`'s. The engine never reuses ids; the low
-/// 32 bits wrap only after 4 billion distinct ECMP sets.
-pub(crate) fn group_id(id: llgr::GroupId) -> fib::GroupId {
-    fib::GroupId(id.0 as u32)
-}
-
-/// The desired kernel state, kept in step with the engine's output. Pure:
-/// it only records what `apply` should tell the programmer.
-#[derive(Debug, Default)]
-pub(crate) struct Desired {
-    /// Engine groups that are `blackhole` (locally originated blocks).
-    blackhole_groups: std::collections::HashSet<llgr::GroupId>,
-}
-
-/// One step for the programmer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Step {
-    SetGroup(fib::GroupId, fib::NexthopGroup),
-    RemoveGroup(fib::GroupId),
-    SetRoute(IpNet, fib::Target),
-    RemoveRoute(IpNet),
-}
-
-impl Desired {
-    /// Translates engine changes (in the engine's order: groups, routes,
-    /// group removals) into programmer steps.
-    pub(crate) fn translate(&mut self, changes: &[llgr::FibChange]) -> Vec<Step> {
-        let mut out = Vec::with_capacity(changes.len());
-        for c in changes {
-            match c {
-                llgr::FibChange::GroupAdded { id, nexthops }
-                | llgr::FibChange::GroupChanged { id, nexthops } => {
-                    if nexthops
-                        .iter()
-                        .any(|n| matches!(n, llgr::NextHop::Blackhole))
-                    {
-                        self.blackhole_groups.insert(*id);
-                        continue;
-                    }
-                    self.blackhole_groups.remove(id);
-                    let group = fib::NexthopGroup::ecmp(nexthops.iter().filter_map(nexthop));
-                    out.push(Step::SetGroup(group_id(*id), group));
-                }
-                llgr::FibChange::GroupRemoved { id } => {
-                    if !self.blackhole_groups.remove(id) {
-                        out.push(Step::RemoveGroup(group_id(*id)));
-                    }
-                }
-                llgr::FibChange::Route { prefix, group } => match group {
-                    Some(g) if self.blackhole_groups.contains(g) => {
-                        out.push(Step::SetRoute(*prefix, fib::Target::Blackhole));
-                    }
-                    Some(g) => out.push(Step::SetRoute(*prefix, fib::Target::Group(group_id(*g)))),
-                    None => out.push(Step::RemoveRoute(*prefix)),
-                },
-            }
-        }
-        out
-    }
-}
+use crate::rib::FibStep;
 
 /// Calico BGPPeer `reachableBy`: the static host route to the peer via the
 /// gateway (BIRD `protocol static { route <peer>/32 via <gateway>; }` in
@@ -245,7 +171,7 @@ pub(crate) enum FibReport {
 #[derive(Debug)]
 pub(crate) enum FibCommand {
     Apply {
-        steps: Vec<Step>,
+        steps: Vec<FibStep>,
         queued: Instant,
     },
     Complete,
@@ -355,12 +281,7 @@ fn run(mut fib: fib::Fib, rx: std_mpsc::Receiver<FibCommand>, reports: mpsc::Sen
             FibCommand::Apply { steps, queued } => {
                 let n = steps.len();
                 for s in steps {
-                    match s {
-                        Step::SetGroup(id, g) => fib.set_group(id, g),
-                        Step::RemoveGroup(id) => fib.remove_group(id),
-                        Step::SetRoute(p, t) => fib.set_route(p, t),
-                        Step::RemoveRoute(p) => fib.remove_route(p),
-                    }
+                    s.apply(&mut fib);
                 }
                 commit(&mut fib, n, queued);
             }
@@ -436,79 +357,6 @@ pub(crate) fn prefsrc(cfg: &mut fib::Config, loopbacks: &[IpAddr]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
-
-    #[test]
-    fn translate_groups_routes_and_blackholes() {
-        let mut e = llgr::Engine::new(llgr::Config::new(1, "1.1.1.1".parse().unwrap()));
-        let p1 = e.add_peer(llgr::Peer::new(
-            "172.31.11.250".parse().unwrap(),
-            1,
-            "0.0.0.0".parse().unwrap(),
-        ));
-        let p2 = e.add_peer(llgr::Peer::new(
-            "172.31.12.250".parse().unwrap(),
-            1,
-            "0.0.0.0".parse().unwrap(),
-        ));
-        let hops: Arc<[llgr::NextHop]> = Arc::from(vec![
-            llgr::NextHop::Gateway {
-                gateway: "172.31.11.250".parse().unwrap(),
-                interface: Some(2),
-                peer: p1,
-            },
-            llgr::NextHop::Gateway {
-                gateway: "172.31.12.250".parse().unwrap(),
-                interface: Some(3),
-                peer: p2,
-            },
-        ]);
-        let bh: Arc<[llgr::NextHop]> = Arc::from(vec![llgr::NextHop::Blackhole]);
-        let mut d = Desired::default();
-        let steps = d.translate(&[
-            llgr::FibChange::GroupAdded {
-                id: llgr::GroupId(7),
-                nexthops: hops,
-            },
-            llgr::FibChange::GroupAdded {
-                id: llgr::GroupId(8),
-                nexthops: bh,
-            },
-            llgr::FibChange::Route {
-                prefix: "172.31.20.1/32".parse().unwrap(),
-                group: Some(llgr::GroupId(7)),
-            },
-            llgr::FibChange::Route {
-                prefix: "10.244.17.0/26".parse().unwrap(),
-                group: Some(llgr::GroupId(8)),
-            },
-            llgr::FibChange::Route {
-                prefix: "10.244.33.0/26".parse().unwrap(),
-                group: None,
-            },
-            llgr::FibChange::GroupRemoved {
-                id: llgr::GroupId(8),
-            },
-        ]);
-        assert_eq!(
-            steps,
-            vec![
-                Step::SetGroup(
-                    fib::GroupId(7),
-                    fib::NexthopGroup::ecmp([
-                        fib::Nexthop::via("172.31.11.250".parse().unwrap(), 2),
-                        fib::Nexthop::via("172.31.12.250".parse().unwrap(), 3),
-                    ])
-                ),
-                Step::SetRoute(
-                    "172.31.20.1/32".parse().unwrap(),
-                    fib::Target::Group(fib::GroupId(7))
-                ),
-                Step::SetRoute("10.244.17.0/26".parse().unwrap(), fib::Target::Blackhole),
-                Step::RemoveRoute("10.244.33.0/26".parse().unwrap()),
-            ]
-        );
-    }
 
     // Calico BGPPeer `reachableBy` (calico-semantics.md): a /32 to the peer
     // via the gateway, over the interface whose subnet holds the gateway;

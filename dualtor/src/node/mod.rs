@@ -46,7 +46,6 @@ mod kernel;
 #[cfg(feature = "metrics")]
 pub mod metrics;
 mod origination;
-mod rib;
 pub mod status;
 mod wire;
 
