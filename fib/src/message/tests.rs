@@ -1039,10 +1039,12 @@ mod props {
             metric in any::<u32>(),
             table in 1u32..5000,
             nhid in proptest::option::of(1u32..1_000_000),
+            // IPv4 route over IPv6 gateways (RTA_VIA, RFC 8950).
+            over_v6 in any::<bool>(),
         ) {
             let is_v6 = matches!(p, IpNet::V6(_));
             let w: Vec<Weighted> = hops.iter().map(|&(ifindex, g, onlink, weight)| {
-                let gw = if is_v6 { IpAddr::V6(Ipv6Addr::from(u128::from(g) | 0xfd00 << 112)) } else { IpAddr::V4(Ipv4Addr::from(g)) };
+                let gw = if is_v6 || over_v6 { IpAddr::V6(Ipv6Addr::from(u128::from(g) | 0xfd00 << 112)) } else { IpAddr::V4(Ipv4Addr::from(g)) };
                 Weighted { nexthop: Nexthop { ifindex, gateway: Some(gw), onlink }, weight }
             }).collect();
             let prefsrc = if is_v6 { v6("fd00::1") } else { v4("10.0.0.1") };
