@@ -31,44 +31,6 @@ pub(crate) enum Report {
     Link { ifindex: u32, usable: bool },
 }
 
-/// One engine next hop as `fib`'s; `None` for one the kernel cannot take.
-pub(crate) fn nexthop(n: &llgr::NextHop) -> Option<fib::Nexthop> {
-    match *n {
-        llgr::NextHop::Gateway {
-            gateway,
-            interface: Some(i),
-            ..
-        } => Some(fib::Nexthop::via(gateway, i)),
-        llgr::NextHop::Device { interface, .. } => Some(fib::Nexthop::dev(interface)),
-        _ => None,
-    }
-}
-
-/// Applies engine changes to the programmer's desired state (no I/O).
-pub(crate) fn apply(fib: &mut fib::Fib, changes: Vec<llgr::FibChange>) {
-    let gid = |g: llgr::GroupId| fib::GroupId(g.0 as u32);
-    for c in changes {
-        match c {
-            llgr::FibChange::GroupAdded { id, nexthops }
-            | llgr::FibChange::GroupChanged { id, nexthops } => {
-                fib.set_group(
-                    gid(id),
-                    fib::NexthopGroup::ecmp(nexthops.iter().filter_map(nexthop)),
-                );
-            }
-            llgr::FibChange::GroupRemoved { id } => fib.remove_group(gid(id)),
-            llgr::FibChange::Route {
-                prefix,
-                group: Some(g),
-            } => fib.set_route(prefix, fib::Target::Group(gid(g))),
-            llgr::FibChange::Route {
-                prefix,
-                group: None,
-            } => fib.remove_route(prefix),
-        }
-    }
-}
-
 /// Opens the programmer and the monitor in the calling thread's namespace.
 pub(crate) fn start(
     reports: mpsc::UnboundedSender<Report>,
@@ -89,10 +51,14 @@ pub(crate) fn start(
                     return;
                 }
             };
+            // The engine's groups and routes as kernel objects.
+            let mut translator = dualtor::rib::FibTranslator::new();
             while let Ok(cmd) = rx.recv() {
                 match cmd {
                     Command::Apply(changes) => {
-                        apply(&mut fib, changes);
+                        for step in translator.translate(&changes) {
+                            step.apply(&mut fib);
+                        }
                         let _ = r2.send(Report::Committed(fib.commit()));
                     }
                     Command::Complete => {

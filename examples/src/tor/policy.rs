@@ -1,6 +1,8 @@
 //! The ToR's routing policy around the `llgr` engine: which engine peer each
 //! session is, what a received UPDATE becomes, and what an Adj-RIB-Out change
-//! puts on the wire. Pure functions (no I/O, no clock).
+//! puts on the wire. Pure functions (no I/O, no clock). The UPDATE
+//! conversions are [`dualtor::rib`]'s, the node's own; this module only adds
+//! the ToR's policy around them.
 //!
 //! The engine applies the RFC rules of a route reflector with
 //! [`llgr::ExportPolicy::Transit`]: RFC 4456 §6 reflection between clients
@@ -28,18 +30,13 @@
 //! attribute ([`EBGP_LEARNED`]) added on import and removed on export; it
 //! never reaches the wire.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
-use bgp_wire::attr::{
-    AsPath, AttrValue, Attribute, Community, LargeCommunity, MpReach, MpUnreach, NextHop, Origin,
-    Segment, SegmentType,
-};
-use bgp_wire::session::Negotiated;
-use bgp_wire::{Family, Nlri, Update};
+use bgp_wire::Update;
+use dualtor::rib::{self, Import};
 use ipnet::IpNet;
-use llgr::{AsSegment, PathAttrs, PathId, Prefix, RibOutChange};
+use llgr::{PathAttrs, RibOutChange};
 
 use super::config::{Config, PeerConfig};
 
@@ -87,161 +84,20 @@ pub fn engine_peer(
     p
 }
 
-/// The engine's family of a wire family (unicast only).
-pub fn family(f: Family) -> Option<llgr::Family> {
-    match f {
-        Family::IPV4_UNICAST => Some(llgr::Family::Ipv4Unicast),
-        Family::IPV6_UNICAST => Some(llgr::Family::Ipv6Unicast),
-        _ => None,
-    }
-}
-
-/// What the engine needs of a negotiation (RFC 4724 §3 and RFC 9494 §3 capabilities).
-pub fn session_params(n: &Negotiated, local: IpAddr) -> llgr::SessionParams {
-    llgr::SessionParams {
-        router_id: Some(n.peer_router_id),
-        local_address: Some(local),
-        gr: n
-            .peer_graceful_restart
-            .as_ref()
-            .map(|g| llgr::GrCapability {
-                restart_time: u16::try_from(g.restart_time).unwrap_or(4095),
-                restart_state: g.restart_state,
-                notification: g.notification,
-                families: g
-                    .families
-                    .iter()
-                    .filter_map(|(f, fwd)| {
-                        Some(llgr::GrFamily {
-                            family: family(*f)?,
-                            forwarding: *fwd,
-                        })
-                    })
-                    .collect(),
-            }),
-        llgr: n.peer_llgr_capable.then(|| {
-            n.peer_llgr
-                .iter()
-                .filter_map(|l| {
-                    Some(llgr::LlgrFamily {
-                        family: family(l.family)?,
-                        forwarding: l.forwarding,
-                        stale_time: l.stale_time,
-                    })
-                })
-                .collect()
-        }),
-    }
-}
-
-/// One received UPDATE as the engine takes it.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Import {
-    /// Reachable prefixes.
-    pub announced: Vec<(Prefix, PathId)>,
-    /// Their attributes.
-    pub attrs: PathAttrs,
-    /// Unreachable prefixes.
-    pub withdrawn: Vec<(Prefix, PathId)>,
-    /// The End-of-RIB marker of this family (RFC 4724 §2).
-    pub end_of_rib: Option<llgr::Family>,
-}
-
-fn unicast(f: Family) -> bool {
-    f == Family::IPV4_UNICAST || f == Family::IPV6_UNICAST
-}
-
-fn route(n: &Nlri) -> (Prefix, PathId) {
-    (n.prefix.trunc(), PathId(n.path_id.unwrap_or(0)))
-}
-
 /// Converts a received UPDATE; `ebgp`: it came over an eBGP session, whose
 /// ORIGINATOR_ID and CLUSTER_LIST are discarded (RFC 4456 §8: iBGP only), and
 /// its routes get the [`EBGP_LEARNED`] marker.
 pub fn import(update: &Update, ebgp: bool) -> Import {
-    if let Some(f) = update.is_end_of_rib() {
-        return Import {
-            end_of_rib: family(f),
-            ..Import::default()
-        };
+    let mut imp = rib::import(update);
+    if imp.announced.is_empty() {
+        return imp;
     }
-    let mut out = Import {
-        announced: update
-            .announced()
-            .filter(|(f, _)| unicast(*f))
-            .map(|(_, n)| route(n))
-            .collect(),
-        withdrawn: update
-            .withdrawals()
-            .filter(|(f, _)| unicast(*f))
-            .map(|(_, n)| route(n))
-            .collect(),
-        ..Import::default()
-    };
-    if out.announced.is_empty() {
-        return out;
-    }
-    let a = &mut out.attrs;
-    a.origin = match update.origin() {
-        Some(Origin::EGP) => llgr::Origin::Egp,
-        Some(Origin::INCOMPLETE) => llgr::Origin::Incomplete,
-        _ => llgr::Origin::Igp,
-    };
-    if let Some(p) = update.effective_as_path() {
-        a.as_path = p
-            .segments
-            .iter()
-            .map(|s| {
-                if s.kind == SegmentType::AS_SET || s.kind == SegmentType::AS_CONFED_SET {
-                    AsSegment::Set(s.asns.clone())
-                } else {
-                    AsSegment::Sequence(s.asns.clone())
-                }
-            })
-            .collect();
-    }
-    a.next_hop = update.next_hop().map(IpAddr::V4);
-    if let Some(m) = update.mp_reach().filter(|m| unicast(m.family)) {
-        match m.next_hop {
-            NextHop::Ipv4(v4) => a.next_hop = Some(IpAddr::V4(v4)),
-            NextHop::Ipv6 { global, link_local } => {
-                a.next_hop = Some(IpAddr::V6(global));
-                a.link_local_next_hop = link_local;
-            }
-        }
-    }
-    a.med = update.multi_exit_disc();
-    // RFC 4271 §5.1.5: LOCAL_PREF received over eBGP is ignored.
-    a.local_pref = if ebgp { None } else { update.local_pref() };
-    a.communities = update.communities().iter().map(|c| c.0).collect();
-    a.large_communities = update
-        .large_communities()
-        .iter()
-        .map(|l| llgr::LargeCommunity {
-            global: l.global,
-            local1: l.local1,
-            local2: l.local2,
-        })
-        .collect();
-    for attr in &update.attributes {
-        match &attr.value {
-            AttrValue::OriginatorId(id) if !ebgp => a.originator_id = Some(*id),
-            AttrValue::ClusterList(l) if !ebgp => {
-                a.cluster_list = l.iter().map(|c| u32::from(*c)).collect();
-            }
-            AttrValue::Raw { type_code, .. } if *type_code == EBGP_LEARNED => {}
-            AttrValue::Raw { type_code, value } => a.other.push(llgr::RawAttr {
-                flags: attr.flags,
-                type_code: *type_code,
-                value: value.clone(),
-            }),
-            _ => {}
-        }
-    }
+    imp.attrs.other.retain(|r| r.type_code != EBGP_LEARNED);
     if ebgp {
-        a.other.push(ebgp_marker());
+        imp.discard_ibgp_attributes();
+        imp.attrs.other.push(ebgp_marker());
     }
-    out
+    imp
 }
 
 /// The attributes we send to one peer, from the engine's (see the module docs):
@@ -264,145 +120,10 @@ pub fn outgoing(attrs: &PathAttrs, to_client: bool, local: Option<IpAddr>) -> Op
     Some(a)
 }
 
-/// The wire attributes of one announcement, in RFC 4271 §5 order.
-fn attributes(a: &PathAttrs, family: llgr::Family, nlri: Vec<Nlri>) -> Vec<Attribute> {
-    let mut v = vec![
-        Attribute::new(AttrValue::Origin(match a.origin {
-            llgr::Origin::Igp => Origin::IGP,
-            llgr::Origin::Egp => Origin::EGP,
-            llgr::Origin::Incomplete => Origin::INCOMPLETE,
-        })),
-        Attribute::new(AttrValue::AsPath(AsPath {
-            segments: a
-                .as_path
-                .iter()
-                .map(|s| match s {
-                    AsSegment::Sequence(x) => Segment::sequence(x.clone()),
-                    AsSegment::Set(x) => Segment::set(x.clone()),
-                })
-                .collect(),
-        })),
-    ];
-    match (family, a.next_hop) {
-        (llgr::Family::Ipv4Unicast, Some(IpAddr::V4(nh))) => {
-            v.push(Attribute::new(AttrValue::NextHop(nh)));
-        }
-        (llgr::Family::Ipv6Unicast, Some(nh)) => {
-            let global = match nh {
-                IpAddr::V6(g) => g,
-                // RFC 4291 §2.5.5.2: IPv4-mapped next hop over an IPv4 session.
-                IpAddr::V4(v4) => v4.to_ipv6_mapped(),
-            };
-            v.push(Attribute::new(AttrValue::MpReachNlri(MpReach {
-                family: Family::IPV6_UNICAST,
-                next_hop: NextHop::Ipv6 {
-                    global,
-                    link_local: a.link_local_next_hop,
-                },
-                nlri,
-            })));
-        }
-        _ => {}
-    }
-    if let Some(m) = a.med {
-        v.push(Attribute::new(AttrValue::MultiExitDisc(m)));
-    }
-    if let Some(lp) = a.local_pref {
-        v.push(Attribute::new(AttrValue::LocalPref(lp)));
-    }
-    if !a.communities.is_empty() {
-        v.push(Attribute::new(AttrValue::Communities(
-            a.communities.iter().map(|c| Community(*c)).collect(),
-        )));
-    }
-    if let Some(id) = a.originator_id {
-        v.push(Attribute::new(AttrValue::OriginatorId(id)));
-    }
-    if !a.cluster_list.is_empty() {
-        v.push(Attribute::new(AttrValue::ClusterList(
-            a.cluster_list.iter().map(|c| (*c).into()).collect(),
-        )));
-    }
-    if !a.large_communities.is_empty() {
-        v.push(Attribute::new(AttrValue::LargeCommunities(
-            a.large_communities
-                .iter()
-                .map(|l| LargeCommunity {
-                    global: l.global,
-                    local1: l.local1,
-                    local2: l.local2,
-                })
-                .collect(),
-        )));
-    }
-    for r in &a.other {
-        v.push(Attribute {
-            flags: r.flags,
-            value: AttrValue::Raw {
-                type_code: r.type_code,
-                value: r.value.clone(),
-            },
-        });
-    }
-    v
-}
-
-/// Most prefixes per UPDATE (well under 4096 octets for /32s).
-const MAX_NLRI_PER_UPDATE: usize = 400;
-
-/// Builds the UPDATEs for one peer's Adj-RIB-Out changes: withdrawals first, then
-/// one UPDATE per attribute set and family, with [`outgoing`] applied (a route
-/// it refuses is withdrawn).
+/// Builds the UPDATEs for one peer's Adj-RIB-Out changes ([`rib::export_with`])
+/// with [`outgoing`] applied: a route it refuses is withdrawn.
 pub fn export(changes: &[RibOutChange], to_client: bool, local: Option<IpAddr>) -> Vec<Update> {
-    let mut withdrawn: [Vec<Nlri>; 2] = [Vec::new(), Vec::new()];
-    // The engine interns attribute sets: equal sets are pointer-equal.
-    let mut groups: Vec<(Option<PathAttrs>, llgr::Family, Vec<Nlri>)> = Vec::new();
-    let mut index: HashMap<(usize, llgr::Family), usize> = HashMap::new();
-    for c in changes {
-        let fam = llgr::Family::of(&c.prefix);
-        let nlri = Nlri::new(c.prefix);
-        match &c.attrs {
-            None => withdrawn[usize::from(fam == llgr::Family::Ipv6Unicast)].push(nlri),
-            Some(a) => {
-                let i = *index
-                    .entry((Arc::as_ptr(a) as usize, fam))
-                    .or_insert_with(|| {
-                        groups.push((outgoing(a, to_client, local), fam, Vec::new()));
-                        groups.len() - 1
-                    });
-                if groups[i].0.is_some() {
-                    groups[i].2.push(nlri);
-                } else {
-                    withdrawn[usize::from(fam == llgr::Family::Ipv6Unicast)].push(nlri);
-                }
-            }
-        }
-    }
-    let mut out = Vec::new();
-    for chunk in withdrawn[0].chunks(MAX_NLRI_PER_UPDATE) {
-        out.push(Update::new().with_withdrawn(chunk.iter().cloned()));
-    }
-    for chunk in withdrawn[1].chunks(MAX_NLRI_PER_UPDATE) {
-        out.push(Update::new().with(AttrValue::MpUnreachNlri(MpUnreach {
-            family: Family::IPV6_UNICAST,
-            withdrawn: chunk.to_vec(),
-        })));
-    }
-    for (attrs, fam, nlri) in groups {
-        let Some(attrs) = attrs else { continue };
-        for chunk in nlri.chunks(MAX_NLRI_PER_UPDATE) {
-            let mut u = Update::new();
-            match fam {
-                llgr::Family::Ipv4Unicast => {
-                    u.attributes = attributes(&attrs, fam, Vec::new());
-                    u.nlri = chunk.to_vec();
-                }
-                llgr::Family::Ipv6Unicast => u.attributes = attributes(&attrs, fam, chunk.to_vec()),
-            }
-            out.push(u);
-        }
-    }
-    out
+    rib::export_with(changes, |a| outgoing(a, to_client, local).map(Arc::new))
 }
 
 #[cfg(test)]
@@ -413,7 +134,12 @@ mod tests {
     //! br0, eBGP peer rb1 (172.31.1.2, AS 65002) on core. Expected UPDATEs are
     //! written by hand from the RFCs.
     use super::*;
+    use std::collections::HashMap;
     use std::time::Instant;
+
+    use bgp_wire::attr::{AsPath, AttrValue, Attribute, Community, Origin};
+    use bgp_wire::{Family, Nlri};
+    use llgr::Prefix;
 
     use llgr::{Engine, PeerId};
 

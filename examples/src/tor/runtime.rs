@@ -192,8 +192,11 @@ impl Tor {
                 p.got_eor = false;
                 info!(peer = %p.name, llgr = negotiated.peer_llgr_capable, "session Established");
                 let id = p.id;
-                self.engine
-                    .handle_session_up(now, id, policy::session_params(&negotiated, local));
+                self.engine.handle_session_up(
+                    now,
+                    id,
+                    dualtor::rib::session_params(&negotiated, local),
+                );
             }
             Event::Update {
                 conn,
@@ -219,7 +222,7 @@ impl Tor {
             }
             Event::EndOfRib { conn, family } => {
                 if p.up.map(|u| u.0) == Some(conn)
-                    && let Some(f) = policy::family(family)
+                    && let Some(f) = dualtor::rib::family(family)
                 {
                     self.end_of_rib(idx, f);
                 }
