@@ -89,8 +89,6 @@ fn demo_with_bird_tors() {
 }
 
 #[test]
-#[ignore = "known failure: FRR 8.4 ToRs drop a1's routes across its graceful restart \
-            (about 1,200 packets lost, issue 9 note); run with --ignored to reproduce"]
 fn demo_with_frr_tors() {
     let Some(_lab) = lab("demo_with_frr_tors", &[Need::Root, Need::Frr]) else {
         return;

@@ -713,4 +713,71 @@ impl Topology {
             std::thread::sleep(Duration::from_millis(50));
         }
     }
+    /// Every namespace's kernel forwarding state (IPv4 routes of every table and
+    /// nexthop objects), one string per namespace: what [`wait_quiet`](Self::wait_quiet)
+    /// compares.
+    fn kernel_state(&self) -> Result<Vec<String>> {
+        let all = self
+            .nodes
+            .iter()
+            .map(|n| &n.ns)
+            .chain(self.tors.iter().map(|t| &t.ns))
+            .chain(self.spines.iter());
+        all.map(|ns| ns.sh("ip -4 route show table all; ip nexthop show 2>/dev/null || true"))
+            .collect()
+    }
+
+    /// Whether every BGP session and BFD session of the FRR ToRs is up (`true`
+    /// for other ToR kinds, whose state the kernel tables reflect).
+    fn tor_sessions_up(&self) -> Result<bool> {
+        for d in &self.tor_daemons {
+            if let Daemon::Frr(f) = d {
+                if !f.bgp_peers()?.iter().all(|p| p.state == "Established") {
+                    return Ok(false);
+                }
+                if !f.bfd_peers()?.iter().all(|p| p.status == "up") {
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// Waits for true convergence, not a fixed delay: every node has full ECMP
+    /// ([`is_converged`](Self::is_converged)), every FRR ToR's BGP and BFD sessions
+    /// are up, and no namespace's kernel routes or nexthop objects changed for
+    /// `quiet`. A failure's aftermath (a session a ToR resets a few hundred ms
+    /// after the repair, a withdrawal still travelling) shows up as a change and
+    /// restarts the quiet period. Returns how long it took.
+    pub fn wait_quiet(&self, quiet: Duration, timeout: Duration) -> Result<Duration> {
+        let start = Instant::now();
+        let mut last = self.kernel_state()?;
+        let mut since = Instant::now();
+        loop {
+            std::thread::sleep(Duration::from_millis(50));
+            let now = self.kernel_state()?;
+            if now != last {
+                last = now;
+                since = Instant::now();
+            } else if since.elapsed() >= quiet {
+                if self.is_converged()? && self.tor_sessions_up()? {
+                    // The daemons' state was read after the quiet period: one
+                    // more look that nothing moved meanwhile.
+                    if self.kernel_state()? == last {
+                        return Ok(start.elapsed());
+                    }
+                }
+                since = Instant::now();
+            }
+            if start.elapsed() > timeout {
+                return Err(Error::Timeout {
+                    what: format!(
+                        "a quiet network ({} ms without a route change)",
+                        quiet.as_millis()
+                    ),
+                    waited: timeout,
+                });
+            }
+        }
+    }
 }
