@@ -19,6 +19,9 @@
 //! 2026-11-27): in process 6.6M prefixes/s aggregate (median of 11, range 3.2M..8.2M;
 //! at least 1.6M/s each way); us → BIRD 432k/s (404k..471k) vs BIRD → BIRD 177k/s
 //! (176k..192k); BIRD → us 226k/s (205k..226k) vs BIRD → BIRD 190k/s (171k..198k).
+//! Wall-clock rates here follow the CPU share the process gets: `/usr/bin/time` on
+//! `--runs 5 --no-bird` gave 0.43 s user + 0.56 s sys for 10M prefixes moved (and 10
+//! tables built), about 100 ns of CPU per prefix, while the wall clock took 6.5 s.
 // A bench measures wall-clock time.
 #![allow(clippy::disallowed_methods)]
 
