@@ -441,7 +441,10 @@ impl Fib {
         }
         if let Target::Group(g) = target {
             self.group_refs.entry(g).or_default()[fidx(fam(&prefix))] += 1;
-            self.dirty_groups.insert(g);
+            // A full diff looks at every group anyway.
+            if !self.all_dirty {
+                self.dirty_groups.insert(g);
+            }
         }
         if !self.all_dirty {
             self.dirty.insert(prefix);
