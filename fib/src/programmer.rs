@@ -1379,7 +1379,7 @@ impl Fib {
         Ok(v)
     }
 
-    /// Number of routes we believe are in the kernel.
+    /// Number of routes we believe are in the kernel (walks the table).
     pub fn installed_len(&self) -> usize {
         self.table.values().filter(|s| s.have().is_some()).count()
     }
