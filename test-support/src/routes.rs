@@ -268,6 +268,71 @@ pub fn parse_ip_nexthop_json(json: &str) -> Result<Vec<Nexthop>> {
     })
 }
 
+/// Fills in the paths of routes that name a nexthop object (`nhid`) but carry no
+/// paths themselves, from the objects (`ip -j nexthop show`): a single nexthop
+/// gives one path, a group one path per member with its weight, a blackhole none
+/// (only unicast routes are filled in).
+/// The kernel expands the object into the route in dumps only while
+/// `net.ipv4.nexthop_compat_mode` is 1; with 0 a route shows just its `nhid`, and
+/// a change of the group's members is a change of these paths. Routes that
+/// already have paths, and routes whose object is unknown (it changed between the
+/// two dumps), are left as they are.
+pub fn resolve_nexthops(routes: &mut [Route], nexthops: &[Nexthop]) {
+    let find = |id: u32| nexthops.iter().find(|n| n.id == id);
+    let single = |n: &Nexthop, weight: u32| Path {
+        gateway: n.gateway,
+        dev: n.dev.clone(),
+        weight,
+        flags: n.flags.clone(),
+    };
+    for r in routes
+        .iter_mut()
+        .filter(|r| r.paths.is_empty() && r.kind == "unicast")
+    {
+        let Some(obj) = r.nhid.and_then(find) else {
+            continue;
+        };
+        r.paths = if obj.blackhole {
+            Vec::new()
+        } else if obj.group.is_empty() {
+            vec![single(obj, 1)]
+        } else {
+            // Linux groups hold single nexthops only (no nesting).
+            obj.group
+                .iter()
+                .filter_map(|&(id, w)| find(id).map(|m| single(m, w)))
+                .collect()
+        };
+    }
+}
+
+/// Whether some route names a nexthop object without carrying its paths.
+fn needs_nexthops(routes: &[Route]) -> bool {
+    routes
+        .iter()
+        .any(|r| r.nhid.is_some() && r.paths.is_empty() && r.kind == "unicast")
+}
+
+/// `ip -j -4 route show` in namespace `ns` (by name), with the paths of routes
+/// that only name a nexthop object resolved ([`resolve_nexthops`]).
+pub(crate) fn main_table(ns: &str) -> Result<Vec<Route>> {
+    let ip = |args: &[&str]| {
+        crate::exec::run(
+            std::process::Command::new(crate::exec::program("ip"))
+                .args(["-n", ns])
+                .args(args),
+        )
+    };
+    let mut routes = parse_ip_route_json(&ip(&["-j", "-4", "route", "show"])?)?;
+    if needs_nexthops(&routes) {
+        let out = ip(&["-j", "nexthop", "show"])?;
+        if !out.trim().is_empty() {
+            resolve_nexthops(&mut routes, &parse_ip_nexthop_json(&out)?);
+        }
+    }
+    Ok(routes)
+}
+
 impl Netns {
     /// Every IPv4 and IPv6 route of every table (`ip -j route show table all` plus
     /// `ip -6`).
@@ -279,9 +344,10 @@ impl Netns {
         Ok(v)
     }
 
-    /// The IPv4 routes of the main table (`ip -j route show`).
+    /// The IPv4 routes of the main table (`ip -j route show`), the paths of routes
+    /// that only name a nexthop object filled in from it ([`resolve_nexthops`]).
     pub fn routes(&self) -> Result<Vec<Route>> {
-        parse_ip_route_json(&self.ip(&["-j", "-4", "route", "show"])?)
+        main_table(self.name())
     }
 
     /// The main-table route for exactly `dst` (e.g. `"172.31.20.1/32"`), if any; when
@@ -468,5 +534,101 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    fn find(routes: &[Route], dst: &str) -> Route {
+        routes
+            .iter()
+            .find(|r| r.dst == net(dst))
+            .unwrap_or_else(|| panic!("{dst} missing"))
+            .clone()
+    }
+
+    /// With `nexthop_compat_mode=0` a route dump names the object only; the
+    /// object table gives the paths: a group one per member, a blackhole none.
+    #[test]
+    fn nhid_only_routes_resolve_through_their_objects() {
+        let mut r = parse_ip_route_json(include_str!("fixtures/ip_route_nhid_only.json")).unwrap();
+        assert!(find(&r, "10.244.33.0/26").paths.is_empty());
+        let n = parse_ip_nexthop_json(include_str!("fixtures/ip_nexthop_groups.json")).unwrap();
+        resolve_nexthops(&mut r, &n);
+        let both = [
+            Path::via("172.31.11.250", "eth0"),
+            Path::via("172.31.12.250", "eth1"),
+        ];
+        for dst in ["10.244.33.0/26", "172.31.20.1/32"] {
+            let route = find(&r, dst);
+            assert_eq!(route.nhid, Some(10));
+            assert_eq!(route.sorted_paths(), both, "{dst}");
+        }
+        assert_eq!(
+            find(&r, "172.31.20.2/32").paths,
+            [Path::via("172.31.12.250", "eth1")]
+        );
+        let bh = find(&r, "10.244.17.0/26");
+        assert_eq!((bh.kind.as_str(), bh.paths.len()), ("blackhole", 0));
+        // Routes that carry their own paths are untouched.
+        assert_eq!(find(&r, "172.31.11.0/24").paths, [Path::dev("eth0")]);
+    }
+
+    /// `ip nexthop replace id 10 group 2` changes no route, only the group: the
+    /// resolved paths of every route using it follow (what the watcher records).
+    #[test]
+    fn a_group_change_changes_the_resolved_paths() {
+        let dump = include_str!("fixtures/ip_route_nhid_only.json");
+        let mut before = parse_ip_route_json(dump).unwrap();
+        let mut after = parse_ip_route_json(dump).unwrap();
+        resolve_nexthops(
+            &mut before,
+            &parse_ip_nexthop_json(include_str!("fixtures/ip_nexthop_groups.json")).unwrap(),
+        );
+        resolve_nexthops(
+            &mut after,
+            &parse_ip_nexthop_json(include_str!(
+                "fixtures/ip_nexthop_groups_after_replace.json"
+            ))
+            .unwrap(),
+        );
+        assert_ne!(before, after);
+        for dst in ["10.244.33.0/26", "172.31.20.1/32"] {
+            assert!(find(&before, dst).is_ecmp(), "{dst}");
+            assert_eq!(
+                find(&after, dst).paths,
+                [Path::via("172.31.12.250", "eth1")],
+                "{dst}"
+            );
+        }
+        assert_eq!(
+            find(&before, "172.31.20.2/32"),
+            find(&after, "172.31.20.2/32")
+        );
+    }
+
+    /// Group weights carry over; compat-expanded routes keep the kernel's own
+    /// paths; an object missing from the table (changed between the two dumps)
+    /// leaves the route without paths rather than guessing.
+    #[test]
+    fn weights_expanded_routes_and_unknown_objects() {
+        let mut r = parse_ip_route_json(include_str!("fixtures/ip_route_nhid_only.json")).unwrap();
+        let n = parse_ip_nexthop_json(include_str!("fixtures/ip_nexthop.json")).unwrap();
+        resolve_nexthops(&mut r, &n);
+        // ip_nexthop.json has ids 10 (group 11/12,2), 11 and 12 (single).
+        let g = find(&r, "10.244.33.0/26");
+        let w: Vec<u32> = g.sorted_paths().iter().map(|p| p.weight).collect();
+        assert_eq!(w, [1, 2]);
+        assert_eq!(
+            find(&r, "172.31.20.2/32").paths,
+            [Path::via("172.31.11.250", "eth0")]
+        );
+        let mut only =
+            parse_ip_route_json(include_str!("fixtures/ip_route_nhid_only.json")).unwrap();
+        resolve_nexthops(&mut only, &[]);
+        assert!(find(&only, "172.31.20.1/32").paths.is_empty());
+        let mut all =
+            parse_ip_route_json(include_str!("fixtures/ip_route_table_all.json")).unwrap();
+        let expanded = find(&all, "10.244.33.0/26");
+        resolve_nexthops(&mut all, &[]);
+        assert_eq!(find(&all, "10.244.33.0/26"), expanded);
+        assert!(!needs_nexthops(&all));
     }
 }

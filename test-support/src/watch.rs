@@ -1,9 +1,13 @@
 //! A route-change watcher with timestamps.
 //!
-//! `ip -ts monitor route` runs in the namespace; every event line wakes a thread that
-//! dumps the main table (`ip -j route show`) and records the snapshot if it differs
-//! from the previous one, stamped with the [`Instant`] at which the event line was
-//! read. Bursts coalesce: lines already queued when a dump starts are folded into it.
+//! `ip -ts monitor route nexthop` runs in the namespace; every event line wakes a
+//! thread that dumps the main table (`ip -j route show`, with the paths of routes that
+//! only name a nexthop object resolved from `ip -j nexthop show`, see
+//! [`resolve_nexthops`](crate::routes::resolve_nexthops)) and records the snapshot if
+//! it differs from the previous one, stamped with the [`Instant`] at which the event
+//! line was read. Nexthop events matter: a failover that only changes a nexthop
+//! group's members emits RTM_NEWNEXTHOP and, with `net.ipv4.nexthop_compat_mode=0`,
+//! no RTM_NEWROUTE at all, yet every route using the group changed its paths. Bursts coalesce: lines already queued when a dump starts are folded into it.
 //! The timestamps are therefore at most one event-read late (well under a millisecond
 //! on an idle machine), plenty for "within the detection time + 1 s" assertions.
 
@@ -18,7 +22,7 @@ use ipnet::IpNet;
 
 use crate::error::{Error, Result};
 use crate::netns::Netns;
-use crate::routes::{Route, parse_ip_route_json};
+use crate::routes::{Route, main_table};
 
 /// One recorded state of the main table.
 #[derive(Debug, Clone)]
@@ -38,12 +42,7 @@ pub struct RouteWatcher {
 }
 
 fn dump(ns: &str) -> Option<Vec<Route>> {
-    let out = crate::exec::run(
-        std::process::Command::new(crate::exec::program("ip"))
-            .args(["-n", ns, "-j", "-4", "route", "show"]),
-    )
-    .ok()?;
-    parse_ip_route_json(&out).ok()
+    main_table(ns).ok()
 }
 
 fn prefix(p: &str) -> IpNet {
@@ -55,7 +54,8 @@ impl RouteWatcher {
     pub fn start(ns: &Netns) -> Result<RouteWatcher> {
         let mut monitor = ns
             .cmd("ip")
-            .args(["-ts", "-4", "monitor", "route"])
+            // Not `-4`: nexthop groups have no address family and `-4` hides them.
+            .args(["-ts", "monitor", "route", "nexthop"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -64,7 +64,7 @@ impl RouteWatcher {
         let stdout = monitor.stdout.take().expect("piped stdout");
         let history = Arc::new(Mutex::new(Vec::new()));
         let first = dump(ns.name()).ok_or_else(|| Error::Parse {
-            what: "ip -j route",
+            what: "ip -j route / ip -j nexthop",
             detail: "initial dump failed".into(),
         })?;
         history.lock().expect("fresh mutex").push(Snapshot {

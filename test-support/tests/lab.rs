@@ -63,6 +63,50 @@ fn assert_routes(ns: &Netns, expected: &[(&str, Vec<Path>)], proto: &str) -> R {
     Ok(())
 }
 
+/// A failover that only changes a nexthop group's members (what dualtor does)
+/// emits RTM_NEWNEXTHOP and, with `nexthop_compat_mode=0`, no route event at
+/// all; the watcher still sees every route using the group go single-path.
+#[test]
+fn route_watcher_follows_nexthop_group_changes() -> R {
+    let Some(_lab) = lab("route_watcher_follows_nexthop_group_changes", &[Need::Root]) else {
+        return Ok(());
+    };
+    let a = Netns::new("nhw")?;
+    let b = Netns::new("nhw")?;
+    veth(&a, "eth0", &b, "eth0")?;
+    veth(&a, "eth1", &b, "eth1")?;
+    a.sh("ip addr add 172.31.11.1/24 dev eth0 && ip addr add 172.31.12.1/24 dev eth1")?;
+    a.sysctl("net.ipv4.nexthop_compat_mode", "0")?;
+    a.sh("ip nexthop add id 1 via 172.31.11.250 dev eth0 && \
+         ip nexthop add id 2 via 172.31.12.250 dev eth1 && \
+         ip nexthop add id 10 group 1/2 && \
+         ip route add 10.244.33.0/26 nhid 10 proto 214 && \
+         ip route add 172.31.20.1/32 nhid 10 proto 214")?;
+    let both = [
+        Path::via("172.31.11.250", "eth0"),
+        Path::via("172.31.12.250", "eth1"),
+    ];
+    assert!(a.route("10.244.33.0/26")?.expect("route").has_paths(&both));
+    let w = RouteWatcher::start(&a)?;
+    let t0 = Instant::now();
+    a.sh("ip nexthop replace id 10 group 2")?;
+    let plane2 = [Path::via("172.31.12.250", "eth1")];
+    for dst in ["10.244.33.0/26", "172.31.20.1/32"] {
+        w.wait_for(dst, t0, Duration::from_secs(2), |r| {
+            r.is_some_and(|r| r.has_paths(&plane2))
+        })?;
+        let ch = w.changes(dst);
+        assert_eq!(ch.len(), 2, "{dst}: {ch:?}");
+        assert!(ch[0].1.as_ref().is_some_and(|r| r.has_paths(&both)));
+    }
+    let t1 = Instant::now();
+    a.sh("ip nexthop replace id 10 group 1/2")?;
+    w.wait_for("172.31.20.1/32", t1, Duration::from_secs(2), |r| {
+        r.is_some_and(|r| r.has_paths(&both))
+    })?;
+    Ok(())
+}
+
 #[test]
 fn core_contract_smoke() -> R {
     let Some(_lab) = lab(
