@@ -1257,3 +1257,68 @@ fn lab_bird_collision_both_active_resolves_to_one_session() {
         })
     });
 }
+
+#[test]
+fn lab_bird_ipv4_peer_bound_to_interface() {
+    // `sourceAddress: None` with an IPv4 peer on a directly connected link: a more
+    // specific route sends unbound traffic to the peer's address through eth0, so only
+    // SO_BINDTODEVICE on eth1 keeps the session on eth1, where BIRD expects us
+    // (`interface "eth1"`); the kernel picks the source address (10.99.9.1).
+    let Some(_lab) = lab("bgp_wire_lab_bird_ipv4_bound", &[Need::Root, Need::Bird]) else {
+        return;
+    };
+    let a = Netns::new("bgpw").unwrap();
+    let b = Netns::new("bgpw").unwrap();
+    test_support::veth(&a, "eth0", &b, "eth0").unwrap();
+    test_support::veth(&a, "eth1", &b, "eth1").unwrap();
+    a.sh("ip addr add 10.99.8.1/24 dev eth0; ip addr add 10.99.9.1/24 dev eth1")
+        .unwrap();
+    b.sh("ip addr add 10.99.8.2/24 dev eth0; ip addr add 10.99.9.2/24 dev eth1")
+        .unwrap();
+    // Unbound sockets would reach the peer through eth0 (a more specific route).
+    a.sh("ip route add 10.99.9.2/32 via 10.99.8.2 dev eth0")
+        .unwrap();
+    let conf = format!(
+        "router id {BIRD};\nprotocol device {{}}\n\
+         protocol static s4 {{\n  ipv4;\n  route 172.31.9.0/24 blackhole;\n}}\n\
+         protocol bgp tor {{\n  interface \"eth1\";\n  local 10.99.9.2 as {BIRD_AS};\n\
+         neighbor 10.99.9.1 as {OUR_AS};\n  direct;\n  hold time 9;\n  connect retry time 2;\n\
+         error wait time 1, 5;\n  ipv4 {{ import all; export all; }};\n}}\n"
+    );
+    let bird = Bird::start_raw(&b, &conf).unwrap();
+    let b_eth1_rx = || -> u64 {
+        b.sh("cat /sys/class/net/eth1/statistics/rx_packets")
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let before = b_eth1_rx();
+    a.enter(|| {
+        rt().block_on(async {
+            let mut c = our_config();
+            c.families = vec![Family::IPV4_UNICAST];
+            let mut pc = PeerConfig::new(c, "10.99.9.2:179".parse().unwrap());
+            pc.socket.interface = Some("eth1".into());
+            pc.socket.local = None;
+            let (h, mut ev, _t) = transport::spawn(pc, None);
+            h.start(StartKind::Manual).await.unwrap();
+            wait(&mut ev, 30, |a| matches!(a, Action::SessionUp(_))).await;
+            let got = receive_table(&mut ev).await;
+            assert_eq!(
+                got,
+                BTreeSet::from([(
+                    "172.31.9.0/24".to_string(),
+                    "10.99.9.2".to_string(),
+                    vec![BIRD_AS],
+                    vec![]
+                )])
+            );
+            let all = bird.birdc("show protocols all tor").unwrap();
+            assert!(all.contains("Established"), "{all}");
+            assert!(all.contains("Source address:   10.99.9.2"), "{all}");
+            drop(h);
+        })
+    });
+    assert!(b_eth1_rx() > before + 3, "the session ran over eth1");
+}
