@@ -211,6 +211,18 @@ pub struct SessionLink {
     pub events: mpsc::Sender<SessionEvent>,
 }
 
+impl SessionLink {
+    /// A link from its two channel ends, for a daemon that drives session
+    /// tasks itself ([`super::WireTransport::spawn_session`]); the node
+    /// builds its own.
+    pub fn new(
+        commands: mpsc::UnboundedReceiver<SessionCommand>,
+        events: mpsc::Sender<SessionEvent>,
+    ) -> Self {
+        SessionLink { commands, events }
+    }
+}
+
 /// A BGP session implementation. `spawn` starts one task for the peer on
 /// the current tokio runtime; the task ends on [`SessionCommand::Stop`] or
 /// when the command channel closes.

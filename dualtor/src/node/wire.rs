@@ -3,8 +3,13 @@
 //! output). This module only translates between the node's
 //! [`SessionCommand`]s / [`SessionEvent`]s and the transport's handle and
 //! actions (style rule 21).
+//!
+//! A daemon without a node plan (the `dualtor-tor` example) runs the same
+//! session tasks with [`WireTransport::spawn_session`] and a
+//! [`SessionLink::new`].
 
 use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::sync::Arc;
 
 use bgp_wire::session::{Action, RouteFate, StartKind, StopKind};
 use bgp_wire::transport::{self, Listener, PeerConfig, SocketOptions};
@@ -16,23 +21,79 @@ use super::bgp::{
 /// BGP over `bgp_wire::transport`. Without a [`Listener`] the node only
 /// connects (the ToRs accept); with one, the ToRs' connections are accepted
 /// too and collisions resolved (RFC 4271 §6.8).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct WireTransport {
     listener: Option<Listener>,
+    /// RFC 9003 Shutdown Communication of [`StopReason::Shutdown`].
+    shutdown_message: Arc<str>,
+}
+
+impl Default for WireTransport {
+    fn default() -> Self {
+        WireTransport::new()
+    }
 }
 
 impl WireTransport {
     /// Active connections only.
     pub fn new() -> Self {
-        WireTransport { listener: None }
+        WireTransport {
+            listener: None,
+            shutdown_message: Arc::from("dualtor-node shutting down"),
+        }
     }
 
     /// Also accepts connections from `listener` (spawn [`Listener::run`]).
     pub fn with_listener(listener: Listener) -> Self {
         WireTransport {
             listener: Some(listener),
+            ..WireTransport::new()
         }
     }
+
+    /// The RFC 9003 Shutdown Communication sent with the Cease of
+    /// [`StopReason::Shutdown`] (default "dualtor-node shutting down"), so
+    /// that the peer's operator sees which daemon stopped.
+    pub fn with_shutdown_message(mut self, message: impl Into<String>) -> Self {
+        self.shutdown_message = Arc::from(message.into());
+        self
+    }
+
+    /// Starts one session task from a `bgp_wire` peer configuration, for a
+    /// daemon that has no node plan (a [`Transport::spawn`] without a
+    /// [`SessionSetup`]): the task connects (and accepts, with a listener),
+    /// reports on `link.events` and obeys `link.commands` exactly as the
+    /// node's sessions do. [`SessionEvent::Established`] carries our
+    /// address towards the peer (bound, or from a route lookup).
+    pub fn spawn_session(
+        &self,
+        config: PeerConfig,
+        link: SessionLink,
+    ) -> tokio::task::JoinHandle<()> {
+        let incoming = self
+            .listener
+            .as_ref()
+            .and_then(|l| l.register(config.remote.ip(), &config.socket).ok());
+        let local = config.socket.local;
+        let remote = config.remote;
+        tokio::spawn(run(
+            Session {
+                local,
+                remote,
+                shutdown_message: self.shutdown_message.clone(),
+            },
+            config,
+            incoming,
+            link,
+        ))
+    }
+}
+
+/// What the session task keeps of its setup.
+struct Session {
+    local: Option<IpAddr>,
+    remote: SocketAddr,
+    shutdown_message: Arc<str>,
 }
 
 /// The address the kernel uses towards `remote` (our end of the session,
@@ -48,7 +109,7 @@ fn local_address(bind: Option<IpAddr>, remote: SocketAddr) -> Option<IpAddr> {
     s.local_addr().ok().map(|a| a.ip())
 }
 
-fn stop_kind(r: StopReason) -> StopKind {
+fn stop_kind(r: StopReason, shutdown_message: &str) -> StopKind {
     match r {
         StopReason::Graceful => StopKind::Graceful,
         StopReason::Deconfigured => StopKind::Administrative {
@@ -58,7 +119,7 @@ fn stop_kind(r: StopReason) -> StopKind {
             message: "configuration changed".into(),
         },
         StopReason::Shutdown => StopKind::Administrative {
-            message: "dualtor-node shutting down".into(),
+            message: shutdown_message.into(),
         },
     }
 }
@@ -70,19 +131,14 @@ impl Transport for WireTransport {
         socket.interface = setup.interface.clone();
         socket.password = setup.peer.password.as_ref().map(|p| p.expose().to_owned());
         socket.ttl_security = setup.peer.ttl_security;
-        let mut cfg =
-            PeerConfig::new(setup.config.clone(), setup.remote).with_restarting(setup.restarting);
+        let mut cfg = PeerConfig::new(setup.config, setup.remote).with_restarting(setup.restarting);
         cfg.socket = socket;
-        let incoming = self
-            .listener
-            .as_ref()
-            .and_then(|l| l.register(setup.remote.ip(), &cfg.socket).ok());
-        tokio::spawn(run(setup, cfg, incoming, link));
+        self.spawn_session(cfg, link);
     }
 }
 
 async fn run(
-    setup: SessionSetup,
+    setup: Session,
     cfg: PeerConfig,
     incoming: Option<tokio::sync::mpsc::Receiver<tokio::net::TcpStream>>,
     mut link: SessionLink,
@@ -111,7 +167,7 @@ async fn run(
                     let _ = handle.start(StartKind::Manual).await;
                 }
                 Some(SessionCommand::Stop(r)) => {
-                    let _ = handle.stop(stop_kind(r)).await;
+                    let _ = handle.stop(stop_kind(r, &setup.shutdown_message)).await;
                     break;
                 }
                 None => {

@@ -15,15 +15,15 @@ use std::net::IpAddr;
 use std::sync::mpsc as std_mpsc;
 use std::time::{Duration, Instant};
 
-use bgp_wire::session::StopKind;
 use bgp_wire::transport::Listener;
+use dualtor::node::{SessionCommand, SessionEvent, StopReason, WireTransport};
 use ipnet::IpNet;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 
 use super::config::Config;
 use super::fib::{self as tfib, Report};
-use super::session::{self, Command, Event};
+use super::session::{self, Event};
 use super::{Error, policy};
 
 struct Peer {
@@ -31,7 +31,7 @@ struct Peer {
     id: llgr::PeerId,
     client: bool,
     ifindex: Option<u32>,
-    cmd: mpsc::UnboundedSender<Command>,
+    cmd: mpsc::UnboundedSender<SessionCommand>,
     task: Option<tokio::task::JoinHandle<()>>,
     _bfd: Option<mpsc::UnboundedSender<()>>,
     /// Connection serial and our address while Established.
@@ -81,6 +81,8 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> Result<(), 
     let mut engine = llgr::Engine::new(policy::engine_config(&cfg, local));
     let listener = Listener::bind(cfg.listen).map_err(Error::Listen)?;
     tokio::spawn(listener.clone().run());
+    let wire =
+        WireTransport::with_listener(listener).with_shutdown_message("dualtor-tor shutting down");
     let bfd = match cfg.bfd {
         Some(_) => Some(bfd::runtime::Runtime::spawn(
             bfd::runtime::Options::default(),
@@ -108,7 +110,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> Result<(), 
             on.as_ref().map(|(_, i, s)| (*i, s.clone())),
         ));
         by_id.insert(id, idx);
-        let (cmd, task) = session::spawn_bgp(idx, &cfg, p, Some(&listener), ev_tx.clone());
+        let (cmd, task) = session::spawn_bgp(idx, &cfg, p, &wire, ev_tx.clone());
         let bfd_tx = match (&bfd, cfg.bfd, &on) {
             (Some(rt), Some(b), Some((name, _, _))) => Some(session::spawn_bfd(
                 idx,
@@ -177,11 +179,12 @@ impl Tor {
             return;
         };
         match ev {
-            Event::Up {
+            Event::Bgp(SessionEvent::Established {
                 conn,
                 negotiated,
                 local,
-            } => {
+            }) => {
+                let local = local.ip();
                 if p.up.is_some() {
                     // RFC 4724 §4.2: a new connection replaced an Established one.
                     self.down(idx, "peer restarted", true);
@@ -198,11 +201,11 @@ impl Tor {
                     dualtor::rib::session_params(&negotiated, local),
                 );
             }
-            Event::Update {
+            Event::Bgp(SessionEvent::Update {
                 conn,
                 update,
-                withdraw,
-            } => {
+                treat_as_withdraw: withdraw,
+            }) => {
                 if p.up.map(|u| u.0) != Some(conn) {
                     return;
                 }
@@ -220,22 +223,23 @@ impl Tor {
                         .handle_update(now, id, &imp.announced, imp.attrs, &imp.withdrawn);
                 }
             }
-            Event::EndOfRib { conn, family } => {
+            Event::Bgp(SessionEvent::EndOfRib { conn, family }) => {
                 if p.up.map(|u| u.0) == Some(conn)
                     && let Some(f) = dualtor::rib::family(family)
                 {
                     self.end_of_rib(idx, f);
                 }
             }
-            Event::Down {
+            Event::Bgp(SessionEvent::Down {
                 conn,
-                graceful,
                 reason,
-            } => {
+                retain_stale,
+            }) => {
                 if p.up.map(|u| u.0) == Some(conn) {
-                    self.down(idx, &reason, graceful);
+                    self.down(idx, &reason.to_string(), retain_stale);
                 }
             }
+            Event::Bgp(other) => debug!(peer = %p.name, event = ?other, "BGP"),
             Event::Bfd(c) => {
                 debug!(peer = %p.name, from = %c.from, to = %c.to, diag = ?c.diag, "BFD");
                 if c.is_failure() {
@@ -278,14 +282,14 @@ impl Tor {
 
     /// BFD Down or carrier loss: down now, gracefully, before TCP notices.
     fn path_down(&mut self, idx: usize, reason: &str) {
-        let _ = self.peers[idx].cmd.send(Command::PathDown);
+        let _ = self.peers[idx].cmd.send(SessionCommand::PathDown);
         self.down(idx, reason, true);
     }
 
     fn reconnect(&mut self, idx: usize) {
         let p = &self.peers[idx];
         if p.up.is_none() {
-            let _ = p.cmd.send(Command::Reconnect);
+            let _ = p.cmd.send(SessionCommand::Reconnect);
         }
     }
 
@@ -344,14 +348,14 @@ impl Tor {
         for (i, changes) in per_peer {
             let p = &self.peers[i];
             let local = p.up.map(|u| u.1);
-            let _ = p
-                .cmd
-                .send(Command::Send(policy::export(&changes, p.client, local)));
+            let _ = p.cmd.send(SessionCommand::Send(policy::export(
+                &changes, p.client, local,
+            )));
         }
         for p in &mut self.peers {
             if p.send_eor && p.up.is_some() {
                 p.send_eor = false;
-                let _ = p.cmd.send(Command::InitialTableSent);
+                let _ = p.cmd.send(SessionCommand::InitialTableSent);
             }
         }
         while let Some(e) = self.engine.poll_event() {
@@ -371,9 +375,7 @@ impl Tor {
         info!("stopping: Cease to every peer, routes removed from the kernel");
         let mut tasks = Vec::new();
         for p in &mut self.peers {
-            let _ = p.cmd.send(Command::Stop(StopKind::Administrative {
-                message: "dualtor-tor shutting down".into(),
-            }));
+            let _ = p.cmd.send(SessionCommand::Stop(StopReason::Shutdown));
             tasks.extend(p.task.take());
             p._bfd = None;
         }

@@ -1,59 +1,27 @@
-//! The ToR's sessions: one BGP task per peer on `bgp_wire::transport` (active
-//! connect plus the shared listener, RFC 4271 §6.8 collisions resolved there)
-//! and one BFD request per peer to the `bfd` runtime (RFC 5882 client). Both
-//! tasks only forward: every decision is the runtime loop's.
+//! The ToR's sessions: one BGP task per peer, the node's own
+//! ([`dualtor::node::WireTransport::spawn_session`] on `bgp_wire::transport`:
+//! active connect plus the shared listener, RFC 4271 §6.8 collisions resolved
+//! there) and one BFD request per peer to the `bfd` runtime (RFC 5882 client).
+//! Both tasks only forward: every decision is the runtime loop's.
 
-use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
+use bgp_wire::Family;
 use bgp_wire::session::{
-    Action, GracefulRestartConfig, IdleHoldConfig, LlgrConfig, LlgrFamilyConfig, Negotiated,
-    RouteFate, SessionConfig, StartKind, StopKind,
+    GracefulRestartConfig, IdleHoldConfig, LlgrConfig, LlgrFamilyConfig, SessionConfig,
 };
-use bgp_wire::transport::{self, Listener, PeerConfig as WirePeer};
-use bgp_wire::{Family, Update};
+use bgp_wire::transport::{self, PeerConfig as WirePeer};
+use dualtor::node::{SessionCommand, SessionEvent, SessionLink, WireTransport};
 use tokio::sync::mpsc;
 
 use super::config::{Config, PeerConfig};
 
-/// What the runtime asks of a BGP task.
-#[derive(Debug)]
-pub(crate) enum Command {
-    /// UPDATEs (dropped by the transport unless Established).
-    Send(Vec<Update>),
-    /// The initial table is out: End-of-RIB (RFC 4724 §4.1).
-    InitialTableSent,
-    /// BFD or carrier said the path is down: Cease/10 (RFC 9384), reconnect.
-    PathDown,
-    /// The path works again: connect now if idle in backoff (RFC 4271 ManualStart).
-    Reconnect,
-    /// End the session and the task.
-    Stop(StopKind),
-}
-
 /// What a BGP or BFD task reports, tagged with the peer's index.
 #[derive(Debug)]
 pub(crate) enum Event {
-    /// Established (RFC 4271 §8.2.2), connection serial `conn`.
-    Up {
-        conn: u64,
-        negotiated: Box<Negotiated>,
-        local: IpAddr,
-    },
-    /// An UPDATE (RFC 7606 verdict applied: `withdraw` = treat-as-withdraw).
-    Update {
-        conn: u64,
-        update: Update,
-        withdraw: bool,
-    },
-    /// The peer's End-of-RIB.
-    EndOfRib { conn: u64, family: Family },
-    /// The connection left Established; `graceful`: the FSM says keep the routes.
-    Down {
-        conn: u64,
-        graceful: bool,
-        reason: String,
-    },
+    /// What the BGP task reports.
+    Bgp(SessionEvent),
     /// A BFD state change.
     Bfd(bfd::StateChange),
     /// The BFD runtime refused the session.
@@ -93,78 +61,32 @@ pub(crate) fn session_config(cfg: &Config, peer: &PeerConfig) -> SessionConfig {
     c
 }
 
-/// Our address towards `remote` (NEXT_HOP self): a route lookup through a
-/// connected UDP socket, nothing sent.
-fn local_address(remote: IpAddr) -> Option<IpAddr> {
-    let any: SocketAddr = if remote.is_ipv4() {
-        ([0, 0, 0, 0], 0).into()
-    } else {
-        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
-    };
-    let s = UdpSocket::bind(any).ok()?;
-    s.connect((remote, transport::BGP_PORT)).ok()?;
-    s.local_addr().ok().map(|a| a.ip())
-}
-
-/// Starts the BGP task of peer `idx`; it ends on [`Command::Stop`] or when the
-/// command sender is dropped (graceful: no NOTIFICATION).
+/// Starts the BGP task of peer `idx`; it ends on [`SessionCommand::Stop`] or
+/// when the command sender is dropped (graceful: no NOTIFICATION).
 pub(crate) fn spawn_bgp(
     idx: usize,
     cfg: &Config,
     peer: &PeerConfig,
-    listener: Option<&Listener>,
+    wire: &WireTransport,
     events: mpsc::UnboundedSender<(usize, Event)>,
-) -> (mpsc::UnboundedSender<Command>, tokio::task::JoinHandle<()>) {
+) -> (
+    mpsc::UnboundedSender<SessionCommand>,
+    tokio::task::JoinHandle<()>,
+) {
     let remote = SocketAddr::new(peer.address, transport::BGP_PORT);
-    let wire = WirePeer::new(session_config(cfg, peer), remote);
-    let incoming = listener.and_then(|l| l.register(peer.address, &wire.socket).ok());
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let join = tokio::spawn(async move {
-        let (handle, mut actions, task) = transport::spawn(wire, incoming);
-        let _ = handle.start(StartKind::Manual).await;
-        let mut conn = 0u64;
-        loop {
-            tokio::select! {
-                cmd = rx.recv() => match cmd {
-                    Some(Command::Send(u)) => { let _ = handle.send_updates(u).await; }
-                    Some(Command::InitialTableSent) => { let _ = handle.initial_table_sent().await; }
-                    Some(Command::PathDown) => {
-                        let _ = handle.stop(StopKind::BfdDown).await;
-                        let _ = handle.start(StartKind::Automatic).await;
-                    }
-                    Some(Command::Reconnect) => { let _ = handle.start(StartKind::Manual).await; }
-                    Some(Command::Stop(k)) => { let _ = handle.stop(k).await; break; }
-                    None => { let _ = handle.stop(StopKind::Graceful).await; break; }
-                },
-                a = actions.recv() => {
-                    let Some(a) = a else { break };
-                    let ev = match a {
-                        Action::SessionUp(negotiated) => {
-                            conn += 1;
-                            let local = local_address(remote.ip()).unwrap_or(remote.ip());
-                            Event::Up { conn, negotiated, local }
-                        }
-                        Action::SessionDown(d) => Event::Down {
-                            conn,
-                            graceful: d.fate == RouteFate::RetainStale,
-                            reason: format!("{:?}", d.reason),
-                        },
-                        Action::Update { update, verdict } => Event::Update {
-                            conn,
-                            update,
-                            withdraw: matches!(verdict, bgp_wire::Verdict::TreatAsWithdraw { .. }),
-                        },
-                        Action::EndOfRib(family) => Event::EndOfRib { conn, family },
-                        _ => continue,
-                    };
-                    if events.send((idx, ev)).is_err() {
-                        break;
-                    }
-                }
+    let (tx, commands) = mpsc::unbounded_channel();
+    let (bgp_tx, mut bgp_rx) = mpsc::channel(64);
+    let join = wire.spawn_session(
+        WirePeer::new(session_config(cfg, peer), remote),
+        SessionLink::new(commands, bgp_tx),
+    );
+    // Tag the session's events with the peer for the runtime's one queue.
+    tokio::spawn(async move {
+        while let Some(ev) = bgp_rx.recv().await {
+            if events.send((idx, Event::Bgp(ev))).is_err() {
+                return;
             }
         }
-        drop(handle);
-        let _ = task.await;
     });
     (tx, join)
 }
