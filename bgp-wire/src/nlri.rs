@@ -150,7 +150,11 @@ pub(crate) fn parse(
 ) -> Result<(), PrefixError> {
     let n = check(buf, base, v6, add_path)?;
     out.reserve_exact(n);
-    out.extend(NlriIter::new(buf, v6, add_path));
+    let mut i = 0;
+    while let Some((nlri, next)) = read_one(buf, i, v6, add_path) {
+        out.push(nlri);
+        i = next;
+    }
     Ok(())
 }
 

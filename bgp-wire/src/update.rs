@@ -498,7 +498,8 @@ fn walk(
             continue;
         }
         match Attribute::parse(fl, t, value, whole, off, voff, ctx, build) {
-            Ok(at) => attributes.extend(at),
+            Ok(Some(at)) => attributes.push(at),
+            Ok(None) => {}
             Err(f) if f.action == Action::SessionReset => return Err(f.error),
             Err(f) => findings.push((
                 f.action,

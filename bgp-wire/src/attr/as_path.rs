@@ -277,10 +277,13 @@ impl<'a> AsPathView<'a> {
     pub fn to_as_path(&self) -> AsPath {
         // Count first so the `Vec` is allocated once, exactly.
         let mut segments = Vec::with_capacity(self.segments().count());
-        segments.extend(self.segments().map(|(kind, a)| Segment {
-            kind,
-            asns: a.collect(),
-        }));
+        for (kind, a) in self.segments() {
+            let mut asns = Vec::with_capacity(a.len());
+            for asn in a {
+                asns.push(asn);
+            }
+            segments.push(Segment { kind, asns });
+        }
         AsPath { segments }
     }
 }
