@@ -292,9 +292,10 @@ pub fn table_is(a1: &Node, want: &[(Ipv4Net, Vec<Hop>)]) -> Result<(), String> {
 
 /// Waits until node a1's table is `want`; how long it took after `since`.
 ///
-/// Polls `ip route` (a few ms per read) rather than watching route events:
-/// dualtor moves a whole plane by changing one nexthop group, which leaves
-/// the routes themselves, and so `ip monitor route`, silent.
+/// Polls `ip route` every millisecond (a few ms per read): the table itself,
+/// with nothing coalesced. (`test_support::watch::RouteWatcher` follows
+/// nexthop groups too, so it also sees dualtor moving a whole plane by
+/// changing one group, but its timestamps are those of coalesced events.)
 pub fn wait_table(
     a1: &Node,
     want: &[(Ipv4Net, Vec<Hop>)],
