@@ -76,18 +76,24 @@ pub fn tor_binary() -> Result<PathBuf, String> {
 }
 
 /// An example binary next to this one; built with cargo (same profile and
-/// target dir) when missing.
+/// target dir) when missing, and always brought up to date under `cargo run`
+/// (which sets `CARGO`), so that a stale binary from an earlier build is never
+/// what the demo measures.
 pub fn example_binary(name: &str) -> Result<PathBuf, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let dir = exe.parent().ok_or("no exe dir")?;
     // Test binaries live in `deps/`, one level below the binaries.
-    let dir = if dir.file_name().is_some_and(|n| n == "deps") {
+    let in_test = dir.file_name().is_some_and(|n| n == "deps");
+    let dir = if in_test {
         dir.parent().ok_or("no target dir")?
     } else {
         dir
     };
     let bin = dir.join(name);
-    if bin.exists() {
+    // Under `cargo test` the binaries were just built with the tests' features
+    // (and a nested cargo would wait on the outer one's lock): take them as they are.
+    let under_cargo_run = std::env::var_os("CARGO").is_some() && !in_test;
+    if bin.exists() && !under_cargo_run {
         return Ok(bin);
     }
     let target = dir.parent().ok_or("no target dir")?;
@@ -99,7 +105,9 @@ pub fn example_binary(name: &str) -> Result<PathBuf, String> {
     if release {
         c.arg("--release");
     }
-    eprintln!("building {name} ...");
+    if !bin.exists() {
+        eprintln!("building {name} ...");
+    }
     let st = c.status().map_err(|e| format!("cargo: {e}"))?;
     if !st.success() || !bin.exists() {
         return Err(format!("could not build {}", bin.display()));
