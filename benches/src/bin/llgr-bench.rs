@@ -716,7 +716,7 @@ mod bird {
         n: u32,
         go: std::sync::Arc<Barrier>,
         stop: mpsc::Receiver<()>,
-    ) -> std::thread::JoinHandle<()> {
+    ) -> std::thread::JoinHandle<f64> {
         let table = updates(k, n);
         ns.spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
@@ -758,6 +758,8 @@ mod bird {
                 drop(h);
                 let _ = task.await;
             });
+            // CPU seconds of this thread: the feeder's encoding and its transport task.
+            cpu_ns() as f64 / 1e9
         })
     }
 
@@ -848,8 +850,10 @@ mod bird {
         let (count, sum) = checksum(parsed.into_iter());
         let _ = s1.send(());
         let _ = s2.send(());
-        let _ = f1.join();
-        let _ = f2.join();
+        let feeders_cpu = f1.join().unwrap_or(0.0) + f2.join().unwrap_or(0.0);
+        println!(
+            "BIRD 2 load: {wall:.2} s wall, BIRD {secs:.2} CPU s, both bgp-wire feeders {feeders_cpu:.2} CPU s"
+        );
         drop(bird);
         let side = Side {
             secs,
