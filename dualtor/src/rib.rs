@@ -31,6 +31,7 @@
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use bgp_wire::attr::{
     AsPath, AttrValue, Attribute, Community, LargeCommunity, MpReach, MpUnreach, NextHop, Origin,
@@ -67,6 +68,25 @@ impl Import {
         self.attrs.local_pref = None;
         self.attrs.originator_id = None;
         self.attrs.cluster_list.clear();
+    }
+
+    /// Hands the routes to the engine as one UPDATE of `peer`; with
+    /// `treat_as_withdraw` (RFC 7606 §2) the announced prefixes are
+    /// withdrawn instead. An End-of-RIB is left to the caller
+    /// ([`llgr::Engine::handle_end_of_rib`]), who usually tracks it.
+    pub fn apply(
+        self,
+        engine: &mut llgr::Engine,
+        now: Instant,
+        peer: llgr::PeerId,
+        treat_as_withdraw: bool,
+    ) {
+        if treat_as_withdraw {
+            engine.handle_update(now, peer, &[], self.attrs, &self.withdrawn);
+            engine.handle_treat_as_withdraw(now, peer, &self.announced);
+        } else {
+            engine.handle_update(now, peer, &self.announced, self.attrs, &self.withdrawn);
+        }
     }
 }
 
@@ -481,6 +501,16 @@ mod tests {
         s.parse().unwrap()
     }
 
+    /// A peer id for Adj-RIB-Out changes (only an engine makes them).
+    fn peer_id() -> llgr::PeerId {
+        let mut e = llgr::Engine::new(llgr::Config::new(65001, Ipv4Addr::new(1, 1, 1, 1)));
+        e.add_peer(llgr::Peer::new(
+            "172.31.11.250".parse().unwrap(),
+            65001,
+            Ipv4Addr::UNSPECIFIED,
+        ))
+    }
+
     // RFC 4271 §4.3: a BIRD ToR reflecting a same-rack loopback with its
     // next hop kept (lab.md pitfall 2): every field reaches the engine.
     #[test]
@@ -569,15 +599,7 @@ mod tests {
             communities: vec![0xFDE8_0001],
             ..Default::default()
         });
-        let peer = {
-            // A PeerId can only come from an engine.
-            let mut e = llgr::Engine::new(llgr::Config::new(65001, Ipv4Addr::new(1, 1, 1, 1)));
-            e.add_peer(llgr::Peer::new(
-                "172.31.11.250".parse().unwrap(),
-                65001,
-                Ipv4Addr::UNSPECIFIED,
-            ))
-        };
+        let peer = peer_id();
         let changes = vec![
             RibOutChange {
                 peer,
@@ -655,14 +677,7 @@ mod tests {
             next_hop: Some("172.31.1.2".parse().unwrap()),
             ..Default::default()
         });
-        let peer = {
-            let mut e = llgr::Engine::new(llgr::Config::new(65001, Ipv4Addr::new(1, 1, 1, 1)));
-            e.add_peer(llgr::Peer::new(
-                "172.31.11.250".parse().unwrap(),
-                65001,
-                Ipv4Addr::UNSPECIFIED,
-            ))
-        };
+        let peer = peer_id();
         let change = |p: &str, a: &Arc<PathAttrs>| RibOutChange {
             peer,
             prefix: pfx(p),

@@ -560,15 +560,7 @@ impl Core {
                     return;
                 }
                 p.received += imp.announced.len() as u64;
-                if treat_as_withdraw {
-                    self.engine
-                        .handle_update(now, id, &[], imp.attrs, &imp.withdrawn);
-                    self.engine
-                        .handle_treat_as_withdraw(now, id, &imp.announced);
-                } else {
-                    self.engine
-                        .handle_update(now, id, &imp.announced, imp.attrs, &imp.withdrawn);
-                }
+                imp.apply(&mut self.engine, now, id, treat_as_withdraw);
             }
             SessionEvent::EndOfRib { conn, family } => {
                 if p.up_conn != Some(conn) {

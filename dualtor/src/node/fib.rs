@@ -122,8 +122,8 @@ impl Interfaces {
     }
 
     /// The interface whose connected subnet holds `addr` (the lowest index
-    /// when several do).
-    pub(crate) fn on_link(&self, addr: IpAddr) -> Option<u32> {
+    /// when several do): the one a directly connected peer is reached over.
+    pub fn on_link(&self, addr: IpAddr) -> Option<u32> {
         self.addresses
             .iter()
             .filter(|a| {
@@ -133,8 +133,9 @@ impl Interfaces {
             .min()
     }
 
-    /// Subnets connected over an interface (not host routes).
-    pub(crate) fn connected(&self, ifname: &str) -> Vec<IpNet> {
+    /// Subnets connected over an interface (not host routes): what a
+    /// direct next hop over it may be (the engine's `Peer::connected`).
+    pub fn connected(&self, ifname: &str) -> Vec<IpNet> {
         self.addresses
             .iter()
             .filter(|a| {

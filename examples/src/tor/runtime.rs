@@ -54,19 +54,9 @@ fn interface_of(
     ifaces: &dualtor::node::Interfaces,
     addr: IpAddr,
 ) -> Option<(String, u32, Vec<IpNet>)> {
-    let a = ifaces.addresses.iter().find(|a| {
-        a.address.prefix_len() < a.address.max_prefix_len() && a.address.contains(&addr)
-    })?;
-    let index = *ifaces.index.get(&a.interface)?;
-    let subnets = ifaces
-        .addresses
-        .iter()
-        .filter(|x| {
-            x.interface == a.interface && x.address.prefix_len() < x.address.max_prefix_len()
-        })
-        .map(|x| x.address.trunc())
-        .collect();
-    Some((a.interface.clone(), index, subnets))
+    let index = ifaces.on_link(addr)?;
+    let (name, _) = ifaces.index.iter().find(|(_, i)| **i == index)?;
+    Some((name.clone(), index, ifaces.connected(name)))
 }
 
 /// Runs the ToR in the calling thread's network namespace until `shutdown`
@@ -213,14 +203,8 @@ impl Tor {
                 let id = p.id;
                 if let Some(f) = imp.end_of_rib {
                     self.end_of_rib(idx, f);
-                } else if withdraw {
-                    self.engine
-                        .handle_update(now, id, &[], imp.attrs, &imp.withdrawn);
-                    self.engine
-                        .handle_treat_as_withdraw(now, id, &imp.announced);
                 } else {
-                    self.engine
-                        .handle_update(now, id, &imp.announced, imp.attrs, &imp.withdrawn);
+                    imp.apply(&mut self.engine, now, id, withdraw);
                 }
             }
             Event::Bgp(SessionEvent::EndOfRib { conn, family }) => {
