@@ -209,18 +209,11 @@ impl Engine {
         self.with(id, |s| s.admin_up(now))
     }
 
-    /// Change a session's timers (§6.8.3); see [`Session::set_timers`].
+    /// Change a session's timers (§6.8.3), idle interval and
+    /// authentication; see [`Session::set_config`]. The role is kept.
     pub fn set_timers(&mut self, now: Instant, id: SessionId, cfg: &Config) -> Result<(), Error> {
-        self.with(id, |s| {
-            s.set_timers(
-                now,
-                cfg.desired_min_tx,
-                cfg.required_min_rx,
-                cfg.detect_mult,
-            )
-        })??;
-        let auth = cfg.auth.clone();
-        self.with(id, |s| s.set_auth(auth))
+        let cfg = cfg.clone();
+        Ok(self.with(id, |s| s.set_config(now, cfg))??)
     }
 
     /// The local link `ifindex` lost carrier: its sessions go Down at once

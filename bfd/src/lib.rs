@@ -83,7 +83,8 @@
 //!   discard a [`DropReason`] with its own counter; P+F packets discarded
 //!   as BIRD and holo do.
 //! * RFC 5880 §6.8.7 transmission: jitter 75-100 % (75-90 % at Detect Mult
-//!   1), 1 s while not Up, Finals at once, passive role.
+//!   1), [`session::Config::idle_tx`] (1 s by default, never less) while
+//!   not Up, Finals at once, passive role.
 //! * RFC 5880 §6.8.16 AdminDown: sends for one Detection Time, then stops.
 //! * RFC 5880 §6.8.17: a local path-down input takes sessions **Down** (not
 //!   AdminDown) with diag 5, so that clients treat it as a failure.

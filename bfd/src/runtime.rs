@@ -176,7 +176,8 @@ impl Handle {
     pub fn admin_up(&self) {
         let _ = self.cmd.send(Command::AdminUp(self.id));
     }
-    /// Change timers / auth (Poll sequence while Up, RFC 5880 §6.8.3).
+    /// Change timers, idle interval and auth (Poll sequence while Up, RFC
+    /// 5880 §6.8.3); the role is kept. An invalid `cfg` is ignored.
     pub fn set_config(&self, cfg: Config) {
         let _ = self.cmd.send(Command::SetTimers(self.id, cfg));
     }

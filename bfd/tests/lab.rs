@@ -79,6 +79,7 @@ fn cfg(ms: u64, auth: Option<Auth>) -> Config {
         detect_mult: 3,
         passive: false,
         auth,
+        ..Config::default()
     }
 }
 

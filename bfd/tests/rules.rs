@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use bfd::auth::{Auth, AuthType, ConfigError as AuthConfigError, Key};
 use bfd::engine::Error as EngineError;
-use bfd::session::{Config, Event, Session, StateChange};
+use bfd::session::{Config, ConfigError, Event, Session, StateChange};
 use bfd::{Diag, DropReason, Engine, Path, Request, RxMeta, SessionId, State};
 use md5::{Digest as _, Md5};
 use sha1::Sha1;
@@ -887,6 +887,153 @@ fn rule_33_slow_rate_while_not_up() {
     h.advance(151 * MS);
     assert_eq!(h.s.state(), State::Down);
     assert_eq!(h.last().u32(12), 1_000_000, "back to 1 s after a flap");
+}
+
+fn idle(idle_tx: Duration) -> Config {
+    Config { idle_tx, ..fast() }
+}
+
+#[test]
+fn rule_33_idle_tx_sets_the_rate_while_not_up_and_going_up_polls_to_the_fast_rate() {
+    // RFC 5880 §6.8.3 (>= 1 s while not Up), §6.8.7 (jitter 75-100 % at
+    // Detect Mult 3), §6.5 (going Up is a DesiredMinTx change: Poll/Final).
+    let mut h = H::new(idle(2000 * MS));
+    let s = h.s.snapshot();
+    assert_eq!(s.desired_min_tx_us, 2_000_000);
+    assert_eq!(s.tx_interval_us, 2_000_000);
+    h.flush();
+    assert_eq!(h.last().sta(), 1, "Down");
+    assert_eq!(h.last().u32(12), 2_000_000, "Desired Min TX on the wire");
+    h.advance(7000 * MS);
+    let g = gaps(&h.take());
+    assert!(g.len() >= 3, "{g:?}");
+    assert!(
+        g.iter().all(|d| (1500 * MS..=2000 * MS).contains(d)),
+        "{g:?}"
+    );
+    // Init is not Up either.
+    h.rxp(p(State::Down, 0)).unwrap();
+    assert_eq!(h.last().sta(), 2, "Init");
+    assert!(!h.last().poll());
+    assert_eq!(h.last().u32(12), 2_000_000);
+    assert_eq!(h.s.snapshot().tx_interval_us, 2_000_000);
+    // Up: advertise 50 ms with P set, a lowered value in use at once.
+    h.rxp(p(State::Up, LOCAL)).unwrap();
+    let t = h.last();
+    assert_eq!(t.sta(), 3, "Up");
+    assert!(t.poll());
+    assert_eq!(t.u32(12), 50_000);
+    assert_eq!(h.s.snapshot().tx_interval_us, 50_000);
+    let mut f = p(State::Up, LOCAL);
+    f.f = true;
+    h.rxp(f).unwrap();
+    assert!(!h.s.snapshot().polling);
+    assert_eq!(h.s.counters().polls_completed, 1);
+    h.take();
+    // Keep the session Up with a patient peer and check the fast rate.
+    let mut x = p(State::Up, LOCAL);
+    x.mult = 100;
+    h.rxp(x).unwrap();
+    h.take();
+    h.advance(1000 * MS);
+    let g = gaps(&h.take());
+    assert!(g.len() >= 19, "{g:?}");
+    assert!(
+        g.iter()
+            .all(|d| (37_500 * Duration::from_micros(1)..=50 * MS).contains(d)),
+        "{g:?}"
+    );
+}
+
+#[test]
+fn rule_33_idle_tx_returns_after_a_flap() {
+    // RFC 5880 §6.8.3: Down again, so the configured idle rate again.
+    let mut h = H::up(idle(3000 * MS));
+    assert_eq!(h.s.snapshot().desired_min_tx_us, 50_000);
+    h.advance(151 * MS);
+    assert_eq!(h.s.state(), State::Down);
+    assert_eq!(h.last().sta(), 1);
+    assert_eq!(h.last().u32(12), 3_000_000);
+    assert_eq!(h.s.snapshot().tx_interval_us, 3_000_000);
+    h.take();
+    h.advance(12_000 * MS);
+    let g = gaps(&h.take());
+    assert!(g.len() >= 3, "{g:?}");
+    assert!(
+        g.iter().all(|d| (2250 * MS..=3000 * MS).contains(d)),
+        "{g:?}"
+    );
+}
+
+#[test]
+fn rule_33_idle_tx_below_one_second_rejected() {
+    // RFC 5880 §6.8.3 "not less than one second (1,000,000 microseconds)";
+    // §4.1: intervals are 32-bit µs. Rejected, not clamped.
+    let now = Instant::now();
+    let below = Duration::from_micros(999_999);
+    let e = Session::new(now, LOCAL, idle(below), 1).unwrap_err();
+    assert_eq!(e, ConfigError::IdleTx(below));
+    let e = Session::new(now, LOCAL, idle(Duration::ZERO), 1).unwrap_err();
+    assert_eq!(e, ConfigError::IdleTx(Duration::ZERO));
+    let above = Duration::from_micros(4_294_967_296);
+    let e = Session::new(now, LOCAL, idle(above), 1).unwrap_err();
+    assert_eq!(e, ConfigError::IdleTx(above));
+    let s = Session::new(now, LOCAL, idle(Duration::from_secs(1)), 1).unwrap();
+    assert_eq!(s.snapshot().desired_min_tx_us, 1_000_000);
+    let s = Session::new(now, LOCAL, idle(Duration::from_micros(4_294_967_295)), 1).unwrap();
+    assert_eq!(s.snapshot().desired_min_tx_us, 4_294_967_295);
+    assert_eq!(Config::default().idle_tx, Duration::from_secs(1));
+    // A rejected change leaves the session as it was.
+    let mut h = H::new(idle(2000 * MS));
+    let e = h.s.set_config(h.now, idle(below)).unwrap_err();
+    assert_eq!(e, ConfigError::IdleTx(below));
+    assert_eq!(h.s.config().idle_tx, 2000 * MS);
+    assert_eq!(h.s.snapshot().desired_min_tx_us, 2_000_000);
+}
+
+#[test]
+fn rule_33_idle_tx_larger_desired_tx_wins_while_not_up() {
+    // RFC 5880 §6.8.3: the idle value is a floor; a larger DesiredMinTx
+    // (here 5 s) is kept while not Up, as before idle_tx existed.
+    let h = H::new(Config {
+        desired_min_tx: 5000 * MS,
+        ..idle(2000 * MS)
+    });
+    assert_eq!(h.s.snapshot().desired_min_tx_us, 5_000_000);
+}
+
+#[test]
+fn rule_33_idle_tx_changed_on_a_running_session() {
+    // RFC 5880 §6.8.3: while not Up the new idle value is advertised at
+    // once; while Up it changes nothing on the wire and starts no Poll.
+    let mut e = Engine::new(9);
+    let now = Instant::now();
+    let id = e.add_session(now, req(v4(2), Some(1))).unwrap();
+    assert_eq!(e.snapshot(id).unwrap().desired_min_tx_us, 1_000_000);
+    let cfg = Config {
+        idle_tx: 3000 * MS,
+        ..req(v4(2), Some(1)).config
+    };
+    e.set_timers(now, id, &cfg).unwrap();
+    let s = e.snapshot(id).unwrap();
+    assert_eq!(s.desired_min_tx_us, 3_000_000);
+    assert_eq!(s.tx_interval_us, 3_000_000);
+    assert!(!s.polling);
+    let bad = Config {
+        idle_tx: 10 * MS,
+        ..cfg.clone()
+    };
+    let err = e.set_timers(now, id, &bad).unwrap_err();
+    assert_eq!(err, EngineError::Config(ConfigError::IdleTx(10 * MS)));
+
+    let mut h = H::up(fast());
+    h.s.set_config(h.now, idle(4000 * MS)).unwrap();
+    let s = h.s.snapshot();
+    assert_eq!(s.desired_min_tx_us, 50_000);
+    assert!(!s.polling);
+    h.advance(151 * MS);
+    assert_eq!(h.s.state(), State::Down);
+    assert_eq!(h.last().u32(12), 4_000_000);
 }
 
 #[test]

@@ -38,14 +38,14 @@ pub use timers::Timer;
 
 use self::state::{Input, transition};
 use self::timers::TimerTable;
-use self::tx::SLOW_TX_US;
 use crate::auth::{Auth, SeqState};
 use crate::packet::{Diag, Packet, State};
 
 /// Timer and role parameters of a session (RFC 5880 §6.8.1 bfd.* variables).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
-    /// bfd.DesiredMinTxInterval once Up (1 s is used while not Up, §6.8.3).
+    /// bfd.DesiredMinTxInterval once Up (while not Up, the larger of this
+    /// and [`idle_tx`](Self::idle_tx) is used, §6.8.3).
     pub desired_min_tx: Duration,
     /// bfd.RequiredMinRxInterval; zero asks the peer to send nothing.
     pub required_min_rx: Duration,
@@ -56,10 +56,23 @@ pub struct Config {
     pub passive: bool,
     /// Authentication, if any (§6.7).
     pub auth: Option<Auth>,
+    /// bfd.DesiredMinTxInterval while not Up: advertised and used as the
+    /// transmit interval (jittered as usual) until the session is Up, like
+    /// BIRD's `idle tx interval` and Calico's `idleSendInterval`. RFC 5880
+    /// §6.8.3 requires at least one second ([`MIN_IDLE_TX`]); a smaller
+    /// value is rejected with [`ConfigError::IdleTx`] rather than clamped,
+    /// so that a session never advertises a value other than the one
+    /// configured. Default 1 s.
+    pub idle_tx: Duration,
 }
 
+/// The smallest [`Config::idle_tx`]: RFC 5880 §6.8.3 "When
+/// bfd.SessionState is not Up, the system MUST set bfd.DesiredMinTxInterval
+/// to a value of not less than one second".
+pub const MIN_IDLE_TX: Duration = Duration::from_secs(1);
+
 impl Default for Config {
-    /// 300 ms x 3, active, no authentication.
+    /// 300 ms x 3, 1 s while not Up, active, no authentication.
     fn default() -> Self {
         Self {
             desired_min_tx: Duration::from_millis(300),
@@ -67,6 +80,7 @@ impl Default for Config {
             detect_mult: 3,
             passive: false,
             auth: None,
+            idle_tx: MIN_IDLE_TX,
         }
     }
 }
@@ -84,10 +98,22 @@ pub enum ConfigError {
     /// Required Min RX must fit in 32 bits of µs.
     #[error("required min rx {0:?} above 4294s")]
     RequiredMinRx(Duration),
+    /// The interval while not Up must be 1 s ..= u32::MAX µs (§6.8.3: "not
+    /// less than one second"; §4.1: 32 bits of µs).
+    #[error("idle tx {0:?} outside 1s..=4294s")]
+    IdleTx(Duration),
+}
+
+/// A [`Config`]'s intervals in µs, checked.
+#[derive(Debug, Clone, Copy)]
+struct Micros {
+    tx: u32,
+    rx: u32,
+    idle: u32,
 }
 
 impl Config {
-    fn check(&self) -> Result<(u32, u32), ConfigError> {
+    fn check(&self) -> Result<Micros, ConfigError> {
         if self.detect_mult == 0 {
             return Err(ConfigError::ZeroDetectMult);
         }
@@ -97,7 +123,11 @@ impl Config {
             .ok_or(ConfigError::DesiredMinTx(self.desired_min_tx))?;
         let rx = u32::try_from(self.required_min_rx.as_micros())
             .map_err(|_| ConfigError::RequiredMinRx(self.required_min_rx))?;
-        Ok((tx, rx))
+        let idle = u32::try_from(self.idle_tx.as_micros())
+            .ok()
+            .filter(|_| self.idle_tx >= MIN_IDLE_TX)
+            .ok_or(ConfigError::IdleTx(self.idle_tx))?;
+        Ok(Micros { tx, rx, idle })
     }
 }
 
@@ -265,6 +295,8 @@ pub struct Session {
     desired_min_tx: u32,
     /// bfd.RequiredMinRxInterval as advertised, µs.
     required_min_rx: u32,
+    /// Checked intervals of `cfg`, µs.
+    cfg_us: Micros,
     remote_min_rx: u32,
     remote_desired_min_tx: u32,
     remote_detect_mult: u8,
@@ -302,7 +334,7 @@ impl Session {
         cfg: Config,
         seed: u64,
     ) -> Result<Self, ConfigError> {
-        let (tx, rx) = cfg.check()?;
+        let m = cfg.check()?;
         let mut rng = SmallRng::seed_from_u64(seed);
         let xmit = rng.random();
         let mut s = Self {
@@ -316,8 +348,9 @@ impl Session {
             //# When bfd.SessionState is not Up, the system MUST set
             //# bfd.DesiredMinTxInterval to a value of not less than one
             //# second (1,000,000 microseconds).
-            desired_min_tx: tx.max(SLOW_TX_US),
-            required_min_rx: rx,
+            desired_min_tx: m.tx.max(m.idle),
+            required_min_rx: m.rx,
+            cfg_us: m,
             remote_min_rx: 1,
             remote_desired_min_tx: 0,
             remote_detect_mult: 0,
@@ -532,10 +565,23 @@ impl Session {
             detect_mult,
             ..self.cfg.clone()
         };
-        let (tx, rx) = cfg.check()?;
-        self.cfg = cfg;
+        self.set_config(now, cfg)
+    }
+
+    /// Replace the whole configuration except the role: timers as in
+    /// [`set_timers`](Self::set_timers), [`Config::idle_tx`] (no Poll: it
+    /// only matters while not Up, where no Poll runs) and authentication
+    /// as in [`set_auth`](Self::set_auth). `cfg.passive` is ignored.
+    pub fn set_config(&mut self, now: Instant, cfg: Config) -> Result<(), ConfigError> {
+        let m = cfg.check()?;
+        let (tx, rx) = (m.tx, m.rx);
+        self.cfg = Config {
+            passive: self.cfg.passive,
+            ..cfg
+        };
+        self.cfg_us = m;
         let up = self.state == State::Up;
-        let new_tx = if up { tx } else { tx.max(SLOW_TX_US) };
+        let new_tx = if up { tx } else { tx.max(m.idle) };
         let mut changed = false;
         if new_tx != self.desired_min_tx {
             if up && new_tx > self.desired_min_tx {
@@ -638,9 +684,9 @@ impl Session {
             remote_state: self.remote_state,
             at: now,
         }));
-        let (tx, _) = self.cfg.check().unwrap_or((SLOW_TX_US, 0));
+        let Micros { tx, idle, .. } = self.cfg_us;
         if next == State::Up {
-            // Leaving the 1 s slow rate is a timer change: Poll (rule 29).
+            // Leaving the slow idle rate is a timer change: Poll (rule 29).
             if self.desired_min_tx != tx {
                 self.desired_min_tx = tx;
                 self.start_poll();
@@ -648,7 +694,7 @@ impl Session {
         } else {
             //# When bfd.SessionState is not Up, the system MUST set
             //# bfd.DesiredMinTxInterval to a value of not less than one second
-            self.desired_min_tx = tx.max(SLOW_TX_US);
+            self.desired_min_tx = tx.max(idle);
             self.poll = Poll::default();
             self.tx_floor = None;
             self.rx_floor = None;

@@ -8,9 +8,6 @@ use super::Session;
 use super::timers::Timer;
 use crate::packet::{self, Repr, State};
 
-/// bfd.DesiredMinTxInterval floor while not Up (§6.8.3): 1 s.
-pub(crate) const SLOW_TX_US: u32 = 1_000_000;
-
 impl Session {
     /// §6.8.7 periodic interval in µs: max(DesiredMinTx in use,
     /// RemoteMinRxInterval). While a Poll for a raised DesiredMinTx runs,
