@@ -49,6 +49,7 @@ fuzz_target!(|input: Input| {
         detect_mult: input.mult.max(1),
         passive: input.passive,
         auth: input.auth.map(|k| Auth::single(k, 1, b"key").unwrap()),
+        ..Config::default()
     };
     let mut s = Session::new(now, 0x1234, cfg, input.seed).unwrap();
     let mut buf = [0u8; 64];

@@ -100,6 +100,7 @@ async fn run(args: Args) -> ExitCode {
         detect_mult: args.mult,
         passive: args.passive,
         auth: args.auth,
+        ..Config::default()
     };
     let req = SessionRequest {
         peer: args.peer,
