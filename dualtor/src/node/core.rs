@@ -914,24 +914,16 @@ impl Core {
     fn command(&mut self, c: Command) {
         match c {
             Command::AddBlock(b, tx) => {
-                let mut api = self.api.clone();
-                api.blocks.insert(b.trunc());
-                let _ = tx.send(self.replan(self.config.clone(), api).map(|_| ()));
+                let _ = tx.send(self.edit_origins(|api| api.blocks.insert(b.trunc())));
             }
             Command::RemoveBlock(b, tx) => {
-                let mut api = self.api.clone();
-                api.blocks.remove(&b.trunc());
-                let _ = tx.send(self.replan(self.config.clone(), api).map(|_| ()));
+                let _ = tx.send(self.edit_origins(|api| api.blocks.remove(&b.trunc())));
             }
             Command::AddPrefix(p, tx) => {
-                let mut api = self.api.clone();
-                api.prefixes.insert(p.trunc());
-                let _ = tx.send(self.replan(self.config.clone(), api).map(|_| ()));
+                let _ = tx.send(self.edit_origins(|api| api.prefixes.insert(p.trunc())));
             }
             Command::RemovePrefix(p, tx) => {
-                let mut api = self.api.clone();
-                api.prefixes.remove(&p.trunc());
-                let _ = tx.send(self.replan(self.config.clone(), api).map(|_| ()));
+                let _ = tx.send(self.edit_origins(|api| api.prefixes.remove(&p.trunc())));
             }
             Command::Status(tx) => {
                 let _ = tx.send(self.status());
@@ -951,6 +943,16 @@ impl Core {
     }
 
     /// API origination changes (blocks, prefixes): never an identity change.
+    /// Re-plans with the API's blocks or prefixes edited by `edit`.
+    fn edit_origins(
+        &mut self,
+        edit: impl FnOnce(&mut ApiOrigins) -> bool,
+    ) -> Result<(), NodeError> {
+        let mut api = self.api.clone();
+        edit(&mut api);
+        self.replan(self.config.clone(), api).map(|_| ())
+    }
+
     fn replan(&mut self, config: Config, api: ApiOrigins) -> Result<PlanDiff, NodeError> {
         let new = self.plan_for(&config, &api)?;
         let d = config::diff(&self.plan, &new);
