@@ -108,13 +108,17 @@ fn view_agrees(b: &[u8], ctx: &DecodeCtx) -> Result<(), TestCaseError> {
             prop_assert_eq!(v.next_hop(), u.next_hop());
             prop_assert_eq!(v.multi_exit_disc(), u.multi_exit_disc());
             prop_assert_eq!(v.local_pref(), u.local_pref());
-            prop_assert_eq!(v.communities().collect::<Vec<_>>(), u.communities().to_vec());
+            prop_assert_eq!(
+                v.communities().collect::<Vec<_>>(),
+                u.communities().to_vec()
+            );
             prop_assert_eq!(
                 v.large_communities().collect::<Vec<_>>(),
                 u.large_communities().to_vec()
             );
             prop_assert_eq!(
-                v.mp_reach().map(|m| (m.family, m.next_hop, m.nlri.collect::<Vec<_>>())),
+                v.mp_reach()
+                    .map(|m| (m.family, m.next_hop, m.nlri.collect::<Vec<_>>())),
                 u.mp_reach().map(|m| (m.family, m.next_hop, m.nlri.clone()))
             );
             prop_assert_eq!(

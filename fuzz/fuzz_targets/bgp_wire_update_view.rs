@@ -25,7 +25,11 @@ fuzz_target!(|data: &[u8]| {
     b.push(2);
     b.extend_from_slice(body);
     let owned = Message::decode(&b, &ctx);
-    match (UpdateView::new_checked(&b[..], &ctx), &owned.message, &owned.verdict) {
+    match (
+        UpdateView::new_checked(&b[..], &ctx),
+        &owned.message,
+        &owned.verdict,
+    ) {
         (Ok(v), Some(Message::Update(u)), Verdict::Accepted) => {
             assert!(v.announced().eq(u.announced().map(|(f, n)| (f, *n))));
             assert!(v.withdrawals().eq(u.withdrawals().map(|(f, n)| (f, *n))));
