@@ -62,11 +62,17 @@ pub fn missing(needs: &[Need]) -> Vec<String> {
 
 static LAB_LOCK: Mutex<()> = Mutex::new(());
 
+thread_local! {
+    /// The test whose [`LabGuard`] this thread holds: a second [`lab`] call on the same
+    /// thread would otherwise wait for itself forever.
+    static HOLDER: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
 /// Proof that a lab test may run; keep it alive for the whole test.
 ///
 /// It also holds a process-wide lock, so lab tests of one test binary run one at a time
-/// even without `--test-threads=1` (so call [`lab`] once per test: a second call in the
-/// same test would wait for the first guard forever).
+/// even without `--test-threads=1` (so call [`lab`] once per test: a second call on the
+/// same thread while the guard lives panics and names both tests).
 #[derive(Debug)]
 pub struct LabGuard {
     test: String,
@@ -77,6 +83,12 @@ impl LabGuard {
     /// The test's name as given to [`lab`].
     pub fn test_name(&self) -> &str {
         &self.test
+    }
+}
+
+impl Drop for LabGuard {
+    fn drop(&mut self) {
+        HOLDER.with(|h| h.borrow_mut().take());
     }
 }
 
@@ -95,6 +107,12 @@ pub fn lab(test: &str, needs: &[Need]) -> Option<LabGuard> {
         }
         eprintln!("{msg}");
         return None;
+    }
+    if let Some(holder) = HOLDER.with(|h| h.borrow().clone()) {
+        panic!(
+            "lab({test:?}) called while this thread already holds the lab guard of \
+             {holder:?}: call lab() once per test and keep its guard"
+        );
     }
     // A test that panicked while holding the lock poisoned it; the lab itself is fine.
     let serial = LAB_LOCK.lock().unwrap_or_else(|p| p.into_inner());
@@ -117,8 +135,33 @@ pub fn lab(test: &str, needs: &[Need]) -> Option<LabGuard> {
             eprintln!("warning: cannot append to DUALTOR_LAB_LOG {path:?}: {e}");
         }
     }
+    HOLDER.with(|h| *h.borrow_mut() = Some(test.to_owned()));
     Some(LabGuard {
         test: test.to_owned(),
         _serial: serial,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn second_lab_call_on_one_thread_panics_instead_of_deadlocking() {
+        let outer = super::lab("outer", &[]).expect("no needs");
+        let second = std::panic::catch_unwind(|| super::lab("inner", &[]).is_some());
+        let msg = *second
+            .expect_err("a second lab() on this thread must panic")
+            .downcast::<String>()
+            .expect("panic message");
+        assert!(
+            msg.contains("\"inner\"") && msg.contains("\"outer\""),
+            "{msg}"
+        );
+        drop(outer);
+        assert_eq!(
+            super::lab("after", &[])
+                .map(|g| g.test_name().to_owned())
+                .as_deref(),
+            Some("after")
+        );
+    }
 }
