@@ -184,9 +184,8 @@
 //! - RFC 4486 Cease subcodes on hard stop, de-configuration and OPEN-level
 //!   configuration changes.
 //!
-//! **Not implemented:** **BFDConfiguration `idleSendInterval` (the `bfd`
-//! crate sends at its fixed 1 s while not Up, RFC 5880 §6.8.3); BFD
-//! multihop (RFC 5883); the calico-node `bird.ctl` compatibility socket.**
+//! **Not implemented:** **BFD multihop (RFC 5883); the calico-node
+//! `bird.ctl` compatibility socket.**
 #![forbid(unsafe_code)]
 
 pub use bfd;

@@ -205,6 +205,28 @@ fn validate_in_code_bfd_intervals() {
 }
 
 #[test]
+fn validate_in_code_bfd_idle_send_interval_at_least_one_second() {
+    // RFC 5880 §6.8.3: while the session is not Up, DesiredMinTxInterval MUST
+    // be at least one second; `idleSendInterval` is that interval.
+    let mut c = Config::new();
+    let mut b = BfdConfiguration::new("default");
+    let mut i = BfdInterface::new(InterfacePattern::Any);
+    i.idle_send_interval = Duration::from_millis(500);
+    b.interfaces.push(i);
+    c.bfd_configurations.push(b);
+    let e = c.validate().unwrap_err();
+    assert_eq!(e.field, "spec.interfaces[0].idleSendInterval");
+    assert_eq!(
+        e.kind,
+        ConfigErrorKind::DurationOutOfRange {
+            value: "500ms".into()
+        }
+    );
+    c.bfd_configurations[0].interfaces[0].idle_send_interval = Duration::from_secs(1);
+    assert_eq!(c.validate(), Ok(()));
+}
+
+#[test]
 fn validate_in_code_block_size() {
     let mut c = Config::new();
     let mut pool = IpPool::new("p", "10.0.0.0/24".parse().unwrap());

@@ -202,6 +202,13 @@ pub(crate) fn check_bfd_configuration(c: &BfdConfiguration) -> Result<(), FieldE
                 ));
             }
         }
+        // RFC 5880 §6.8.3: while not Up, DesiredMinTxInterval MUST be at least 1 s.
+        if iface.idle_send_interval < Duration::from_secs(1) {
+            return Err(duration_out_of_range(
+                &format!("spec.interfaces[{i}].idleSendInterval"),
+                iface.idle_send_interval,
+            ));
+        }
         if iface.multiplier == 0 {
             return Err(field(
                 &format!("spec.interfaces[{i}].multiplier"),

@@ -28,16 +28,16 @@ pub(crate) enum BfdReport {
     Failed(bfd::runtime::Error),
 }
 
-/// The `bfd` session configuration of a plan's timers. RFC 5880 §6.8.3:
-/// the runtime sends at 1 s while not Up. Calico's `idleSendInterval`
-/// (`BfdTimers::idle_tx`, default 1 min) is parsed and planned but not
-/// applied: `bfd::session::Config` has no field for the rate while not Up
-/// (it needs an `idle_tx` used where the fixed 1 s floor is, at least 1 s).
+/// The `bfd` session configuration of a plan's timers. Calico's
+/// `idleSendInterval` (`BfdTimers::idle_tx`, default 1 min) is the rate while
+/// not Up (RFC 5880 §6.8.3: at least 1 s; the config check rejects less, and
+/// the floor here keeps a typed value from the API within the RFC too).
 pub(crate) fn session_config(t: &BfdTimers) -> bfd::session::Config {
     bfd::session::Config {
         desired_min_tx: t.desired_min_tx,
         required_min_rx: t.required_min_rx,
         detect_mult: t.detect_mult.max(1),
+        idle_tx: t.idle_tx.max(bfd::session::MIN_IDLE_TX),
         ..bfd::session::Config::default()
     }
 }
@@ -122,6 +122,8 @@ mod tests {
         assert_eq!(c.desired_min_tx, Duration::from_millis(100));
         assert_eq!(c.required_min_rx, Duration::from_millis(10));
         assert_eq!(c.detect_mult, 5);
+        // idleSendInterval 1 min: the rate while not Up (RFC 5880 §6.8.3).
+        assert_eq!(c.idle_tx, Duration::from_secs(60));
         assert!(!c.passive);
         assert_eq!(detection_time(&t), Duration::from_millis(500));
     }
