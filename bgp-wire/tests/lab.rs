@@ -362,13 +362,12 @@ fn lab_bird_hold_timer_expiry_both_sides() {
     });
 }
 
-#[test]
-fn lab_bird_tcp_md5_mismatch_never_opens_and_match_does() {
-    let Some(_lab) = lab("bgp_wire_lab_bird_md5", &[Need::Root, Need::Bird]) else {
-        return;
-    };
-    let (a, b) = pair();
-    let bird = Bird::start_raw(&b, &bird_config(Some("right"), 9)).unwrap();
+/// RFC 2385 against a daemon in `b` that expects the password "right" from us: with
+/// "wrong" our session never leaves Idle/Connect/Active and the kernel's
+/// `TcpExtTCPMD5Failure` (or `TcpExtTCPMD5NotFound`) counter rises in `b`, the daemon's
+/// namespace, while `daemon_established` stays false; with "right" both sides reach
+/// Established.
+fn md5_mismatch_then_match(a: &Netns, b: &Netns, daemon_established: impl Fn() -> bool) {
     let failures = |ns: &Netns| -> u64 {
         let out = ns
             .sh("nstat -az TcpExtTCPMD5Failure TcpExtTCPMD5NotFound")
@@ -378,46 +377,123 @@ fn lab_bird_tcp_md5_mismatch_never_opens_and_match_does() {
             .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
             .sum()
     };
-    let before = failures(&b);
-    a.enter(|| {
-        rt().block_on(async {
-            let remote = SocketAddr::new(BIRD.parse().unwrap(), 179);
-            let mut pc = PeerConfig::new(our_config(), remote);
-            pc.socket.password = Some("wrong".into());
-            let (h, mut ev, _t) = transport::spawn(pc, None);
-            h.start(StartKind::Manual).await.unwrap();
-            tokio::time::sleep(Duration::from_secs(6)).await;
-            let mut states = Vec::new();
-            while let Ok(a) = ev.try_recv() {
-                if let Action::StateChange { to, .. } = a {
-                    states.push(to);
+    let before = failures(b);
+    let run = |password: &str, up: bool| {
+        a.enter(|| {
+            rt().block_on(async {
+                let remote = SocketAddr::new(BIRD.parse().unwrap(), 179);
+                let mut pc = PeerConfig::new(our_config(), remote);
+                pc.socket.password = Some(password.into());
+                let (h, mut ev, _t) = transport::spawn(pc, None);
+                h.start(StartKind::Manual).await.unwrap();
+                if up {
+                    wait(&mut ev, 60, |a| matches!(a, Action::SessionUp(_))).await;
+                    return;
                 }
-            }
-            use bgp_wire::session::State;
-            assert!(
-                states
-                    .iter()
-                    .all(|s| matches!(s, State::Idle | State::Connect | State::Active)),
-                "{states:?}"
-            );
-            drop(h);
+                tokio::time::sleep(Duration::from_secs(6)).await;
+                let mut states = Vec::new();
+                while let Ok(a) = ev.try_recv() {
+                    if let Action::StateChange { to, .. } = a {
+                        states.push(to);
+                    }
+                }
+                use bgp_wire::session::State;
+                assert!(
+                    states
+                        .iter()
+                        .all(|s| matches!(s, State::Idle | State::Connect | State::Active)),
+                    "{states:?}"
+                );
+                drop(h);
+            })
         })
-    });
+    };
+    run("wrong", false);
+    assert!(!daemon_established(), "the daemon stays down on a mismatch");
     assert!(
-        failures(&b) > before,
-        "TcpExtTCPMD5Failure rises in BIRD's namespace"
+        failures(b) > before,
+        "TcpExtTCPMD5Failure rises in the daemon's namespace"
     );
-    a.enter(|| {
-        rt().block_on(async {
-            let remote = SocketAddr::new(BIRD.parse().unwrap(), 179);
-            let mut pc = PeerConfig::new(our_config(), remote);
-            pc.socket.password = Some("right".into());
-            let (h, mut ev, _t) = transport::spawn(pc, None);
-            h.start(StartKind::Manual).await.unwrap();
-            wait(&mut ev, 30, |a| matches!(a, Action::SessionUp(_))).await;
-        })
+    run("right", true);
+}
+
+#[test]
+fn lab_bird_tcp_md5_mismatch_never_opens_and_match_does() {
+    let Some(_lab) = lab("bgp_wire_lab_bird_md5", &[Need::Root, Need::Bird]) else {
+        return;
+    };
+    let (a, b) = pair();
+    let bird = Bird::start_raw(&b, &bird_config(Some("right"), 9)).unwrap();
+    md5_mismatch_then_match(&a, &b, || {
+        bird.protocols()
+            .unwrap()
+            .iter()
+            .any(|p| p.name == "ours" && p.is_established())
     });
-    drop(bird);
+}
+
+/// FRR with `timers 3 9` and `timers connect 2` for us, one network, and optionally
+/// `neighbor ... password`.
+fn frr_config(password: Option<&str>) -> String {
+    let pw = password.map_or(String::new(), |p| {
+        format!(" neighbor {OURS} password {p}\n")
+    });
+    format!(
+        "frr defaults datacenter\nhostname frrpeer\n!\nrouter bgp {BIRD_AS}\n bgp router-id {BIRD}\n\
+         no bgp ebgp-requires-policy\n no bgp network import-check\n\
+         neighbor {OURS} remote-as {OUR_AS}\n neighbor {OURS} timers 3 9\n\
+         neighbor {OURS} timers connect 2\n{pw} !\n address-family ipv4 unicast\n\
+         network 172.16.0.0/24\n neighbor {OURS} activate\n exit-address-family\n!\n"
+    )
+}
+
+/// FRR's `bgpState` for us (`show bgp neighbors json`).
+fn frr_state(frr: &test_support::daemons::Frr) -> String {
+    let v = frr.vtysh_json("show bgp neighbors json").unwrap();
+    v[OURS]["bgpState"].as_str().unwrap_or("").to_string()
+}
+
+/// GoBGP with hold time 9 and connect-retry 2 for us, optionally `auth-password`.
+fn gobgp_config(password: Option<&str>) -> String {
+    let pw = password.map_or(String::new(), |p| format!("  auth-password = \"{p}\"\n"));
+    format!(
+        "[global.config]\n  as = {BIRD_AS}\n  router-id = \"{BIRD}\"\n\n[[neighbors]]\n\
+         [neighbors.config]\n  neighbor-address = \"{OURS}\"\n  peer-as = {OUR_AS}\n{pw}\
+         [neighbors.timers.config]\n  hold-time = 9\n  keepalive-interval = 3\n  connect-retry = 2\n\
+         [[neighbors.afi-safis]]\n  [neighbors.afi-safis.config]\n  afi-safi-name = \"ipv4-unicast\"\n"
+    )
+}
+
+fn gobgp_established(gobgp: &test_support::daemons::Gobgp) -> bool {
+    gobgp
+        .neighbors()
+        .unwrap()
+        .iter()
+        .any(|n| n.address == OURS.parse::<std::net::IpAddr>().unwrap() && n.is_established())
+}
+
+#[test]
+fn lab_frr_tcp_md5_mismatch_never_opens_and_match_does() {
+    // RFC 2385 §2-§4 with FRR's `neighbor X password`.
+    let Some(_lab) = lab("bgp_wire_lab_frr_md5", &[Need::Root, Need::Frr]) else {
+        return;
+    };
+    let (a, b) = pair();
+    let frr =
+        test_support::daemons::Frr::start_raw(&b, &["zebra", "bgpd"], &frr_config(Some("right")))
+            .unwrap();
+    md5_mismatch_then_match(&a, &b, || frr_state(&frr) == "Established");
+}
+
+#[test]
+fn lab_gobgp_tcp_md5_mismatch_never_opens_and_match_does() {
+    // RFC 2385 §2-§4 with GoBGP's `auth-password`.
+    let Some(_lab) = lab("bgp_wire_lab_gobgp_md5", &[Need::Root, Need::Gobgp]) else {
+        return;
+    };
+    let (a, b) = pair();
+    let gobgp = test_support::daemons::Gobgp::start_raw(&b, &gobgp_config(Some("right"))).unwrap();
+    md5_mismatch_then_match(&a, &b, || gobgp_established(&gobgp));
 }
 
 /// Receives the far end's table up to its IPv4 End-of-RIB.
