@@ -2,7 +2,8 @@
 //! x 2 nodes, BIRD 2 ToRs) with the daemon on every node, started from the
 //! guide's own BGPPeer/IPPool YAML (the lab uses the guide's addresses).
 //!
-//! The same with FRR 8.4 ToRs for the guide's checks and our own restart;
+//! The same with FRR 8.4 ToRs for the guide's checks, the faults and our
+//! own restart;
 //! small two-namespace labs for IPv6, `reachableBy` with Recursive next
 //! hops, and a router ID reload.
 //!
@@ -349,6 +350,34 @@ fn wait_tables(
     }
 }
 
+/// The guide's lab for the fault tests, converged. FRR ToRs get GR restart
+/// time 0 like the BIRD ToRs (`graceful restart time 0`, as Calico does):
+/// the harness enables FRR's `bgp graceful-restart` for LLGR, which brings
+/// FRR's default restart time of 120 s, and a node seeing a ToR's session
+/// fail keeps its routes in the ECMP set for that time as a GR helper
+/// (RFC 4724 §4.2; FRR's bfdd sends C = 0, so BFD Down may be a control
+/// plane failure, RFC 5882 §4.3.1) before LLGR demotes them (RFC 9494
+/// §4.3). The sessions are reset to send the new capability.
+fn fault_lab(tor: TorKind) -> Lab {
+    let frr = matches!(tor, TorKind::Frr);
+    let mut lab = Lab::start_with(tor, Tuning::default());
+    if frr {
+        for (r, p) in [(1, 1), (1, 2), (2, 1), (2, 2)] {
+            let asn = lab.topo.tor_info(r, p).asn;
+            let tor = lab.topo.tor_frr(r, p).expect("FRR ToR");
+            tor.vtysh_lines(&[
+                "configure terminal",
+                &format!("router bgp {asn}"),
+                "bgp graceful-restart restart-time 0",
+            ])
+            .expect("FRR restart-time 0");
+            tor.vtysh("clear bgp *").expect("clear bgp");
+        }
+    }
+    lab.converge();
+    lab
+}
+
 /// Back to full ECMP after a repair: BFD comes Up, the sessions reconnect at
 /// once (the backoff is reset by BFD Up / carrier), End-of-RIB flows.
 const REPAIR_BOUND: Duration = Duration::from_secs(10);
@@ -371,8 +400,23 @@ fn fault_node_tor_link_down() {
     let Some(_lab) = lab("fault_node_tor_link_down", &[Need::Root, Need::Bird]) else {
         return;
     };
-    let mut lab = Lab::start();
-    lab.converge();
+    node_tor_link_down(TorKind::Bird);
+}
+
+// The same with FRR 8.4 ToRs: the nodes' tables must be the same.
+#[test]
+fn fault_node_tor_link_down_frr_tors() {
+    let Some(_lab) = lab(
+        "fault_node_tor_link_down_frr_tors",
+        &[Need::Root, Need::Frr],
+    ) else {
+        return;
+    };
+    node_tor_link_down(TorKind::Frr);
+}
+
+fn node_tor_link_down(tor: TorKind) {
+    let lab = fault_lab(tor);
     let t = &lab.topo;
     let a1 = t.node_info(1, 1);
     let mut guard = test_support::faults::link_down(&a1.ns, "eth0").expect("link down");
@@ -394,8 +438,27 @@ fn fault_node_tor_silent_loss() {
     ) else {
         return;
     };
-    let mut lab = Lab::start();
-    lab.converge();
+    node_tor_silent_loss(TorKind::Bird);
+}
+
+// The same with FRR 8.4 ToRs: the nodes' tables must be the same. On the
+// ToR's side, FRR 8.4 treats BFD Down as a hard reset of the BGP session
+// (no counterpart of BIRD's `bfd graceful`), so ra1 deletes a1's routes
+// instead of keeping them stale: asserted from its `show bgp` JSON.
+#[test]
+fn fault_node_tor_silent_loss_frr_tors() {
+    let Some(_lab) = lab(
+        "fault_node_tor_silent_loss_frr_tors",
+        &[Need::Root, Need::Frr, Need::Nft],
+    ) else {
+        return;
+    };
+    node_tor_silent_loss(TorKind::Frr);
+}
+
+fn node_tor_silent_loss(tor: TorKind) {
+    let frr = matches!(tor, TorKind::Frr);
+    let lab = fault_lab(tor);
     let t = &lab.topo;
     let a1 = t.node_info(1, 1);
     let mut loss = test_support::faults::drop_all(&a1.ns, "eth0").expect("nft");
@@ -406,6 +469,29 @@ fn fault_node_tor_silent_loss() {
         BOUND,
     );
     eprintln!("silent loss: single-path everywhere in {took:?}");
+    if frr {
+        let ra1 = t.tor_frr(1, 1).expect("FRR ToR");
+        let from_a1 = Some(std::net::IpAddr::V4(a1.nic[0]));
+        let mine = [
+            ipnet::IpNet::V4(ipnet::Ipv4Net::from(a1.loopback)),
+            ipnet::IpNet::V4(a1.pod_block),
+        ];
+        let gone = wait_for("ra1 deletes a1's routes on BFD Down", BOUND, || {
+            let kept: Vec<_> = ra1
+                .bgp_routes()
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .filter(|r| r.peer == from_a1 && mine.contains(&r.prefix))
+                .map(|r| format!("{} stale={} {:?}", r.prefix, r.stale, r.communities))
+                .collect();
+            if kept.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("ra1 still has from a1: {kept:?}"))
+            }
+        });
+        eprintln!("silent loss: FRR ra1 deleted a1's routes (not stale) in {gone:?}");
+    }
     loss.clear().expect("clear");
     let back = wait_tables(
         t,
@@ -433,8 +519,23 @@ fn fault_plane_broken_between_racks() {
     ) else {
         return;
     };
-    let mut lab = Lab::start();
-    lab.converge();
+    plane_broken_between_racks(TorKind::Bird);
+}
+
+// The same with FRR 8.4 ToRs: the nodes' tables must be the same.
+#[test]
+fn fault_plane_broken_between_racks_frr_tors() {
+    let Some(_lab) = lab(
+        "fault_plane_broken_between_racks_frr_tors",
+        &[Need::Root, Need::Frr, Need::Nft],
+    ) else {
+        return;
+    };
+    plane_broken_between_racks(TorKind::Frr);
+}
+
+fn plane_broken_between_racks(tor: TorKind) {
+    let lab = fault_lab(tor);
     let t = &lab.topo;
     let ra1 = t.tor(1, 1);
     let mut guard = test_support::faults::link_down(ra1, "core").expect("link down");
@@ -775,10 +876,32 @@ fn fault_tor_daemon_killed_and_restarted() {
     ) else {
         return;
     };
-    let mut lab = Lab::start();
-    lab.converge();
-    if let test_support::topology::Daemon::Bird(b) = lab.topo.tor_daemon(1, 1) {
-        b.kill();
+    tor_daemon_killed_and_restarted(TorKind::Bird);
+}
+
+// The same with FRR 8.4 ToRs: ra1's bgpd and bfdd are killed (zebra and
+// staticd stay, as when FRR's routing daemons crash), then restarted with
+// the configuration re-applied. The nodes' tables must be the same.
+#[test]
+fn fault_tor_daemon_killed_and_restarted_frr_tors() {
+    let Some(_lab) = lab(
+        "fault_tor_daemon_killed_and_restarted_frr_tors",
+        &[Need::Root, Need::Frr],
+    ) else {
+        return;
+    };
+    tor_daemon_killed_and_restarted(TorKind::Frr);
+}
+
+fn tor_daemon_killed_and_restarted(tor: TorKind) {
+    let mut lab = fault_lab(tor);
+    match lab.topo.tor_daemon(1, 1) {
+        test_support::topology::Daemon::Bird(b) => b.kill(),
+        test_support::topology::Daemon::Frr(f) => {
+            f.kill("bgpd");
+            f.kill("bfdd");
+        }
+        _ => panic!("ra1 runs neither BIRD nor FRR"),
     }
     let took = wait_tables(
         &lab.topo,
@@ -787,8 +910,10 @@ fn fault_tor_daemon_killed_and_restarted() {
         BOUND,
     );
     eprintln!("ToR killed: plane 2 only in {took:?}");
-    if let test_support::topology::Daemon::Bird(b) = lab.topo.tor_daemon(1, 1) {
-        b.restart().expect("restart ra1");
+    match lab.topo.tor_daemon(1, 1) {
+        test_support::topology::Daemon::Bird(b) => b.restart().expect("restart ra1"),
+        test_support::topology::Daemon::Frr(f) => f.restart().expect("restart ra1"),
+        _ => panic!("ra1 runs neither BIRD nor FRR"),
     }
     let back = wait_tables(
         &lab.topo,
