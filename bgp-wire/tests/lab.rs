@@ -324,6 +324,34 @@ fn lab_bird_established_tables_withdrawals_graceful_and_admin_stop() {
     });
 }
 
+/// RFC 4271 §6.5 on both sides: with the session up (hold time 9 s on both sides), the
+/// path is silenced (`drop_all` on our end, both directions); our HoldTimer expires
+/// within 9 s (+1 s) and we end the session with NOTIFICATION 4/0
+/// (`Reason::HoldTimerExpired`); then, with the path still silent, `daemon_side` checks the
+/// daemon's own view.
+fn hold_expiry_both_sides(a: &Netns, daemon_side: impl Fn() + Sync) {
+    a.enter(|| {
+        rt().block_on(async {
+            let (h, mut ev) = spawn_ours(our_config());
+            h.start(StartKind::Manual).await.unwrap();
+            wait(&mut ev, 60, |a| matches!(a, Action::SessionUp(_))).await;
+            let cut = Instant::now();
+            let _guard = test_support::faults::drop_all(a, "eth0").unwrap();
+            let seen = wait(&mut ev, 15, |a| matches!(a, Action::SessionDown(_))).await;
+            let Some(Action::SessionDown(d)) = seen.last() else {
+                unreachable!()
+            };
+            assert_eq!(d.reason, Reason::HoldTimerExpired);
+            assert!(cut.elapsed() <= Duration::from_secs(10));
+            // The daemon's hold timer runs from its last KEEPALIVE from us: it fires
+            // within the same 9 s (+1 s margin).
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            daemon_side();
+            drop(h);
+        })
+    });
+}
+
 #[test]
 fn lab_bird_hold_timer_expiry_both_sides() {
     let Some(_lab) = lab(
@@ -334,31 +362,83 @@ fn lab_bird_hold_timer_expiry_both_sides() {
     };
     let (a, b) = pair();
     let bird = Bird::start_raw(&b, &bird_config(None, 9)).unwrap();
-    a.enter(|| {
-        rt().block_on(async {
-            let (h, mut ev) = spawn_ours(our_config());
-            h.start(StartKind::Manual).await.unwrap();
-            wait(&mut ev, 30, |a| matches!(a, Action::SessionUp(_))).await;
-            let cut = Instant::now();
-            let _guard = test_support::faults::drop_all(&a, "eth0").unwrap();
-            let seen = wait(&mut ev, 15, |a| matches!(a, Action::SessionDown(_))).await;
-            let Some(Action::SessionDown(d)) = seen.last() else {
-                unreachable!()
-            };
-            assert_eq!(d.reason, Reason::HoldTimerExpired);
-            // RFC 4271 §6.5: within the 9 s hold time (+1 s).
-            assert!(cut.elapsed() <= Duration::from_secs(10));
-            // BIRD's side: the hold timer fired too; our GR capability makes it keep our
-            // routes (its `bgp_hold_timeout` runs graceful restart for GR peers).
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            let all = bird.birdc("show protocols all ours").unwrap();
-            assert!(!all.contains("Established"), "{all}");
-            assert!(
-                all.contains("Hold timer expired")
-                    || all.contains("Neighbor graceful restart active"),
-                "{all}"
-            );
-        })
+    hold_expiry_both_sides(&a, || {
+        // BIRD's side: the hold timer fired too; our GR capability makes it keep our
+        // routes (its `bgp_hold_timeout` runs graceful restart for GR peers).
+        let all = bird.birdc("show protocols all ours").unwrap();
+        assert!(!all.contains("Established"), "{all}");
+        assert!(
+            all.contains("Hold timer expired") || all.contains("Neighbor graceful restart active"),
+            "{all}"
+        );
+    });
+}
+
+#[test]
+fn lab_frr_hold_timer_expiry_both_sides() {
+    let Some(_lab) = lab("bgp_wire_lab_frr_hold", &[Need::Root, Need::Frr, Need::Nft]) else {
+        return;
+    };
+    let (a, b) = pair();
+    let frr =
+        test_support::daemons::Frr::start_raw(&b, &["zebra", "bgpd"], &frr_config(None)).unwrap();
+    hold_expiry_both_sides(&a, || {
+        // FRR's side: its own HoldTimer expired and it sent NOTIFICATION 4/0.
+        let v = frr.vtysh_json("show bgp neighbors json").unwrap();
+        let nb = &v[OURS];
+        assert_ne!(nb["bgpState"], "Established", "{nb}");
+        assert_eq!(nb["lastErrorCodeSubcode"], "0400", "{nb}");
+        assert_eq!(nb["lastNotificationReason"], "Hold Timer Expired", "{nb}");
+        assert_eq!(nb["lastResetDueTo"], "BGP Notification send", "{nb}");
+    });
+}
+
+#[test]
+fn lab_gobgp_hold_timer_expiry_both_sides() {
+    let Some(_lab) = lab(
+        "bgp_wire_lab_gobgp_hold",
+        &[Need::Root, Need::Gobgp, Need::Nft],
+    ) else {
+        return;
+    };
+    let (a, b) = pair();
+    let gobgp = test_support::daemons::Gobgp::start_raw(&b, &gobgp_config(None)).unwrap();
+    hold_expiry_both_sides(&a, || {
+        // GoBGP's side: Idle (api SessionState 1), one NOTIFICATION sent, none received
+        // (ours was dropped on the silenced path).
+        let v = gobgp.cli_json(&["neighbor", OURS]).unwrap();
+        let st = &v["state"];
+        assert_eq!(st["session_state"], 1, "{st}");
+        assert_eq!(st["messages"]["sent"]["notification"], 1, "{st}");
+        assert!(st["messages"]["received"]["notification"].is_null(), "{st}");
+        // `gobgp neighbor` shows no codes; gobgpd's log does: exactly one NOTIFICATION
+        // to us, 4/0 (RFC 4271 §6.5), and the peer went down for that reason.
+        let log = std::fs::read_to_string(gobgp.dir().join("gobgpd.out")).unwrap();
+        let to_us = |msg: &str| -> Vec<String> {
+            log.lines()
+                .filter(|l| l.contains(msg) && l.contains(&format!("Key={OURS} ")))
+                .map(|l| {
+                    l.split_whitespace()
+                        .filter(|w| {
+                            w.starts_with("Code=")
+                                || w.starts_with("Subcode=")
+                                || w.starts_with("Reason=")
+                        })
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .collect()
+        };
+        assert_eq!(
+            to_us("msg=\"sent notification\""),
+            ["Code=4 Subcode=0"],
+            "{log}"
+        );
+        assert_eq!(
+            to_us("msg=\"Peer Down\""),
+            ["Reason=hold-timer-expired"],
+            "{log}"
+        );
     });
 }
 
