@@ -1360,20 +1360,16 @@ fn lab_bird_link_local_peer_bound_to_interface() {
     });
 }
 
-#[test]
-fn lab_bird_collision_both_active_resolves_to_one_session() {
-    // RFC 4271 §6.8: both sides connect and listen. SYNs are held back until both
-    // speakers are retrying, then released together so that two connections open at
-    // once; exactly one session must survive, on both sides.
-    let Some(_lab) = lab(
-        "bgp_wire_lab_bird_collision",
-        &[Need::Root, Need::Bird, Need::Nft],
-    ) else {
-        return;
-    };
-    let (a, b) = pair();
-    let mut hold = test_support::faults::drop_matching(&a, "eth0", "tcp dport 179").unwrap();
-    let bird = Bird::start_raw(&b, &bird_config(None, 9)).unwrap();
+/// RFC 4271 §6.8: both sides connect and listen. SYNs are held back (`hold`, dropping
+/// `tcp dport 179` on our end) until both speakers are retrying, then released together
+/// so that two connections open at once; exactly one session must survive, on our side
+/// (one SessionUp, no later SessionDown/SessionUp, one TCP connection) and in the
+/// daemon's view (`daemon_established`).
+fn collision_one_session(
+    a: &Netns,
+    mut hold: test_support::faults::LossGuard,
+    daemon_established: impl Fn() -> bool + Sync,
+) {
     a.enter(|| {
         rt().block_on(async {
             let l = transport::Listener::bind("10.99.0.1:179".parse().unwrap()).unwrap();
@@ -1385,10 +1381,11 @@ fn lab_bird_collision_both_active_resolves_to_one_session() {
             let (h, mut ev, _t) =
                 transport::spawn(PeerConfig::new(our_config(), remote), Some(inc));
             h.start(StartKind::Manual).await.unwrap();
-            // BIRD's first connect comes after its connect delay (5 s); both now retry.
+            // The daemons' first connects come within their connect delays (BIRD 5 s,
+            // FRR and GoBGP 2 s); both sides now retry.
             tokio::time::sleep(Duration::from_secs(7)).await;
             hold.clear().unwrap();
-            // (Seen in a run: Connect, OpenSent, OpenConfirm, then the second
+            // (Seen in a BIRD run: Connect, OpenSent, OpenConfirm, then the second
             // connection closed by BIRD's resolution, then Established.)
             wait(&mut ev, 60, |a| matches!(a, Action::SessionUp(_))).await;
             let mut later = Vec::new();
@@ -1402,9 +1399,7 @@ fn lab_bird_collision_both_active_resolves_to_one_session() {
                     .any(|a| matches!(a, Action::SessionDown(_) | Action::SessionUp(_))),
                 "one stable session: {later:?}"
             );
-            let ours = bird.protocols().unwrap();
-            let p = ours.iter().find(|p| p.name == "ours").unwrap();
-            assert!(p.is_established(), "{p:?}");
+            assert!(daemon_established(), "the daemon's view: Established");
             let conns = a
                 .sh("ss -Htn state established '( sport = :179 or dport = :179 )'")
                 .unwrap();
@@ -1412,6 +1407,56 @@ fn lab_bird_collision_both_active_resolves_to_one_session() {
             drop(h);
         })
     });
+}
+
+#[test]
+fn lab_bird_collision_both_active_resolves_to_one_session() {
+    let Some(_lab) = lab(
+        "bgp_wire_lab_bird_collision",
+        &[Need::Root, Need::Bird, Need::Nft],
+    ) else {
+        return;
+    };
+    let (a, b) = pair();
+    let hold = test_support::faults::drop_matching(&a, "eth0", "tcp dport 179").unwrap();
+    let bird = Bird::start_raw(&b, &bird_config(None, 9)).unwrap();
+    collision_one_session(&a, hold, || {
+        bird.protocols()
+            .unwrap()
+            .iter()
+            .any(|p| p.name == "ours" && p.is_established())
+    });
+}
+
+#[test]
+fn lab_frr_collision_both_active_resolves_to_one_session() {
+    // RFC 4271 §6.8 with FRR, active by default.
+    let Some(_lab) = lab(
+        "bgp_wire_lab_frr_collision",
+        &[Need::Root, Need::Frr, Need::Nft],
+    ) else {
+        return;
+    };
+    let (a, b) = pair();
+    let hold = test_support::faults::drop_matching(&a, "eth0", "tcp dport 179").unwrap();
+    let frr =
+        test_support::daemons::Frr::start_raw(&b, &["zebra", "bgpd"], &frr_config(None)).unwrap();
+    collision_one_session(&a, hold, || frr_state(&frr) == "Established");
+}
+
+#[test]
+fn lab_gobgp_collision_both_active_resolves_to_one_session() {
+    // RFC 4271 §6.8 with GoBGP, active by default.
+    let Some(_lab) = lab(
+        "bgp_wire_lab_gobgp_collision",
+        &[Need::Root, Need::Gobgp, Need::Nft],
+    ) else {
+        return;
+    };
+    let (a, b) = pair();
+    let hold = test_support::faults::drop_matching(&a, "eth0", "tcp dport 179").unwrap();
+    let gobgp = test_support::daemons::Gobgp::start_raw(&b, &gobgp_config(None)).unwrap();
+    collision_one_session(&a, hold, || gobgp_established(&gobgp));
 }
 
 #[test]
