@@ -57,6 +57,9 @@ struct Args {
     /// The `dualtor-node` binary (default: next to the examples' binaries).
     #[arg(long)]
     node_bin: Option<PathBuf>,
+    /// Measure dualtor-node only (diagnosis: per-run lines, no comparison).
+    #[arg(long)]
+    dualtor_only: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,7 +105,12 @@ fn main() -> ExitCode {
         }
     };
     let mut results = Vec::new();
-    for c in [Contender::Bird, Contender::Dualtor] {
+    let contenders: &[Contender] = if args.dualtor_only {
+        &[Contender::Dualtor]
+    } else {
+        &[Contender::Bird, Contender::Dualtor]
+    };
+    for &c in contenders {
         match measure(c, &args, &bin) {
             Ok(f) => results.push((c, f)),
             Err(e) => {
@@ -110,6 +118,9 @@ fn main() -> ExitCode {
                 return ExitCode::from(1);
             }
         }
+    }
+    if args.dualtor_only {
+        return ExitCode::SUCCESS;
     }
     print_table(&args, &results);
     let (bird, dual) = (&results[0].1, &results[1].1);
