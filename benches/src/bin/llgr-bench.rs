@@ -9,15 +9,18 @@
 //! against a replay of the engine's output (checksum). `--runs K` repeats the load and
 //! prints the median and range (the machine may be shared: the load average is printed).
 //!
-//! Then the same two-ToR IPv4 table (next hop = the ToR's own address, so that BIRD 2's
-//! direct eBGP accepts it) goes to BIRD 2 in a namespace, over BGP from two bgp-wire
+//! Then the same two-ToR table, IPv4 and IPv6 (next hop = the ToR's own address on the
+//! shared subnet, so that BIRD 2's direct eBGP accepts it; IPv6 in MP_REACH_NLRI with the
+//! ToR's global IPv6 address), goes to BIRD 2 in a namespace, over BGP from two bgp-wire
 //! feeders (one per ToR, in their own namespaces, sending at the same time), and into a
 //! fresh engine. Reported side by side: BIRD's time from both sessions Established to
-//! both import counters at the full table (it includes TCP and UPDATE decoding, which
-//! the engine-only figure does not), its `show memory` and RSS growth per route, and the
-//! engine's load rate and heap per route. Both ECMP results are checksummed: BIRD's through
-//! its kernel protocol with `merge paths` exporting into a table of the namespace (read
-//! back with `ip route`), the engine's through its FIB; the checksums must be equal.
+//! `show route count` at the full table (it includes TCP and UPDATE decoding, which the
+//! engine-only figure does not), its `show memory` and RSS growth per route, and the
+//! engine's load rate and heap per route. Both ECMP results are checksummed, both
+//! families: BIRD's through its kernel protocols with `merge paths` exporting into table
+//! 100 of the namespace (read back with `ip -4/-6 route`; the kernel export is timed
+//! separately, it is not part of the load), the engine's through its FIB; the checksums
+//! must be equal.
 //! Without root or BIRD the comparison is skipped with a message; `--no-bird` skips it.
 //! `--tiny` runs everything in a few seconds.
 #![deny(unsafe_code)]
@@ -393,23 +396,24 @@ fn main() {
     drop(e);
     drop(replay);
 
-    // 5. The same two-ToR IPv4 table into BIRD 2 and into a fresh engine.
+    // 5. The same two-ToR table (IPv4 and IPv6) into BIRD 2 and into a fresh engine.
     let mut bird_line = String::from("BIRD skipped");
     if !no_bird {
-        let (eng, eng_count) = bird::engine_side(n4);
+        let total = 2.0 * f64::from(n4 + n6);
+        let (eng, eng_count) = bird::engine_side(n4, n6);
         println!(
-            "engine, BIRD's input (2 x {n4} IPv4, next hop = ToR): {:.2} M routes/CPU-s (engine only), {:.1} B/route, {eng_count} ECMP prefixes, checksum {:016x}",
-            2.0 * f64::from(n4) / eng.secs / 1e6,
+            "engine, BIRD's input (2 x ({n4} IPv4 + {n6} IPv6), next hop = ToR): {:.2} M routes/CPU-s (engine only), {:.1} B/route, {eng_count} ECMP prefixes, checksum {:016x}",
+            total / eng.secs / 1e6,
             eng.bytes_per_route,
             eng.checksum
         );
-        if let Some((b, rss_per_route, b_count)) = bird::bird_side(n4) {
+        if let Some((b, rss_per_route, b_count)) = bird::bird_side(n4, n6) {
             let same = b.checksum == eng.checksum && b_count == eng_count;
             println!(
-                "BIRD 2, same input over BGP: {:.2} s wall from Established to both tables imported, {:.2} s BIRD CPU = {:.2} M routes/CPU-s (TCP and decoding included), {:.1} B/route (show memory), {rss_per_route:.1} B/route (RSS), {b_count} kernel ECMP prefixes, checksum {:016x} ({})",
+                "BIRD 2, same input over BGP: {:.2} s wall from Established to `show route count` at the full table, {:.2} s BIRD CPU = {:.2} M routes/CPU-s (TCP and decoding included), {:.1} B/route (show memory), {rss_per_route:.1} B/route (RSS), {b_count} kernel ECMP prefixes, checksum {:016x} ({})",
                 b.wall,
                 b.secs,
-                2.0 * f64::from(n4) / b.secs / 1e6,
+                total / b.secs / 1e6,
                 b.bytes_per_route,
                 b.checksum,
                 if same {
@@ -420,10 +424,11 @@ fn main() {
             );
             assert!(same, "BIRD and the engine disagree on the ECMP sets");
             bird_line = format!(
-                "BIRD {:.2} M routes/CPU-s {:.1} B/route vs engine {:.2} M routes/CPU-s {:.1} B/route, ECMP checksums equal",
-                2.0 * f64::from(n4) / b.secs / 1e6,
+                "BIRD {:.2} s wall {:.2} M routes/CPU-s {:.1} B/route vs engine {:.2} M routes/CPU-s {:.1} B/route (2 x ({n4} IPv4 + {n6} IPv6)), ECMP checksums equal",
+                b.wall,
+                total / b.secs / 1e6,
                 b.bytes_per_route,
-                2.0 * f64::from(n4) / eng.secs / 1e6,
+                total / eng.secs / 1e6,
                 eng.bytes_per_route
             );
         }
@@ -458,7 +463,10 @@ fn engine_with_tors() -> (Engine, Vec<PeerId>) {
             Ipv4Addr::new(172, 31, 10 + i, 250),
         );
         p.interface = Some(u32::from(i) + 1);
-        p.connected = vec![format!("172.31.{}.0/24", 10 + i).parse().expect("valid")];
+        p.connected = vec![
+            format!("172.31.{}.0/24", 10 + i).parse().expect("valid"),
+            format!("fd31:{}::/64", 10 + i).parse().expect("valid"),
+        ];
         p.gateway_mode = GatewayMode::Direct;
         p.llgr = true;
         tors.push(e.add_peer(p));
@@ -490,7 +498,9 @@ fn median_range(mut v: Vec<f64>) -> (f64, f64, f64) {
 
 mod bird {
     use super::*;
-    use bgp_wire::attr::{AsPath, AttrValue, Community, Origin as WireOrigin};
+    use bgp_wire::attr::{
+        AsPath, AttrValue, Community, MpReach, NextHop as WireNextHop, Origin as WireOrigin,
+    };
     use bgp_wire::session::{Action, SessionConfig, StartKind, StopKind};
     use bgp_wire::transport::{self, PeerConfig};
     use bgp_wire::{Family as WireFamily, Nlri, Update};
@@ -500,7 +510,7 @@ mod bird {
     use test_support::{Need, Netns};
 
     /// One UPDATE for the engine: ToR index, origin, prefixes.
-    type Batch = (usize, u32, Vec<(IpNet, PathId)>);
+    type Batch = (usize, bool, u32, Vec<(IpNet, PathId)>);
 
     /// What one side of the comparison produced.
     pub(super) struct Side {
@@ -516,48 +526,69 @@ mod bird {
         Ipv4Addr::new(172, 31, 10 + k as u8, 250)
     }
 
-    /// The table of ToR `k` (1 or 2): `(origin, prefixes)` batches, as `load` sends them.
-    fn batches(n: u32) -> Vec<(u32, Vec<Ipv4Net>)> {
+    /// ToR `k`'s global IPv6 address on the shared subnet `fd31:1k::/64`.
+    fn tor_addr6(k: u32) -> Ipv6Addr {
+        Ipv6Addr::new(0xfd31, 0x10 + k as u16, 0, 0, 0, 0, 0, 0x250)
+    }
+
+    /// The table of a ToR: `(v6, origin, prefixes)` batches, IPv4 then IPv6, as `load`
+    /// sends them.
+    fn batches(n4: u32, n6: u32) -> Vec<(bool, u32, Vec<IpNet>)> {
         let mut out = Vec::new();
-        for origin in 0..ORIGINS {
-            let all: Vec<Ipv4Net> = (origin..n)
-                .step_by(ORIGINS as usize)
-                .map(|i| match v4_prefix(i) {
-                    IpNet::V4(p) => p,
-                    IpNet::V6(_) => unreachable!("v4_prefix"),
-                })
-                .collect();
-            for c in all.chunks(BATCH) {
-                out.push((origin, c.to_vec()));
+        for (n, v6) in [(n4, false), (n6, true)] {
+            for origin in 0..ORIGINS {
+                let all: Vec<IpNet> = (origin..n)
+                    .step_by(ORIGINS as usize)
+                    .map(|i| if v6 { v6_prefix(i) } else { v4_prefix(i) })
+                    .collect();
+                for c in all.chunks(BATCH) {
+                    out.push((v6, origin, c.to_vec()));
+                }
             }
         }
         out
     }
 
-    fn engine_attrs(k: u32, origin: u32) -> PathAttrs {
+    fn engine_attrs(k: u32, origin: u32, v6: bool) -> PathAttrs {
         PathAttrs {
             as_path: vec![AsSegment::Sequence(vec![65010 + k, 64600 + origin])],
-            next_hop: Some(IpAddr::V4(tor_addr(k))),
+            next_hop: Some(if v6 {
+                IpAddr::V6(tor_addr6(k))
+            } else {
+                IpAddr::V4(tor_addr(k))
+            }),
             communities: vec![(64512 << 16) | origin],
             ..Default::default()
         }
     }
 
-    fn updates(k: u32, n: u32) -> Vec<Update> {
-        batches(n)
+    fn updates(k: u32, n4: u32, n6: u32) -> Vec<Update> {
+        batches(n4, n6)
             .into_iter()
-            .map(|(origin, c)| {
-                Update::new()
+            .map(|(v6, origin, c)| {
+                let u = Update::new()
                     .with(AttrValue::Origin(WireOrigin::IGP))
                     .with(AttrValue::AsPath(AsPath::sequence([
                         65010 + k,
                         64600 + origin,
                     ])))
-                    .with(AttrValue::NextHop(tor_addr(k)))
                     .with(AttrValue::Communities(vec![Community(
                         (64512 << 16) | origin,
-                    )]))
-                    .with_nlri(c.into_iter().map(Nlri::new))
+                    )]));
+                if v6 {
+                    // RFC 4760 §3: IPv6 reachability in MP_REACH_NLRI, global next hop only.
+                    u.with(AttrValue::MpReachNlri(MpReach {
+                        family: WireFamily::IPV6_UNICAST,
+                        next_hop: WireNextHop::Ipv6 {
+                            global: tor_addr6(k),
+                            link_local: None,
+                        },
+                        nlri: c.into_iter().map(Nlri::new).collect(),
+                    }))
+                } else {
+                    u.with(AttrValue::NextHop(tor_addr(k)))
+                        .with_nlri(c.into_iter().map(Nlri::new))
+                }
             })
             .collect()
     }
@@ -574,7 +605,7 @@ mod bird {
     }
 
     /// The engine with the same table: CPU seconds, heap bytes per route, FIB checksum.
-    pub(super) fn engine_side(n: u32) -> (Side, usize) {
+    pub(super) fn engine_side(n4: u32, n6: u32) -> (Side, usize) {
         let heap0 = LIVE.load(Ordering::Relaxed);
         let (mut e, tors) = engine_with_tors();
         let now = Instant::now();
@@ -583,23 +614,24 @@ mod bird {
         }
         let work: Vec<Batch> = (1..=2u32)
             .flat_map(|k| {
-                batches(n).into_iter().map(move |(o, c)| {
+                batches(n4, n6).into_iter().map(move |(v6, o, c)| {
                     (
                         k as usize - 1,
+                        v6,
                         o,
-                        c.into_iter().map(|p| (IpNet::V4(p), PathId(0))).collect(),
+                        c.into_iter().map(|p| (p, PathId(0))).collect(),
                     )
                 })
             })
             .collect();
         let heap_in = LIVE.load(Ordering::Relaxed);
         let cpu0 = cpu_ns();
-        for (t, o, prefixes) in &work {
+        for (t, v6, o, prefixes) in &work {
             e.handle_update(
                 now,
                 tors[*t],
                 prefixes,
-                engine_attrs(*t as u32 + 1, *o),
+                engine_attrs(*t as u32 + 1, *o, *v6),
                 &[],
             );
         }
@@ -620,7 +652,7 @@ mod bird {
         let side = Side {
             secs,
             wall: secs,
-            bytes_per_route: heap as f64 / (2.0 * f64::from(n)),
+            bytes_per_route: heap as f64 / (2.0 * f64::from(n4 + n6)),
             checksum: sum,
         };
         (side, count)
@@ -637,17 +669,26 @@ mod bird {
             .unwrap_or_default()
     }
 
-    /// `Routes: N imported` (or `exported` with `which = 1`... by word) of a protocol.
+    /// `Routes: N <word>` (`imported`, `exported`) of a protocol, summed over its channels.
     fn route_stat(sock: &Path, proto: &str, word: &str) -> u64 {
         let out = birdc(sock, &format!("show protocols all {proto}"));
         out.lines()
-            .find_map(|l| {
+            .filter_map(|l| {
                 let rest = l.trim().strip_prefix("Routes:")?;
                 let words: Vec<&str> = rest.split([' ', ',']).filter(|w| !w.is_empty()).collect();
                 let i = words.iter().position(|w| *w == word)?;
-                words.get(i.checked_sub(1)?)?.parse().ok()
+                words.get(i.checked_sub(1)?)?.parse::<u64>().ok()
             })
-            .unwrap_or(0)
+            .sum()
+    }
+
+    /// Routes in all of BIRD's tables: the sum of `N of M routes for ...` of
+    /// `show route count`.
+    fn route_count(sock: &Path) -> u64 {
+        birdc(sock, "show route count")
+            .lines()
+            .filter_map(|l| l.split_whitespace().next()?.parse::<u64>().ok())
+            .sum()
     }
 
     /// Bytes from `show memory`'s `Total:` line: (effective, effective + overhead).
@@ -710,22 +751,23 @@ mod bird {
 
     /// A feeder: connects from ToR `k`'s namespace, waits at `go` until both are
     /// Established, sends its table and End-of-RIB, and holds the session until `stop`.
+    /// Returns its CPU seconds and when it had handed the whole table to its transport.
     fn feeder(
         ns: &Netns,
         k: u32,
-        n: u32,
+        (n4, n6): (u32, u32),
         go: std::sync::Arc<Barrier>,
         stop: mpsc::Receiver<()>,
-    ) -> std::thread::JoinHandle<f64> {
-        let table = updates(k, n);
+    ) -> std::thread::JoinHandle<(f64, Instant)> {
+        let table = updates(k, n4, n6);
         ns.spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .expect("runtime");
-            rt.block_on(async move {
+            let sent = rt.block_on(async move {
                 let mut c = SessionConfig::new(65010 + k, tor_addr(k)).with_peer_as(64512);
-                c.families = vec![WireFamily::IPV4_UNICAST];
+                c.families = vec![WireFamily::IPV4_UNICAST, WireFamily::IPV6_UNICAST];
                 c.hold_time = 240;
                 let remote =
                     std::net::SocketAddr::from((Ipv4Addr::new(172, 31, 10 + k as u8, 2), 179));
@@ -749,6 +791,7 @@ mod bird {
                     h.send_updates(c.to_vec()).await.expect("send");
                 }
                 h.initial_table_sent().await.expect("eor");
+                let sent = Instant::now();
                 let _ = tokio::task::spawn_blocking(move || stop.recv()).await;
                 let _ = h
                     .stop(StopKind::Administrative {
@@ -757,83 +800,15 @@ mod bird {
                     .await;
                 drop(h);
                 let _ = task.await;
+                sent
             });
             // CPU seconds of this thread: the feeder's encoding and its transport task.
-            cpu_ns() as f64 / 1e9
+            (cpu_ns() as f64 / 1e9, sent)
         })
     }
 
-    /// BIRD 2 loading the same table: wire-to-table seconds, memory per route, checksum
-    /// of its merged (ECMP) kernel routes. `None` when root or BIRD is missing.
-    pub(super) fn bird_side(n: u32) -> Option<(Side, f64, usize)> {
-        let missing = test_support::missing(&[Need::Root, Need::Bird]);
-        if !missing.is_empty() {
-            println!("SKIP BIRD comparison: {}", missing.join("; "));
-            return None;
-        }
-        let r = Netns::new("llb").expect("netns");
-        let t1 = Netns::new("llb").expect("netns");
-        let t2 = Netns::new("llb").expect("netns");
-        let _v1 = test_support::veth(&t1, "eth0", &r, "e1").expect("veth");
-        let _v2 = test_support::veth(&t2, "eth0", &r, "e2").expect("veth");
-        t1.sh("ip addr add 172.31.11.250/24 dev eth0")
-            .expect("addr");
-        t2.sh("ip addr add 172.31.12.250/24 dev eth0")
-            .expect("addr");
-        r.sh("ip addr add 172.31.11.2/24 dev e1; ip addr add 172.31.12.2/24 dev e2")
-            .expect("addr");
-        let mut conf = String::from("router id 10.255.0.1;\nprotocol device {}\n");
-        for k in 1..=2u32 {
-            conf += &format!(
-                "protocol bgp tor{k} {{\n  local 172.31.{a}.2 as 64512;\n  neighbor 172.31.{a}.250 as {asn};\n  passive on;\n  hold time 240;\n  ipv4 {{ import all; export none; }};\n}}\n",
-                a = 10 + k,
-                asn = 65010 + k
-            );
-        }
-        // Exported only after the load is measured: BIRD's own ECMP sets (merge paths).
-        conf += "protocol kernel k4 {\n  disabled;\n  kernel table 100;\n  merge paths on;\n  learn off;\n  ipv4 { import none; export all; };\n}\n";
-        let bird = Bird::start_raw(&r, &conf).expect("bird");
-        let sock = bird.socket();
-        let (mem0, tot0) = bird_memory(&sock);
-        let rss0 = rss(bird.pid());
-        let cpu0 = proc_cpu(bird.pid());
-        let go = std::sync::Arc::new(Barrier::new(3));
-        let (s1, r1) = mpsc::channel();
-        let (s2, r2) = mpsc::channel();
-        let f1 = feeder(&t1, 1, n, go.clone(), r1);
-        let f2 = feeder(&t2, 2, n, go.clone(), r2);
-        go.wait();
-        let start = Instant::now();
-        let limit = Duration::from_secs(900);
-        wait(
-            "BIRD imports both tables",
-            limit,
-            Duration::from_millis(20),
-            || {
-                route_stat(&sock, "tor1", "imported") + route_stat(&sock, "tor2", "imported")
-                    >= 2 * u64::from(n)
-            },
-        );
-        let wall = start.elapsed().as_secs_f64();
-        let secs = proc_cpu(bird.pid()) - cpu0;
-        let (mem1, tot1) = bird_memory(&sock);
-        let rss1 = rss(bird.pid());
-        let routes = 2.0 * f64::from(n);
-        println!(
-            "BIRD 2: show memory +{:.1} MiB effective, +{:.1} MiB with overhead; RSS +{:.1} MiB",
-            (mem1 - mem0) / 1048576.0,
-            (tot1 - tot0) / 1048576.0,
-            (rss1 - rss0) / 1048576.0
-        );
-        bird.birdc("enable k4").expect("enable k4");
-        wait(
-            "BIRD exports to the kernel",
-            limit,
-            Duration::from_millis(200),
-            || route_stat(&sock, "k4", "exported") >= u64::from(n),
-        );
-        let out = r.sh("ip -4 route show table 100").expect("ip route");
-        let mut parsed: Vec<(IpNet, Vec<IpAddr>)> = Vec::new();
+    /// `ip route` of one table: prefix -> gateways (multipath `nexthop via` lines included).
+    fn kernel_routes(out: &str, parsed: &mut Vec<(IpNet, Vec<IpAddr>)>) {
         for l in out.lines() {
             let w: Vec<&str> = l.split_whitespace().collect();
             if !l.starts_with(char::is_whitespace)
@@ -847,12 +822,136 @@ mod bird {
                 last.1.push(gw);
             }
         }
+    }
+
+    /// BIRD 2 loading the same table: wire-to-table seconds, memory per route, checksum
+    /// of its merged (ECMP) kernel routes. `None` when root or BIRD is missing.
+    pub(super) fn bird_side(n4: u32, n6: u32) -> Option<(Side, f64, usize)> {
+        let missing = test_support::missing(&[Need::Root, Need::Bird]);
+        if !missing.is_empty() {
+            println!("SKIP BIRD comparison: {}", missing.join("; "));
+            return None;
+        }
+        let r = Netns::new("llb").expect("netns");
+        let t1 = Netns::new("llb").expect("netns");
+        let t2 = Netns::new("llb").expect("netns");
+        let _v1 = test_support::veth(&t1, "eth0", &r, "e1").expect("veth");
+        let _v2 = test_support::veth(&t2, "eth0", &r, "e2").expect("veth");
+        t1.sh(
+            "ip addr add 172.31.11.250/24 dev eth0; ip -6 addr add fd31:11::250/64 dev eth0 nodad",
+        )
+        .expect("addr");
+        t2.sh(
+            "ip addr add 172.31.12.250/24 dev eth0; ip -6 addr add fd31:12::250/64 dev eth0 nodad",
+        )
+        .expect("addr");
+        r.sh(
+            "ip addr add 172.31.11.2/24 dev e1; ip addr add 172.31.12.2/24 dev e2; \
+              ip -6 addr add fd31:11::2/64 dev e1 nodad; ip -6 addr add fd31:12::2/64 dev e2 nodad",
+        )
+        .expect("addr");
+        let mut conf = String::from("router id 10.255.0.1;\nprotocol device {}\n");
+        for k in 1..=2u32 {
+            conf += &format!(
+                "protocol bgp tor{k} {{\n  local 172.31.{a}.2 as 64512;\n  neighbor 172.31.{a}.250 as {asn};\n  passive on;\n  hold time 240;\n  ipv4 {{ import all; export none; }};\n  ipv6 {{ import all; export none; }};\n}}\n",
+                a = 10 + k,
+                asn = 65010 + k
+            );
+        }
+        // Exported only after the load is measured: BIRD's own ECMP sets (merge paths).
+        for (name, fam) in [("k4", "ipv4"), ("k6", "ipv6")] {
+            conf += &format!(
+                "protocol kernel {name} {{\n  disabled;\n  kernel table 100;\n  merge paths on;\n  learn off;\n  {fam} {{ import none; export all; }};\n}}\n"
+            );
+        }
+        let bird = Bird::start_raw(&r, &conf).expect("bird");
+        let sock = bird.socket();
+        let (mem0, tot0) = bird_memory(&sock);
+        let rss0 = rss(bird.pid());
+        let cpu0 = proc_cpu(bird.pid());
+        let go = std::sync::Arc::new(Barrier::new(3));
+        let (s1, r1) = mpsc::channel();
+        let (s2, r2) = mpsc::channel();
+        let f1 = feeder(&t1, 1, (n4, n6), go.clone(), r1);
+        let f2 = feeder(&t2, 2, (n4, n6), go.clone(), r2);
+        go.wait();
+        let start = Instant::now();
+        let limit = Duration::from_secs(if n4 < 100_000 { 30 } else { 900 });
+        let full = 2 * u64::from(n4 + n6);
+        // Two measures: both sessions' import counters, and `show route count` (the table).
+        let mut imported_at = None;
+        wait(
+            "BIRD imports both tables",
+            limit,
+            Duration::from_millis(20),
+            || {
+                if imported_at.is_none()
+                    && route_stat(&sock, "tor1", "imported") + route_stat(&sock, "tor2", "imported")
+                        >= full
+                {
+                    imported_at = Some(start.elapsed().as_secs_f64());
+                }
+                if start.elapsed() + Duration::from_millis(100) > limit {
+                    println!(
+                        "BIRD state:\n{}\n{}",
+                        birdc(&sock, "show protocols all"),
+                        birdc(&sock, "show route count")
+                    );
+                }
+                imported_at.is_some() && route_count(&sock) >= full
+            },
+        );
+        let wall = start.elapsed().as_secs_f64();
+        let secs = proc_cpu(bird.pid()) - cpu0;
+        let (mem1, tot1) = bird_memory(&sock);
+        let rss1 = rss(bird.pid());
+        let routes = full as f64;
+        println!(
+            "BIRD 2: show memory +{:.1} MiB effective, +{:.1} MiB with overhead; RSS +{:.1} MiB",
+            (mem1 - mem0) / 1048576.0,
+            (tot1 - tot0) / 1048576.0,
+            (rss1 - rss0) / 1048576.0
+        );
+        // The kernel export, timed on its own: not part of the load.
+        let k_start = Instant::now();
+        let k_cpu0 = proc_cpu(bird.pid());
+        bird.birdc("enable k4").expect("enable k4");
+        bird.birdc("enable k6").expect("enable k6");
+        wait(
+            "BIRD exports to the kernel",
+            limit,
+            Duration::from_millis(200),
+            || {
+                route_stat(&sock, "k4", "exported") >= u64::from(n4)
+                    && route_stat(&sock, "k6", "exported") >= u64::from(n6)
+            },
+        );
+        let k_exported = k_start.elapsed().as_secs_f64();
+        let k_cpu = proc_cpu(bird.pid()) - k_cpu0;
+        let mut parsed: Vec<(IpNet, Vec<IpAddr>)> = Vec::new();
+        kernel_routes(
+            &r.sh("ip -4 route show table 100").expect("ip route"),
+            &mut parsed,
+        );
+        kernel_routes(
+            &r.sh("ip -6 route show table 100").expect("ip route"),
+            &mut parsed,
+        );
+        let k_read = k_start.elapsed().as_secs_f64();
         let (count, sum) = checksum(parsed.into_iter());
         let _ = s1.send(());
         let _ = s2.send(());
-        let feeders_cpu = f1.join().unwrap_or(0.0) + f2.join().unwrap_or(0.0);
+        let (c1, sent1) = f1.join().unwrap_or((0.0, start));
+        let (c2, sent2) = f2.join().unwrap_or((0.0, start));
+        let sent = sent1.max(sent2).saturating_duration_since(start);
         println!(
-            "BIRD 2 load: {wall:.2} s wall, BIRD {secs:.2} CPU s, both bgp-wire feeders {feeders_cpu:.2} CPU s"
+            "BIRD 2 load: {wall:.2} s wall to `show route count` full (import counters full at {:.2} s; feeders done sending at {:.2} s), BIRD {secs:.2} CPU s, both bgp-wire feeders {:.2} CPU s",
+            imported_at.unwrap_or(wall),
+            sent.as_secs_f64(),
+            c1 + c2
+        );
+        println!(
+            "BIRD 2 kernel export (merge paths, table 100): {k_exported:.2} s wall, BIRD {k_cpu:.2} CPU s, kernel table read back at {k_read:.2} s ({count} prefixes)"
         );
         drop(bird);
         let side = Side {
