@@ -1367,11 +1367,12 @@ fn lab_bird_link_local_peer_bound_to_interface() {
 /// daemon's view (`daemon_established`).
 ///
 /// Weak: this checks the outcome, not that a collision happened. A capture on the
-/// daemon's side (tshark, `bgp.type == 1` per initiator) found, in 12 runs over BIRD, FRR
-/// and GoBGP with three ways of holding packets back (SYNs both ways, SYN-ACKs both ways,
-/// the daemon's SYNs only), only one connection that carried an OPEN: whoever's
-/// connection completes first makes the other side abort its own connect (Connect state,
-/// RFC 4271 §8.2.2), so the race rarely reaches OpenSent on both.
+/// daemon's side found, with this hold (SYNs both ways), a SYN-ACK from both sides in 1
+/// of 9 runs (BIRD; FRR and GoBGP never); and, holding SYN-ACKs both ways or the
+/// daemon's SYNs only (3 runs each, one per daemon), never a second connection that
+/// carried an OPEN: whoever's connection completes first makes the other side abort its
+/// own connect (Connect state, RFC 4271 §8.2.2), so the race rarely reaches OpenSent on
+/// both.
 fn collision_one_session(
     a: &Netns,
     mut hold: test_support::faults::LossGuard,
