@@ -41,9 +41,10 @@
 //! use std::time::{Duration, Instant};
 //! use bfd::{Engine, Path, Request, RxMeta, State, session::Config};
 //!
+//! // The caller owns the clock and passes `now` in (here: a start time).
+//! fn two_engines(mut now: Instant) {
 //! let (a_ip, b_ip) = (IpAddr::from(Ipv4Addr::new(10, 0, 0, 1)), IpAddr::from(Ipv4Addr::new(10, 0, 0, 2)));
 //! let cfg = Config { desired_min_tx: Duration::from_millis(50), required_min_rx: Duration::from_millis(50), ..Config::default() };
-//! let mut now = Instant::now();
 //! let mut a = Engine::new(1);
 //! let mut b = Engine::new(2);
 //! let sa = a.add_session(now, Request { path: Path { peer: b_ip, local: None, ifindex: None }, config: cfg.clone() }).unwrap();
@@ -63,6 +64,8 @@
 //! }
 //! assert_eq!(a.snapshot(sa).unwrap().state, State::Up);
 //! assert_eq!(b.snapshot(sb).unwrap().state, State::Up);
+//! }
+//! # let _ = two_engines;
 //! ```
 //!
 //! # Compliance

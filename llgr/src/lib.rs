@@ -56,6 +56,8 @@
 //! use std::time::{Duration, Instant};
 //! use llgr::*;
 //!
+//! // The caller owns the clock and passes `t0` in.
+//! fn ecmp_then_llgr(t0: Instant) {
 //! let mut e = Engine::new(Config::new(64512, Ipv4Addr::new(10, 0, 0, 1)));
 //! let mut tor = Peer::new("172.31.11.250".parse().unwrap(), 65011, Ipv4Addr::new(1, 1, 1, 1));
 //! tor.interface = Some(2);
@@ -63,7 +65,6 @@
 //! tor.gateway_mode = GatewayMode::Direct;
 //! tor.llgr = true;
 //! let tor = e.add_peer(tor);
-//! let t0 = Instant::now();
 //! // GR capability with restart time 0 and LLGR with a one-hour stale time:
 //! // Calico's `restartMode: LongLivedGracefulRestart` on a dual-ToR node.
 //! let params = SessionParams {
@@ -91,6 +92,8 @@
 //! assert_eq!(e.poll_timeout(), Some(t0 + Duration::from_secs(3600)));
 //! e.handle_timeout(t0 + Duration::from_secs(3600));
 //! assert_eq!(e.prefix_count(), 0);
+//! }
+//! # let _ = ecmp_then_llgr;
 //! ```
 //!
 //! # Compliance

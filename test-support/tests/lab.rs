@@ -520,7 +520,11 @@ fn harness_cleans_up_after_a_failing_test() -> R {
         *stray_child.lock().unwrap() = Some(stray);
         panic!("deliberate failure inside a lab test");
     }));
-    assert!(result.is_err());
+    let payload = result.expect_err("the lab test body must panic");
+    assert_eq!(
+        payload.downcast_ref::<&str>(),
+        Some(&"deliberate failure inside a lab test")
+    );
     let (names, pids, rundir) = seen.into_inner().unwrap();
     assert_eq!(names.len(), 2);
     let list = std::process::Command::new("ip")

@@ -31,10 +31,10 @@
 //! use std::time::{Duration, Instant};
 //! use bgp_wire::session::{Action, Direction, Session, SessionConfig, StartKind, State};
 //!
+//! // The caller owns the clock and passes `now` in.
+//! fn back_to_back(now: Instant) {
 //! let mut a = Session::new(SessionConfig::new(65001, "192.0.2.1".parse().unwrap()));
 //! let mut b = Session::new(SessionConfig::new(65002, "192.0.2.2".parse().unwrap()));
-//! # #[allow(clippy::disallowed_methods)]
-//! let now = Instant::now();
 //! a.handle_start(now, StartKind::Manual);
 //! b.handle_start(now, StartKind::ManualPassive);
 //! a.handle_connected(now, Direction::Outbound);
@@ -63,6 +63,8 @@
 //! assert_eq!(a.negotiated().unwrap().hold_time, 90);
 //! // The next thing to do is a KEEPALIVE in 30 s.
 //! assert_eq!(a.poll_timeout(), Some(now + Duration::from_secs(30)));
+//! }
+//! # let _ = back_to_back;
 //! ```
 //!
 //! # Routes on session down
