@@ -199,6 +199,9 @@ pub struct Decoded {
     pub seq: u32,
     /// `nlmsg_flags` (`NLM_F_MULTI`, `NLM_F_DUMP_INTR`…).
     pub flags: u16,
+    /// `nlmsg_pid`: in a notification, the port id of the socket whose
+    /// request caused the change (0: the kernel's own change).
+    pub pid: u32,
     /// The message.
     pub message: KernelMessage,
 }
@@ -242,12 +245,14 @@ impl Iterator for Messages<'_> {
         let msg_type = u16::from_ne_bytes([rest[4], rest[5]]);
         let flags = u16::from_ne_bytes([rest[6], rest[7]]);
         let seq = u32::from_ne_bytes([rest[8], rest[9], rest[10], rest[11]]);
+        let pid = u32::from_ne_bytes([rest[12], rest[13], rest[14], rest[15]]);
         let payload = &rest[NLMSG_HDRLEN..len as usize];
         self.pos = (off + len as usize + 3) & !3;
         Some(
             decode_one(msg_type, flags, payload, off + NLMSG_HDRLEN).map(|message| Decoded {
                 seq,
                 flags,
+                pid,
                 message,
             }),
         )

@@ -93,7 +93,14 @@
 //! [`Protocol`] for why that number). Creates use `NLM_F_EXCL`, so a foreign
 //! route with our key fails with `EEXIST` (reported per route) instead of
 //! being overwritten; `NLM_F_REPLACE` is sent only for keys the dump or our
-//! own ACKed creates show as ours (IPv4 REPLACE ignores the protocol).
+//! own ACKed creates show as ours (IPv4 REPLACE ignores the protocol). An
+//! `EEXIST` is first checked against a re-dump of our routes in the same
+//! commit: a route of ours we believed absent is adopted and replaced
+//! (`late_route_deleted_event_for_an_installed_route_resolves_by_replace`).
+//! Route-deletion events caused by our own requests (`nlmsg_pid` = our port
+//! id) are ignored: the monitor reads them late, after we may have installed
+//! the route again
+//! (`flaps_failovers_and_late_route_events_leave_the_exact_desired_table`).
 //! Deletes name our protocol, so the kernel itself refuses to delete another
 //! owner's route. Nexthop objects of other owners are never touched and their
 //! ids are skipped when allocating.

@@ -70,6 +70,11 @@ pub enum Event {
         protocol: u8,
         /// Metric.
         metric: u32,
+        /// Port id of the netlink socket whose request deleted it (`nlmsg_pid`;
+        /// 0 when the kernel did, e.g. with a nexthop object). A [`Fib`](crate::Fib)
+        /// ignores the echoes of its own deletes: read late, they would make
+        /// it forget a route it has installed again since.
+        sender: u32,
     },
     /// The monitor socket overflowed (ENOBUFS): events were lost; the
     /// programmer must re-dump and reconcile.
@@ -167,6 +172,7 @@ pub fn events(buf: &[u8]) -> Vec<Event> {
                 table: route.table,
                 protocol: route.protocol,
                 metric: route.metric,
+                sender: m.pid,
             }),
             _ => {}
         }

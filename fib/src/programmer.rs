@@ -567,8 +567,13 @@ impl Fib {
                 table,
                 protocol,
                 metric,
+                sender,
             } => {
-                if *protocol != self.cfg.protocol.0
+                // The echo of our own delete was applied when its ACK came;
+                // read later (the monitor lags), it would make us forget the
+                // route if it has been installed again since.
+                if *sender == self.conn.portid
+                    || *protocol != self.cfg.protocol.0
                     || *table != self.cfg.table
                     || *metric != self.cfg.metric
                 {
@@ -649,7 +654,19 @@ impl Fib {
         if self.style == Style::NexthopObjects {
             replaced_groups = self.commit_groups(report)?;
         }
-        self.commit_routes(report)?;
+        let mut exists = Vec::new();
+        self.commit_routes(report, &mut exists)?;
+        if !exists.is_empty() {
+            // A create met a route with our key that we believed absent (an
+            // event from before our last change, a route the kernel kept,
+            // another process). Ours are found by a re-dump and converged by
+            // replace; a foreign one fails again and is reported, never
+            // overwritten.
+            self.load_routes()?;
+            let mut again = Vec::new();
+            self.commit_routes(report, &mut again)?;
+            report.errors.extend(again);
+        }
         if self.style == Style::NexthopObjects {
             // A failover commit stays one message: unused member objects
             // are swept by the next commit that replaces no group.
@@ -933,7 +950,13 @@ impl Fib {
         }
     }
 
-    fn commit_routes(&mut self, report: &mut Report) -> Result<(), Error> {
+    /// Converges the dirty routes. Creates that fail with `EEXIST` go to
+    /// `exists`, not to the report: the caller finds out whose route it is.
+    fn commit_routes(
+        &mut self,
+        report: &mut Report,
+        exists: &mut Vec<OpError>,
+    ) -> Result<(), Error> {
         // What each (target, family) needs, computed once per commit: a
         // legacy group's hop list is built once, not once per route.
         let mut wants: HashMap<(Option<Target>, Family), Option<Want>> = HashMap::default();
@@ -1025,11 +1048,11 @@ impl Fib {
                 (None, None) => {}
             }
             if buf.len() >= FLUSH {
-                self.flush_routes(&mut buf, &mut ops, first_seq, report)?;
+                self.flush_routes(&mut buf, &mut ops, first_seq, report, exists)?;
                 first_seq = self.conn.next_seq();
             }
         }
-        self.flush_routes(&mut buf, &mut ops, first_seq, report)
+        self.flush_routes(&mut buf, &mut ops, first_seq, report, exists)
     }
 
     /// Sends the built route messages (sequence numbers `first_seq..`) and
@@ -1040,6 +1063,7 @@ impl Fib {
         ops: &mut Vec<(IpNet, Op, Option<Have>)>,
         first_seq: u32,
         report: &mut Report,
+        exists: &mut Vec<OpError>,
     ) -> Result<(), Error> {
         if ops.is_empty() {
             return Ok(());
@@ -1060,6 +1084,10 @@ impl Fib {
                     self.uninstall(&prefix);
                     report.deleted += 1;
                 }
+                (Some(e), Op::CreateRoute(_)) if e.errno == libc::EEXIST => exists.push(OpError {
+                    op,
+                    failure: Failure::Kernel(e),
+                }),
                 (Some(e), _) => report.errors.push(OpError {
                     op,
                     failure: Failure::Kernel(e),

@@ -49,6 +49,9 @@ pub(crate) struct Conn {
     seq: u32,
     rx: Vec<u8>,
     pub(crate) cfg: SocketConfig,
+    /// The port id the kernel gave this socket (the `nlmsg_pid` of the
+    /// notifications our requests cause).
+    pub(crate) portid: u32,
 }
 
 impl Conn {
@@ -65,6 +68,8 @@ impl Conn {
             socket2::SockRef::from(&sock).set_send_buffer_size(cfg.sndbuf)?;
         }
         sock.bind(&SocketAddr::new(0, 0))?;
+        let mut addr = SocketAddr::new(0, 0);
+        sock.get_address(&mut addr)?;
         for &g in groups {
             sock.add_membership(g)?;
         }
@@ -77,6 +82,7 @@ impl Conn {
             seq: 1,
             rx: Vec::with_capacity(1 << 20),
             cfg,
+            portid: addr.port_number(),
         })
     }
 

@@ -1219,3 +1219,65 @@ fn flaps_failovers_and_late_route_events_leave_the_exact_desired_table() {
     }
     bootstrap_intact(&l.node);
 }
+
+/// A deletion event for a route the kernel still has (read late, or from
+/// before a change that re-installed the route): the create it triggers meets
+/// `EEXIST`; the route is ours (a re-dump shows our protocol), so it is adopted
+/// and replaced, never reported as failed and never left out of the sweep's
+/// accounting (which would delete it with its old group).
+#[test]
+fn late_route_deleted_event_for_an_installed_route_resolves_by_replace() {
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(_lab) = lab("fib_late_route_deleted_event", &[Need::Root]) else {
+        return;
+    };
+    let l = setup();
+    let mut fib = l.node.enter(|| Fib::open(cfg(true))).unwrap();
+    fib.set_group(PLANES, planes(&l, true, true));
+    let (p4, p6) = (net("172.31.10.6/32"), net("fd00:10::6/128"));
+    fib.set_route(p4, Target::Group(PLANES));
+    fib.set_route(p6, Target::Group(PLANES));
+    assert_eq!(fib.commit().unwrap().errors, vec![]);
+    let late = |prefix| Event::RouteDeleted {
+        prefix,
+        table: 254,
+        protocol: 214,
+        metric: 20,
+        sender: 0,
+    };
+    // Same target: the re-dump finds both as they should be, nothing to send.
+    assert!(fib.handle_event(&late(p4)));
+    assert!(fib.handle_event(&late(p6)));
+    let rep = fib.commit().unwrap();
+    assert_eq!(
+        (rep.created, rep.replaced, rep.deleted, rep.errors),
+        (0, 0, 0, vec![])
+    );
+    // New target before the repair commit: one replace each; the old group
+    // goes only after its routes left it.
+    fib.handle_event(&late(p4));
+    fib.handle_event(&late(p6));
+    fib.set_group(DEVS, NexthopGroup::ecmp([Nexthop::dev(l.eth1)]));
+    fib.set_route(p4, Target::Group(DEVS));
+    fib.set_route(p6, Target::Group(DEVS));
+    fib.remove_group(PLANES);
+    let rep = fib.commit().unwrap();
+    assert_eq!(
+        (rep.created, rep.replaced, rep.deleted, rep.errors),
+        (0, 2, 0, vec![])
+    );
+    let r4 = our_routes(&l.node, false);
+    let r6 = our_routes(&l.node, true);
+    assert_eq!(
+        (r4.len(), &r4[0].0, &r4[0].1, r6.len(), &r6[0].0, &r6[0].1),
+        (
+            1,
+            &"172.31.10.6".to_string(),
+            &s(&["-@eth1"]),
+            1,
+            &"fd00:10::6".to_string(),
+            &s(&["-@eth1"])
+        )
+    );
+    bootstrap_intact(&l.node);
+}
