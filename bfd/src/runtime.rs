@@ -197,19 +197,52 @@ impl Drop for Handle {
 
 impl Runtime {
     /// Open the sockets and spawn the driver on the current tokio runtime.
+    ///
+    /// The driver then shares that runtime's workers with the caller's
+    /// tasks: a task that computes for longer than a Detection Time without
+    /// yielding (a large routing table change, say) delays our packets and
+    /// the peer declares the session down. Embedders that do heavy work on
+    /// their runtime should use [`Runtime::spawn_thread`].
     pub fn spawn(opts: Options) -> Result<Self, Error> {
-        let open = |v6| -> io::Result<TokioUdp> { TokioUdp::from_std(rx_socket(v6)?.into()) };
-        let rx4 = if opts.ipv4 { Some(open(false)?) } else { None };
-        let rx6 = if opts.ipv6 { Some(open(true)?) } else { None };
-        let seed = opts.seed.unwrap_or_else(|| rand::rng().random());
+        let (rx4, rx6) = rx_sockets(&opts)?;
+        let open = |s: Option<Socket>| s.map(|s| TokioUdp::from_std(s.into())).transpose();
+        let (rx4, rx6) = (open(rx4)?, open(rx6)?);
         let (cmd, cmd_rx) = mpsc::unbounded_channel();
-        let driver = Driver {
-            engine: Engine::new(seed),
-            tx: HashMap::new(),
-            clients: HashMap::new(),
-            stats: Stats::default(),
-        };
-        tokio::spawn(driver.run(rx4, rx6, cmd_rx));
+        tokio::spawn(Driver::new(&opts).run(rx4, rx6, cmd_rx));
+        Ok(Self { cmd })
+    }
+
+    /// Open the sockets in the calling thread's network namespace and run
+    /// the driver on a thread of its own (`bfd-runtime`, a current-thread
+    /// tokio runtime), as BIRD runs BFD in its own thread and FRR in its
+    /// own daemon: BFD's timers then never wait behind the embedder's
+    /// tasks, only for a CPU. Callable from inside or outside a tokio
+    /// runtime; [`Handle`]s work from any runtime. The thread ends once the
+    /// `Runtime` and every `Handle` are dropped.
+    pub fn spawn_thread(opts: Options) -> Result<Self, Error> {
+        let (rx4, rx6) = rx_sockets(&opts)?;
+        let (cmd, cmd_rx) = mpsc::unbounded_channel();
+        let driver = Driver::new(&opts);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .enable_time()
+            .build()?;
+        // A new thread starts in the namespace of the thread that creates
+        // it, so sessions' send sockets open where the receive sockets did.
+        std::thread::Builder::new()
+            .name("bfd-runtime".into())
+            .spawn(move || {
+                rt.block_on(async move {
+                    let open =
+                        |s: Option<Socket>| s.map(|s| TokioUdp::from_std(s.into())).transpose();
+                    match (open(rx4), open(rx6)) {
+                        (Ok(rx4), Ok(rx6)) => driver.run(rx4, rx6, cmd_rx).await,
+                        (Err(e), _) | (_, Err(e)) => {
+                            tracing::error!("bfd runtime: registering sockets: {e}");
+                        }
+                    }
+                });
+            })?;
         Ok(Self { cmd })
     }
 
@@ -255,6 +288,22 @@ impl Runtime {
         self.cmd.send(Command::Stats(tx, reset)).ok()?;
         rx.await.ok()
     }
+}
+
+/// The receive sockets `opts` asks for, opened in the calling thread's
+/// namespace.
+fn rx_sockets(opts: &Options) -> io::Result<(Option<Socket>, Option<Socket>)> {
+    let rx4 = if opts.ipv4 {
+        Some(rx_socket(false)?)
+    } else {
+        None
+    };
+    let rx6 = if opts.ipv6 {
+        Some(rx_socket(true)?)
+    } else {
+        None
+    };
+    Ok((rx4, rx6))
 }
 
 fn rx_socket(v6: bool) -> io::Result<Socket> {
@@ -404,6 +453,15 @@ thread_local! {
 }
 
 impl Driver {
+    fn new(opts: &Options) -> Driver {
+        Driver {
+            engine: Engine::new(opts.seed.unwrap_or_else(|| rand::rng().random())),
+            tx: HashMap::new(),
+            clients: HashMap::new(),
+            stats: Stats::default(),
+        }
+    }
+
     async fn run(
         mut self,
         rx4: Option<TokioUdp>,

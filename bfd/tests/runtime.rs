@@ -10,6 +10,9 @@ use bfd::runtime::{Options, Runtime, SessionRequest};
 use bfd::session::Config;
 use bfd::{DropReason, State};
 
+/// Both tests bind UDP 3784 on the same addresses: one at a time.
+static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn cfg() -> Config {
     Config {
         desired_min_tx: Duration::from_millis(50),
@@ -32,6 +35,7 @@ async fn until_up(h: &mut bfd::runtime::Handle) {
 
 #[tokio::test(flavor = "current_thread")]
 async fn loopback_pair_comes_up_and_reports_admin_down() {
+    let _serial = LOCK.lock().await;
     let rt = match Runtime::spawn(Options {
         ipv6: false,
         seed: Some(9),
@@ -84,4 +88,84 @@ async fn loopback_pair_comes_up_and_reports_admin_down() {
     assert!(cy.is_admin_down() && !cy.is_failure());
     x.admin_up();
     until_up(&mut y).await;
+}
+
+fn pair_request(peer: [u8; 4], local: [u8; 4]) -> SessionRequest {
+    SessionRequest {
+        peer: IpAddr::from(peer),
+        local: Some(IpAddr::from(local)),
+        interface: None,
+        config: cfg(),
+    }
+}
+
+/// Blocks the calling (current-thread) runtime for `d`: an embedder's task
+/// that computes without yielding.
+fn block_runtime(d: Duration) {
+    std::thread::sleep(d);
+}
+
+// RFC 5880 §6.8.4: the peer declares the session down when none of our
+// packets arrives within its Detection Time (here 3 x 50 ms). `spawn_thread`
+// keeps sending on time while the embedder's runtime is blocked for 1 s
+// (about seven Detection Times); on the embedder's runtime (`spawn`) the
+// same block holds our packets back ~1 s, which a real peer answers with
+// Down: why the node runs BFD on its own thread.
+#[tokio::test(flavor = "current_thread")]
+async fn own_thread_keeps_sessions_up_while_the_embedder_runtime_is_blocked() {
+    let _serial = LOCK.lock().await;
+    let opts = Options {
+        ipv6: false,
+        seed: Some(11),
+        ..Options::default()
+    };
+    let rt = match Runtime::spawn_thread(opts.clone()) {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("SKIP own_thread: cannot bind UDP 3784: {e}");
+            return;
+        }
+    };
+    let mut x = rt
+        .request(pair_request([127, 0, 0, 2], [127, 0, 0, 1]))
+        .await
+        .unwrap();
+    let mut y = rt
+        .request(pair_request([127, 0, 0, 1], [127, 0, 0, 2]))
+        .await
+        .unwrap();
+    until_up(&mut x).await;
+    until_up(&mut y).await;
+    block_runtime(Duration::from_secs(1));
+    assert_eq!(x.try_next_change().map(|c| c.to), None);
+    assert_eq!(y.try_next_change().map(|c| c.to), None);
+    assert_eq!(x.snapshot().await.unwrap().state, State::Up);
+    let stats = rt.stats().await.unwrap();
+    assert!(
+        stats.max_timer_lateness < Duration::from_millis(150),
+        "the driver's timers ran on time: {stats:?}"
+    );
+    drop((x, y, rt));
+    // The thread releases UDP 3784 once every handle is gone.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let rt = Runtime::spawn(opts).unwrap();
+    let mut x = rt
+        .request(pair_request([127, 0, 0, 2], [127, 0, 0, 1]))
+        .await
+        .unwrap();
+    let mut y = rt
+        .request(pair_request([127, 0, 0, 1], [127, 0, 0, 2]))
+        .await
+        .unwrap();
+    until_up(&mut x).await;
+    until_up(&mut y).await;
+    let _ = rt.take_stats().await;
+    block_runtime(Duration::from_secs(1));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let stats = rt.stats().await.unwrap();
+    assert!(
+        stats.max_timer_lateness >= Duration::from_millis(900),
+        "on the embedder's runtime the driver's packets left ~1 s late: {stats:?}"
+    );
 }

@@ -131,9 +131,12 @@ pub(super) async fn start(
     let mut fib_status = FibStatus::default();
     let fib =
         open_fib(opts.fib.clone(), &plan, &fib_tx, &mut fib_status).map_err(StartError::Fib)?;
+    // BFD on a thread of its own: a large route change on the node's
+    // runtime must not hold our packets back past the ToRs' Detection Time
+    // (with 30,000 routes per node it did, and both sessions flapped).
     let bfd_rt = if opts.bfd && plan.peers.values().any(|p| p.bfd.is_some()) {
         Some(
-            ::bfd::runtime::Runtime::spawn(::bfd::runtime::Options::default())
+            ::bfd::runtime::Runtime::spawn_thread(::bfd::runtime::Options::default())
                 .map_err(StartError::Bfd)?,
         )
     } else {
@@ -624,8 +627,19 @@ impl Core {
                 self.fib_status.commits += 1;
                 self.fib_status.errors += report.errors.len() as u64;
                 self.fib_status.last_latency = Some(latency);
-                for e in &report.errors {
+                // A few per commit, then a count: one failure mode can
+                // refuse every route of a commit (tens of thousands of
+                // lines written from the node's task otherwise).
+                const LOGGED: usize = 8;
+                for e in report.errors.iter().take(LOGGED) {
                     warn!(node = %self.node, "kernel refused {:?}: {:?}", e.op, e.failure);
+                }
+                if report.errors.len() > LOGGED {
+                    warn!(
+                        node = %self.node,
+                        "kernel refused {} more changes in this commit",
+                        report.errors.len() - LOGGED
+                    );
                 }
                 self.emit(Event::FibProgrammed {
                     changes,
