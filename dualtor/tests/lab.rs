@@ -351,29 +351,14 @@ fn wait_tables(
 }
 
 /// The guide's lab for the fault tests, converged. FRR ToRs get GR restart
-/// time 0 like the BIRD ToRs (`graceful restart time 0`, as Calico does):
-/// the harness enables FRR's `bgp graceful-restart` for LLGR, which brings
-/// FRR's default restart time of 120 s, and a node seeing a ToR's session
-/// fail keeps its routes in the ECMP set for that time as a GR helper
-/// (RFC 4724 §4.2; FRR's bfdd sends C = 0, so BFD Down may be a control
-/// plane failure, RFC 5882 §4.3.1) before LLGR demotes them (RFC 9494
-/// §4.3). The sessions are reset to send the new capability.
+/// time 0 from their config file like the BIRD ToRs (`graceful restart time
+/// 0`, as Calico does): FRR's default restart time of 120 s would have a node
+/// seeing a ToR's session fail keep its routes in the ECMP set for that time
+/// as a GR helper (RFC 4724 §4.2; FRR's bfdd sends C = 0, so BFD Down may be
+/// a control plane failure, RFC 5882 §4.3.1) before LLGR demotes them
+/// (RFC 9494 §4.3).
 fn fault_lab(tor: TorKind) -> Lab {
-    let frr = matches!(tor, TorKind::Frr);
     let mut lab = Lab::start_with(tor, Tuning::default());
-    if frr {
-        for (r, p) in [(1, 1), (1, 2), (2, 1), (2, 2)] {
-            let asn = lab.topo.tor_info(r, p).asn;
-            let tor = lab.topo.tor_frr(r, p).expect("FRR ToR");
-            tor.vtysh_lines(&[
-                "configure terminal",
-                &format!("router bgp {asn}"),
-                "bgp graceful-restart restart-time 0",
-            ])
-            .expect("FRR restart-time 0");
-            tor.vtysh("clear bgp *").expect("clear bgp");
-        }
-    }
     lab.converge();
     lab
 }

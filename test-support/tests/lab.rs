@@ -349,6 +349,22 @@ fn frr_tors_with_bird_nodes_converge_to_guide_routes() -> R {
     let took = t.wait_converged(Duration::from_secs(25))?;
     eprintln!("FRR ToRs: full ECMP after {took:?}");
     assert_routes(t.node(1, 1), &a1_expected_ecmp(), "bird")?;
+    // The FRR ToRs advertise what the BIRD ToRs do (RFC 4724 §3 Restart Time 0,
+    // RFC 9494 §3 LLST 3600) from their config files: a node keeps a failed ToR's
+    // routes GR-stale for no time before LLGR demotes them.
+    let protos = t.node_bird(1, 1).expect("BIRD on a1").protocols()?;
+    for tor in ["ra1", "ra2"] {
+        let p = protos
+            .iter()
+            .find(|p| p.name == tor)
+            .expect("session to ToR");
+        let b = p.bgp.as_ref().expect("BGP details");
+        assert_eq!(
+            (b.neighbor_restart_time, b.neighbor_ll_stale_time),
+            (Some(0), Some(3600)),
+            "{tor}: {b:?}"
+        );
+    }
     let frr = t.tor_frr(1, 1).expect("FRR on ra1");
     // The ToR-to-ToR BFD session is not part of the node-side convergence check.
     let deadline = Instant::now() + Duration::from_secs(5);

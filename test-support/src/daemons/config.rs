@@ -384,10 +384,16 @@ pub fn to_frr(r: &Router) -> String {
         .iter()
         .any(|n| n.graceful_restart.is_some() || n.llgr.is_some())
     {
+        // LLGR alone means GR restart time 0, as BIRD and GoBGP render it: FRR's
+        // default of 120 s would have peers keep our routes GR-stale in their ECMP
+        // sets for two minutes before LLGR demotes them (RFC 4724 §4.2, RFC 9494 §4.3).
+        let t = r
+            .neighbors
+            .iter()
+            .find_map(|n| n.graceful_restart)
+            .map_or(0, |g| g.restart_time);
         let _ = writeln!(s, " bgp graceful-restart");
-        if let Some(gr) = r.neighbors.iter().find_map(|n| n.graceful_restart) {
-            let _ = writeln!(s, " bgp graceful-restart restart-time {}", gr.restart_time);
-        }
+        let _ = writeln!(s, " bgp graceful-restart restart-time {t}");
     }
     if let Some(l) = r.neighbors.iter().find_map(|n| n.llgr) {
         let _ = writeln!(
@@ -694,6 +700,7 @@ protocol bgp a1 {
             "router bgp 65001",
             " bgp router-id 172.31.10.1",
             " bgp graceful-restart",
+            " bgp graceful-restart restart-time 0",
             " bgp long-lived-graceful-restart stale-time 3600",
             " neighbor 172.31.11.250 remote-as 65001",
             " neighbor 172.31.11.250 password pw",
