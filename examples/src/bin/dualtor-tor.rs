@@ -8,9 +8,13 @@
 //! ```
 //!
 //! Peers in our AS are route-reflector clients, the others eBGP. Runs in the
-//! current network namespace; SIGTERM or Ctrl-C sends Cease to every peer,
-//! removes its routes from the kernel and exits 0. Exit 2 on a bad
-//! configuration, 1 when it cannot start. Logs with `tracing` (`RUST_LOG`).
+//! current network namespace. SIGTERM is a restart (RFC 4724 §4): the sessions
+//! close without a NOTIFICATION and the kernel routes stay, forwarding, for the
+//! next run to adopt (as after a crash); SIGINT or Ctrl-C is a shutdown: Cease
+//! to every peer and our routes removed from the kernel. Both exit 0.
+//! `--status-socket PATH` serves the status snapshot as JSON (see
+//! [`examples::tor::status`]). Exit 2 on a bad configuration, 1 when it cannot
+//! start. Logs with `tracing` (`RUST_LOG`).
 #![forbid(unsafe_code)]
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -18,7 +22,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use examples::tor::{BfdConfig, Config, PeerConfig};
+use examples::tor::{BfdConfig, Config, PeerConfig, Stop};
 use tokio::signal::unix::{SignalKind, signal};
 
 /// A ToR route reflector: iBGP RR for its rack, eBGP to the other racks, BFD and LLGR.
@@ -55,6 +59,9 @@ struct Args {
     /// Do not program the kernel FIB.
     #[arg(long)]
     no_fib: bool,
+    /// Serve the status snapshot as JSON on this unix socket.
+    #[arg(long)]
+    status_socket: Option<PathBuf>,
     /// Print the effective configuration as YAML and exit.
     #[arg(long)]
     print_config: bool,
@@ -116,6 +123,9 @@ fn config(args: &Args) -> Result<Config, String> {
     if args.no_fib {
         c.fib = false;
     }
+    if let Some(p) = &args.status_socket {
+        c.status_socket = Some(p.clone());
+    }
     c.check().map_err(|e| e.to_string())?;
     Ok(c)
 }
@@ -144,12 +154,13 @@ async fn main() -> ExitCode {
         match signal(SignalKind::terminate()) {
             Ok(mut term) => {
                 tokio::select! {
-                    _ = term.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => Stop::Restart,
+                    _ = tokio::signal::ctrl_c() => Stop::Shutdown,
                 }
             }
             Err(_) => {
                 let _ = tokio::signal::ctrl_c().await;
+                Stop::Shutdown
             }
         }
     };

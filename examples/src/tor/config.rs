@@ -12,7 +12,8 @@
 //! llgr_stale_time: 3600           # LLGR stale time we advertise (GR time 0)
 //! ```
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -29,7 +30,9 @@ pub struct Config {
     /// CLUSTER_ID (RFC 4456 §7); the router ID when absent.
     #[serde(default)]
     pub cluster_id: Option<Ipv4Addr>,
-    /// Where to accept BGP connections (we also connect to every peer).
+    /// Where to accept BGP connections (we also connect to every peer); the
+    /// default `[::]:179` is dual-stack (IPv4 peers arrive IPv4-mapped), and
+    /// falls back to `0.0.0.0:179` where the namespace has no IPv6.
     #[serde(default = "default_listen")]
     pub listen: SocketAddr,
     /// The sessions.
@@ -59,6 +62,9 @@ pub struct Config {
     /// routes a previous run left (RFC 4724 §4.1 selection deferral), seconds.
     #[serde(default = "default_restart_deferral")]
     pub restart_deferral: u64,
+    /// Serve the status snapshot ([`super::Status`]) as JSON on this unix socket.
+    #[serde(default)]
+    pub status_socket: Option<PathBuf>,
 }
 
 /// One session.
@@ -135,7 +141,7 @@ pub enum ConfigError {
 }
 
 fn default_listen() -> SocketAddr {
-    SocketAddr::from(([0, 0, 0, 0], bgp_wire::transport::BGP_PORT))
+    SocketAddr::from((Ipv6Addr::UNSPECIFIED, bgp_wire::transport::BGP_PORT))
 }
 fn default_bfd() -> Option<BfdConfig> {
     Some(BfdConfig {
@@ -163,7 +169,7 @@ fn default_restart_deferral() -> u64 {
 }
 
 impl Config {
-    /// A ToR with no peers and the lab's defaults: listen on port 179, BFD 100 ms x 3,
+    /// A ToR with no peers and the lab's defaults: listen on `[::]:179`, BFD 100 ms x 3,
     /// LLGR stale time 3600 s, hold time 240 s, reconnect after 1 s (up to 10 s), FIB on.
     pub fn new(router_id: Ipv4Addr, asn: u32) -> Self {
         Config {
@@ -179,6 +185,7 @@ impl Config {
             max_connect_retry_ms: default_max_connect_retry_ms(),
             fib: true,
             restart_deferral: default_restart_deferral(),
+            status_socket: None,
         }
     }
 
@@ -244,7 +251,7 @@ mod tests {
         assert_eq!(c.peers.len(), 2);
         assert!(c.is_client(&c.peers[0]));
         assert!(!c.is_client(&c.peers[1]));
-        assert_eq!(c.listen, "0.0.0.0:179".parse().unwrap());
+        assert_eq!(c.listen, "[::]:179".parse().unwrap());
         assert_eq!(c.hold_time, 240);
         assert_eq!(c.connect_retry_ms, 1000);
         assert!(c.fib);

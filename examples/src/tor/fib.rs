@@ -25,16 +25,31 @@ pub(crate) enum Command {
 /// What the threads report to the runtime.
 #[derive(Debug)]
 pub(crate) enum Report {
-    /// A commit's outcome.
-    Committed(Result<fib::Report, fib::Error>),
+    /// A commit's outcome and how long it took.
+    Committed(Result<fib::Report, fib::Error>, Duration),
     /// A link changed: `usable` = up with carrier.
     Link { ifindex: u32, usable: bool },
 }
 
+/// The programmer thread, as opened.
+#[derive(Debug)]
+pub(crate) struct Started {
+    pub(crate) tx: std_mpsc::Sender<Command>,
+    /// Our routes found in the kernel: a previous run's, kept forwarding until
+    /// [`Command::Complete`] (our own graceful restart, RFC 4724 §4.1).
+    pub(crate) previous_routes: usize,
+    /// The kernel takes nexthop objects (else legacy multipath routes).
+    pub(crate) nexthop_objects: bool,
+}
+
+fn timed(f: impl FnOnce() -> Result<fib::Report, fib::Error>) -> Report {
+    let t = std::time::Instant::now();
+    let r = f();
+    Report::Committed(r, t.elapsed())
+}
+
 /// Opens the programmer and the monitor in the calling thread's namespace.
-pub(crate) fn start(
-    reports: mpsc::UnboundedSender<Report>,
-) -> Result<std_mpsc::Sender<Command>, fib::Error> {
+pub(crate) fn start(reports: mpsc::UnboundedSender<Report>) -> Result<Started, fib::Error> {
     let (tx, rx) = std_mpsc::channel::<Command>();
     let (ready_tx, ready_rx) = std_mpsc::channel();
     let r2 = reports.clone();
@@ -43,7 +58,8 @@ pub(crate) fn start(
         .spawn(move || {
             let mut fib = match fib::Fib::open(fib::Config::default()) {
                 Ok(f) => {
-                    let _ = ready_tx.send(Ok(()));
+                    let objects = f.status().style == fib::Style::NexthopObjects;
+                    let _ = ready_tx.send(Ok((f.installed_len(), objects)));
                     f
                 }
                 Err(e) => {
@@ -59,10 +75,10 @@ pub(crate) fn start(
                         for step in translator.translate(&changes) {
                             step.apply(&mut fib);
                         }
-                        let _ = r2.send(Report::Committed(fib.commit()));
+                        let _ = r2.send(timed(|| fib.commit()));
                     }
                     Command::Complete => {
-                        let _ = r2.send(Report::Committed(fib.complete()));
+                        let _ = r2.send(timed(|| fib.complete()));
                     }
                     Command::Kernel(events) => {
                         let mut repair = false;
@@ -70,7 +86,7 @@ pub(crate) fn start(
                             repair |= fib.handle_event(ev);
                         }
                         if repair {
-                            let _ = r2.send(Report::Committed(fib.commit()));
+                            let _ = r2.send(timed(|| fib.commit()));
                         }
                     }
                     Command::Flush(done) => {
@@ -86,11 +102,15 @@ pub(crate) fn start(
             }
         })
         .map_err(fib::Error::Io)?;
-    ready_rx
+    let (previous_routes, nexthop_objects) = ready_rx
         .recv()
         .map_err(|_| fib::Error::Io(std::io::Error::other("fib thread died")))??;
     start_monitor(reports, Some(tx.clone()))?;
-    Ok(tx)
+    Ok(Started {
+        tx,
+        previous_routes,
+        nexthop_objects,
+    })
 }
 
 /// Starts the link monitor: carrier changes go to the runtime, and every kernel
@@ -107,7 +127,7 @@ pub(crate) fn start_monitor(
                 let ev = match monitor.recv(Duration::from_millis(200)) {
                     Ok(ev) => ev,
                     Err(e) => {
-                        let _ = reports.send(Report::Committed(Err(e)));
+                        let _ = reports.send(Report::Committed(Err(e), Duration::ZERO));
                         return;
                     }
                 };

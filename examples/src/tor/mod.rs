@@ -19,7 +19,13 @@
 //!   stay usable, depreferenced, and are re-advertised with LLGR_STALE, never
 //!   to a peer without the LLGR capability;
 //! - End-of-RIB after the initial table; reconnection at once after a failure;
-//! - its best routes in its own kernel FIB (protocol 214), so that it forwards.
+//! - its best routes in its own kernel FIB (protocol 214), so that it forwards;
+//! - its own graceful restart (RFC 4724 §4.1): after a restart (SIGTERM, or a
+//!   crash) the previous run's kernel routes keep forwarding, our OPENs carry
+//!   the R bit, and End-of-RIB is deferred until every peer sent its own; then
+//!   what was not re-learned is swept (see [`runtime`]);
+//! - a status snapshot as JSON on a unix socket ([`status`]), with the
+//!   facade's field names and state types.
 //!
 //! ```text
 //!  config ──► runtime loop ◄── BGP tasks (bgp_wire::transport, listener + connect)
@@ -32,16 +38,21 @@
 //! ```
 //! Modules, one concern each: [`config`] (YAML), [`policy`] (RIB and export
 //! policy around the engine, pure), `session` (BGP and BFD tasks), `fib`
-//! (kernel programming and link monitor), [`runtime`] (the loop).
+//! (kernel programming and link monitor), [`status`] (the JSON snapshot),
+//! [`runtime`] (the loop).
 //!
 //! # Example
 //! ```no_run
 //! # async fn f() -> Result<(), examples::tor::Error> {
-//! use examples::tor::{Config, PeerConfig};
+//! use examples::tor::{Config, PeerConfig, Stop};
 //! let mut cfg = Config::new("172.31.11.250".parse().unwrap(), 65001);
 //! cfg.peers.push(PeerConfig::new("172.31.11.1".parse().unwrap(), 65001)); // client a1
 //! cfg.peers.push(PeerConfig::new("172.31.1.2".parse().unwrap(), 65002)); // ToR rb1
-//! examples::tor::run(cfg, async { let _ = tokio::signal::ctrl_c().await; }).await
+//! examples::tor::run(cfg, async {
+//!     let _ = tokio::signal::ctrl_c().await;
+//!     Stop::Shutdown
+//! })
+//! .await
 //! # }
 //! ```
 //!
@@ -49,22 +60,31 @@
 //! - RFC 4271: FSM, OPEN, UPDATE (bgp-wire); §9.1 decision process and §5.1
 //!   export attribute rules (llgr).
 //! - RFC 4456 §6, §7, §8: reflection, CLUSTER_ID, ORIGINATOR_ID/CLUSTER_LIST.
-//! - RFC 4724 (GR time 0, End-of-RIB) and RFC 9494 §4.2-§4.3 (LLGR).
+//! - RFC 4724 (GR time 0, End-of-RIB, §4.1 our own restart with the R bit and
+//!   deferred End-of-RIB) and RFC 9494 §4.2-§4.3 (LLGR).
 //! - RFC 5880/5881/5882: single-hop BFD as the sessions' liveness.
 //!
-//! **Not implemented:** import/export filters, TCP MD5, IPv6 sessions beyond
-//! what the engine gives for free (untested), ADD-PATH, a control socket; a
-//! restart of the ToR itself keeps its kernel routes until End-of-RIB from
-//! every peer (or the deferral), but does not defer its own advertisements.
+//! - IPv6: sessions over IPv6 carry IPv6 unicast (RFC 4760 MP_REACH, RFC 2545
+//!   global and link-local next hops, kept when reflected); the listener is
+//!   dual-stack.
+//!
+//! **Not implemented:** import/export filters, TCP MD5, ADD-PATH, IPv4 and
+//! IPv6 on one session (one family per session, by the peer's address), a
+//! control socket that changes anything (the status socket only reads); our
+//! own restart defers End-of-RIB but not the UPDATEs themselves (RFC 4724
+//! §4.1 defers both; the peers keep our stale routes until End-of-RIB, so
+//! nothing is lost, only a few routes are sent twice).
 
 pub mod config;
 mod fib;
 pub mod policy;
 pub mod runtime;
 mod session;
+pub mod status;
 
 pub use config::{BfdConfig, Config, ConfigError, PeerConfig};
-pub use runtime::run;
+pub use runtime::{Stop, run};
+pub use status::Status;
 
 /// Why the ToR could not start.
 #[derive(Debug, thiserror::Error)]
@@ -85,4 +105,7 @@ pub enum Error {
     /// The kernel programmer or monitor could not start.
     #[error("fib: {0}")]
     Fib(#[from] ::fib::Error),
+    /// The status socket could not be opened.
+    #[error("status socket: {0}")]
+    Status(#[source] std::io::Error),
 }

@@ -63,10 +63,14 @@ pub(crate) fn session_config(cfg: &Config, peer: &PeerConfig) -> SessionConfig {
 
 /// Starts the BGP task of peer `idx`; it ends on [`SessionCommand::Stop`] or
 /// when the command sender is dropped (graceful: no NOTIFICATION).
+/// `restarting`: our OPENs carry the Restart State bit (RFC 4724 §3) until
+/// [`SessionCommand::RestartComplete`], so that the peer keeps our routes
+/// until our End-of-RIB and sends its own at once (§4.2).
 pub(crate) fn spawn_bgp(
     idx: usize,
     cfg: &Config,
     peer: &PeerConfig,
+    restarting: bool,
     wire: &WireTransport,
     events: mpsc::UnboundedSender<(usize, Event)>,
 ) -> (
@@ -77,7 +81,7 @@ pub(crate) fn spawn_bgp(
     let (tx, commands) = mpsc::unbounded_channel();
     let (bgp_tx, mut bgp_rx) = mpsc::channel(64);
     let join = wire.spawn_session(
-        WirePeer::new(session_config(cfg, peer), remote),
+        WirePeer::new(session_config(cfg, peer), remote).with_restarting(restarting),
         SessionLink::new(commands, bgp_tx),
     );
     // Tag the session's events with the peer for the runtime's one queue.
