@@ -128,6 +128,11 @@ fn prefix(i: u8) -> IpNet {
     }
 }
 
+/// Path id `i` mod 2: two ADD-PATH paths per peer and prefix.
+fn path(i: u8) -> PathId {
+    PathId(u32::from(i % 2))
+}
+
 impl Harness {
     /// Three peers: two Direct on connected subnets, one Recursive; `now` is the start time.
     pub fn new(now: Instant) -> Self {
@@ -185,9 +190,33 @@ impl Harness {
         }
     }
 
+    /// The index of the peer an operation's `peer` byte names.
+    fn index(&self, peer: u8) -> usize {
+        usize::from(peer) % self.peers.len()
+    }
+
+    /// The peer an operation's `peer` byte names.
+    fn peer(&self, peer: u8) -> PeerId {
+        self.peers[self.index(peer)]
+    }
+
+    /// One UPDATE from `peer` announcing `prefixes` with attribute variant `attrs`.
+    fn announce(
+        &mut self,
+        peer: u8,
+        prefixes: impl Iterator<Item = IpNet>,
+        path_id: u8,
+        attrs: u8,
+    ) {
+        let pid = path(path_id);
+        let nlri: Vec<(IpNet, PathId)> = prefixes.map(|p| (p, pid)).collect();
+        let a = self.attrs(self.index(peer), attrs);
+        let id = self.peer(peer);
+        self.engine.handle_update(self.now, id, &nlri, a, &[]);
+    }
+
     /// Apply one operation, then check the replayed FIB. Panics on an engine bug.
     pub fn apply(&mut self, op: &Op) {
-        let n = self.peers.len();
         match *op {
             Op::Up {
                 peer,
@@ -220,57 +249,40 @@ impl Harness {
                     ..Default::default()
                 };
                 self.engine
-                    .handle_session_up(self.now, self.peers[peer as usize % n], params);
+                    .handle_session_up(self.now, self.peer(peer), params);
             }
             Op::Down { peer, reason } => {
                 self.engine
-                    .handle_session_down(self.now, self.peers[peer as usize % n], reason);
+                    .handle_session_down(self.now, self.peer(peer), reason);
             }
             Op::Announce {
                 peer,
                 prefix: p,
                 path_id,
                 attrs,
-            } => {
-                let i = peer as usize % n;
-                let a = self.attrs(i, attrs);
-                let pid = PathId(u32::from(path_id % 2));
-                self.engine
-                    .handle_update(self.now, self.peers[i], &[(prefix(p), pid)], a, &[]);
-            }
+            } => self.announce(peer, std::iter::once(prefix(p)), path_id, attrs),
             Op::AnnounceMany {
                 peer,
                 mask,
                 path_id,
                 attrs,
             } => {
-                let i = peer as usize % n;
-                let a = self.attrs(i, attrs);
-                let pid = PathId(u32::from(path_id % 2));
-                let many: Vec<(IpNet, PathId)> = (0..8u8)
-                    .filter(|b| mask & (1 << b) != 0)
-                    .map(|b| (prefix(b), pid))
-                    .collect();
-                self.engine
-                    .handle_update(self.now, self.peers[i], &many, a, &[]);
+                let prefixes = (0..8u8).filter(|b| mask & (1 << b) != 0).map(prefix);
+                self.announce(peer, prefixes, path_id, attrs);
             }
             Op::Withdraw {
                 peer,
                 prefix: p,
                 path_id,
             } => {
-                let pid = PathId(u32::from(path_id % 2));
-                self.engine.handle_update(
-                    self.now,
-                    self.peers[peer as usize % n],
-                    &[],
-                    PathAttrs::default(),
-                    &[(prefix(p), pid)],
-                );
+                let withdrawn = [(prefix(p), path(path_id))];
+                let id = self.peer(peer);
+                self.engine
+                    .handle_update(self.now, id, &[], PathAttrs::default(), &withdrawn);
             }
             Op::EndOfRib { peer, family } => {
                 self.engine
-                    .handle_end_of_rib(self.now, self.peers[peer as usize % n], family);
+                    .handle_end_of_rib(self.now, self.peer(peer), family);
             }
             Op::Advance { secs } => {
                 self.now += Duration::from_secs(u64::from(secs));
