@@ -220,10 +220,12 @@ fn wait_for(timeout: Duration, what: &str, mut f: impl FnMut() -> bool) {
 
 /// The expected routes: node `n`'s prefixes via `hop`.
 fn via(af: Af, n: u8, hop: &Hop) -> Vec<(String, Vec<Hop>)> {
-    originated(af, n)
+    let mut v: Vec<_> = originated(af, n)
         .into_iter()
         .map(|p| (p, vec![hop.clone()]))
-        .collect()
+        .collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
 }
 
 // RFC 4456 §6 (reflection keeps NEXT_HOP), RFC 4760 §3 (MP_REACH_NLRI) and
