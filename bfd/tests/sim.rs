@@ -54,8 +54,14 @@ struct Net {
 
 impl Net {
     fn new(seed: u64, cfg: Config) -> Self {
+        Self::with_configs(seed, [cfg.clone(), cfg])
+    }
+
+    /// Sides with different configurations (a node and a ToR).
+    fn with_configs(seed: u64, cfgs: [Config; 2]) -> Self {
         let now = Instant::now();
         let mk = |n: u8, peer: u8, s: u64| {
+            let cfg = &cfgs[usize::from(n - 1)];
             let mut e = Engine::new(s);
             let id = e
                 .add_session(
@@ -487,4 +493,69 @@ fn starved_scheduler_flaps_only_on_real_silence() {
         false_a_flaps > 0,
         "timers-first order expires sessions with queued packets"
     );
+}
+
+// RFC 5880 §6.8.3: while not Up a session sends at the idle rate (Calico's
+// BFDConfiguration `idleSendInterval`, 1 min by default, on the node), and
+// §6.8.7 sends at once when the state changes. The ToR idles at 1 s (BIRD's
+// default). After a 2 s cut, both ends must come back Up within about the
+// ToR's idle interval, not the node's, and then stay Up for minutes (what
+// `dualtor-vs-bird` saw as a reset ~45 s after Up).
+#[test]
+fn node_idling_at_a_minute_recovers_with_the_tor_and_stays_up() {
+    for seed in 0..20 {
+        let mut n = Net::with_configs(
+            seed,
+            [
+                Config {
+                    idle_tx: Duration::from_secs(60),
+                    ..cfg(100, 3)
+                },
+                cfg(100, 3),
+            ],
+        );
+        n.max_delay = 2 * MS;
+        // The runtime sends the first packet when the session is created.
+        n.flush(0);
+        n.flush(1);
+        n.run(3 * Duration::from_secs(1));
+        assert_eq!(
+            (n.state(0), n.state(1)),
+            (State::Up, State::Up),
+            "seed {seed}"
+        );
+        n.loss = [1.0, 1.0];
+        n.run(2 * Duration::from_secs(1));
+        assert_eq!(
+            (n.state(0), n.state(1)),
+            (State::Down, State::Down),
+            "seed {seed}"
+        );
+        let healed = n.now;
+        n.loss = [0.0, 0.0];
+        n.run(120 * Duration::from_secs(1));
+        for i in 0..2 {
+            let after: Vec<(State, u128)> = n.sides[i]
+                .changes
+                .iter()
+                .filter(|c| c.at >= healed)
+                .map(|c| (c.to, (c.at - healed).as_millis()))
+                .collect();
+            let up = after.iter().find(|(s, _)| *s == State::Up);
+            assert!(
+                up.is_some_and(|(_, ms)| *ms <= 2_000),
+                "seed {seed} side {i}: {after:?}"
+            );
+            assert_eq!(
+                after.last().map(|c| c.0),
+                Some(State::Up),
+                "seed {seed} side {i}: {after:?}"
+            );
+            assert_eq!(
+                after.iter().filter(|(s, _)| *s == State::Down).count(),
+                0,
+                "seed {seed} side {i}: {after:?}"
+            );
+        }
+    }
 }
