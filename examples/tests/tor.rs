@@ -199,8 +199,11 @@ fn routes(ns: &Netns, proto: &str) -> Vec<Route> {
     all
 }
 
-/// `prefix -> sorted next hops` of the routes, for exact comparison.
-fn table(routes: &[Route]) -> Vec<(String, Vec<Hop>)> {
+/// `(prefix, sorted next hops)` per route, sorted by prefix.
+type Table = Vec<(String, Vec<Hop>)>;
+
+/// The [`Table`] of the routes, for exact comparison.
+fn table(routes: &[Route]) -> Table {
     let mut t: Vec<_> = routes
         .iter()
         .map(|r| (r.dst.to_string(), r.sorted_paths()))
@@ -219,7 +222,7 @@ fn wait_for(timeout: Duration, what: &str, mut f: impl FnMut() -> bool) {
 }
 
 /// The expected routes: node `n`'s prefixes via `hop`.
-fn via(af: Af, n: u8, hop: &Hop) -> Vec<(String, Vec<Hop>)> {
+fn via(af: Af, n: u8, hop: &Hop) -> Table {
     let mut v: Vec<_> = originated(af, n)
         .into_iter()
         .map(|p| (p, vec![hop.clone()]))
@@ -285,7 +288,7 @@ fn tor_reflects_ipv6_routes_keeping_next_hops() {
 
     // The ToR's own FIB (protocol 214): each node's routes via that node on br0.
     let got = table(&routes(&rack.t, "214"));
-    let mut want: Vec<(String, Vec<Hop>)> = Vec::new();
+    let mut want: Table = Vec::new();
     for (n, ll, global) in [(1u8, &ll1, addr(Af::V6, 1)), (2, &ll2, addr(Af::V6, 2))] {
         // Either the link-local or the global next hop is correct on a
         // connected link; the status below says which one the ToR chose.
@@ -405,9 +408,9 @@ impl Drop for Monitor {
 fn watch(
     ns: &Netns,
     proto: &'static str,
-    want: Vec<(String, Vec<Hop>)>,
+    want: Table,
     stop: Arc<AtomicBool>,
-) -> std::thread::JoinHandle<Vec<Vec<(String, Vec<Hop>)>>> {
+) -> std::thread::JoinHandle<Vec<Table>> {
     let name = ns.name().to_owned();
     std::thread::spawn(move || {
         let mut bad = Vec::new();
