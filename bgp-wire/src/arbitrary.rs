@@ -189,9 +189,10 @@ fn as_path(u: &mut Unstructured<'_>, four: bool) -> Result<AsPath> {
             let n = u.int_in_range(1..=6)?;
             let asns = (0..n)
                 .map(|_| nonzero_u32(u, max))
-                .collect::<Result<Vec<_>>>()?;
+                .collect::<Result<_>>()?;
             Ok(Segment { kind, asns })
-        })?,
+        })?
+        .into(),
     })
 }
 

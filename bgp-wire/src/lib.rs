@@ -125,6 +125,10 @@ pub mod transport;
 pub mod update;
 pub mod view;
 
+/// The `smallvec` crate, whose `SmallVec` holds AS paths ([`attr::AsNumbers`]), so users
+/// build them with the matching version.
+pub use smallvec;
+
 pub use ctx::{Afi, DecodeCtx, EncodeCtx, Family, Safi, negotiate};
 pub use error::{DecodeError, EncodeError};
 pub use message::{Decoded, Finding, Message, Verdict};

@@ -113,29 +113,61 @@ pub(crate) fn check(
     count(buf, base, if v6 { 128 } else { 32 }, add_path)
 }
 
+/// The first `nb` octets of `b` as an IPv4 address, zero-filled: one unaligned load and a
+/// mask when 4 octets are readable (the common case inside a message), else a copy.
+/// Bits inside the last octet stay as received.
+#[inline(always)]
+fn v4_octets(b: &[u8], nb: usize) -> Option<Ipv4Addr> {
+    if nb > 4 {
+        return None;
+    }
+    if let Some(w) = b.first_chunk::<4>() {
+        let mask = u32::MAX.checked_shl(32 - 8 * nb as u32).unwrap_or(0);
+        return Some(Ipv4Addr::from(u32::from_be_bytes(*w) & mask));
+    }
+    let mut a = [0u8; 4];
+    a.get_mut(..nb)?.copy_from_slice(b.get(..nb)?);
+    Some(Ipv4Addr::from(a))
+}
+
+/// [`v4_octets`] for IPv6.
+#[inline(always)]
+fn v6_octets(b: &[u8], nb: usize) -> Option<Ipv6Addr> {
+    if nb > 16 {
+        return None;
+    }
+    if let Some(w) = b.first_chunk::<16>() {
+        let mask = u128::MAX.checked_shl(128 - 8 * nb as u32).unwrap_or(0);
+        return Some(Ipv6Addr::from(u128::from_be_bytes(*w) & mask));
+    }
+    let mut a = [0u8; 16];
+    a.get_mut(..nb)?.copy_from_slice(b.get(..nb)?);
+    Some(Ipv6Addr::from(a))
+}
+
 /// Decodes the prefix at `buf[i..]`, returning it and the index after it; `None` if it
 /// does not fit (never the case in a field that [`check`] accepted).
-#[inline]
+#[inline(always)]
 fn read_one(buf: &[u8], i: usize, v6: bool, add_path: bool) -> Option<(Nlri, usize)> {
     let (path_id, i) = if add_path {
-        let p = buf.get(i..i + 4)?;
-        (Some(u32::from_be_bytes([p[0], p[1], p[2], p[3]])), i + 4)
+        let p = buf.get(i..)?.first_chunk::<4>()?;
+        (Some(u32::from_be_bytes(*p)), i + 4)
     } else {
         (None, i)
     };
     let len = *buf.get(i)?;
     let nb = usize::from(len).div_ceil(8);
-    let bytes = buf.get(i + 1..i + 1 + nb)?;
+    let end = i + 1 + nb;
+    if end > buf.len() {
+        return None;
+    }
+    let rest = buf.get(i + 1..)?;
     let prefix = if v6 {
-        let mut a = [0u8; 16];
-        a.get_mut(..nb)?.copy_from_slice(bytes);
-        IpNet::V6(Ipv6Net::new(Ipv6Addr::from(a), len).ok()?)
+        IpNet::V6(Ipv6Net::new(v6_octets(rest, nb)?, len).ok()?)
     } else {
-        let mut a = [0u8; 4];
-        a.get_mut(..nb)?.copy_from_slice(bytes);
-        IpNet::V4(Ipv4Net::new(Ipv4Addr::from(a), len).ok()?)
+        IpNet::V4(Ipv4Net::new(v4_octets(rest, nb)?, len).ok()?)
     };
-    Some((Nlri { path_id, prefix }, i + 1 + nb))
+    Some((Nlri { path_id, prefix }, end))
 }
 
 /// Parses a field of IPv4 (`v6 == false`) or IPv6 prefixes into `out`.
@@ -149,13 +181,30 @@ pub(crate) fn parse(
     out: &mut Vec<Nlri>,
 ) -> Result<(), PrefixError> {
     let n = check(buf, base, v6, add_path)?;
-    out.reserve_exact(n);
-    let mut i = 0;
-    while let Some((nlri, next)) = read_one(buf, i, v6, add_path) {
-        out.push(nlri);
-        i = next;
+    match (v6, add_path) {
+        (false, false) => fill::<false, false>(buf, n, out),
+        (false, true) => fill::<false, true>(buf, n, out),
+        (true, false) => fill::<true, false>(buf, n, out),
+        (true, true) => fill::<true, true>(buf, n, out),
     }
     Ok(())
+}
+
+/// The second pass of [`parse`], monomorphised per family and ADD-PATH setting: decodes
+/// the `n` prefixes that [`check`] counted. A `0.0.0.0/0` stand-in for a prefix that does
+/// not fit can never be used (the field was checked); it keeps this pass free of panics
+/// and lets the `Vec` be filled from an exact-size iterator (one allocation, no per-push
+/// capacity check).
+fn fill<const V6: bool, const AP: bool>(buf: &[u8], n: usize, out: &mut Vec<Nlri>) {
+    let mut i = 0;
+    out.reserve_exact(n);
+    out.extend((0..n).map(|_| match read_one(buf, i, V6, AP) {
+        Some((nlri, next)) => {
+            i = next;
+            nlri
+        }
+        None => Nlri::new(Ipv4Net::default()),
+    }));
 }
 
 /// The prefixes of a field that was checked, decoded one at a time (zero-copy view).

@@ -351,7 +351,7 @@ pub(crate) struct Layout {
 
 /// RFC 4271 §6.3 + RFC 7606. `Err` is a session reset.
 fn decode(body: &[u8], ctx: &DecodeCtx) -> Result<(Option<Update>, Verdict), UpdateError> {
-    let (update, findings, _) = walk(body, ctx, true)?;
+    let (update, findings, _) = walk::<true>(body, ctx)?;
     // RFC 7606 §3 g: the strongest approach wins.
     let verdict = match findings.iter().map(|f| f.0).max() {
         None => Verdict::Accepted,
@@ -372,12 +372,11 @@ fn decode(body: &[u8], ctx: &DecodeCtx) -> Result<(Option<Update>, Verdict), Upd
 }
 
 /// Checks every field and attribute of an UPDATE body and collects the RFC 7606 findings;
-/// with `build` it also materialises the [`Update`] (otherwise it stays empty and nothing
+/// with `BUILD` it also materialises the [`Update`] (otherwise it stays empty and nothing
 /// is allocated for a clean message). `Err` is a session reset.
-fn walk(
+fn walk<const BUILD: bool>(
     body: &[u8],
     ctx: &DecodeCtx,
-    build: bool,
 ) -> Result<(Update, Findings, Layout), UpdateError> {
     let mut r = Reader::new(body, HEADER_LEN);
     let ap4 = ctx.add_path(Family::IPV4_UNICAST);
@@ -399,7 +398,7 @@ fn walk(
     let wfield = r.take(wlen).unwrap_or_default();
     // RFC 7606 §3 h, §5.3: Withdrawn Routes are checked like NLRI; errors reset.
     let mut withdrawn = Vec::new();
-    if build {
+    if BUILD {
         nlri::parse(wfield, woff, false, ap4, &mut withdrawn).map_err(network_error)?;
     } else {
         nlri::check(wfield, woff, false, ap4).map_err(network_error)?;
@@ -416,14 +415,14 @@ fn walk(
     };
     let noff = r.offset();
     let mut nlri_v = Vec::new();
-    let reach = if build {
+    let reach = if BUILD {
         nlri::parse(r.rest(), noff, false, ap4, &mut nlri_v).map_err(network_error)?;
         !nlri_v.is_empty()
     } else {
         nlri::check(r.rest(), noff, false, ap4).map_err(network_error)? > 0
     };
 
-    let mut attributes = Vec::with_capacity(if build { count_attributes(a.rest()) } else { 0 });
+    let mut attributes = Vec::with_capacity(if BUILD { count_attributes(a.rest()) } else { 0 });
     let mut findings: Findings = Vec::new();
     let mut seen = TypeSet::default();
     let mut mp_reach = false;
@@ -497,7 +496,11 @@ fn walk(
             ));
             continue;
         }
-        match Attribute::parse(fl, t, value, whole, off, voff, ctx, build) {
+        // The common attributes, well-formed, decode straight into the list.
+        if Attribute::decode_common::<BUILD>(fl, t, value, voff, ctx, &mut attributes) {
+            continue;
+        }
+        match Attribute::parse(fl, t, value, whole, off, voff, ctx, BUILD) {
             Ok(Some(at)) => attributes.push(at),
             Ok(None) => {}
             Err(f) if f.action == Action::SessionReset => return Err(f.error),
@@ -546,7 +549,7 @@ fn walk(
 /// for any other; allocates nothing for a clean message (the check behind
 /// [`UpdateView`](crate::view::UpdateView)).
 pub(crate) fn check_clean(body: &[u8], ctx: &DecodeCtx) -> Option<Layout> {
-    match walk(body, ctx, false) {
+    match walk::<false>(body, ctx) {
         Ok((_, f, layout)) if f.is_empty() => Some(layout),
         _ => None,
     }

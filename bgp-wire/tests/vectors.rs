@@ -454,7 +454,7 @@ fn as4_merge_rules() {
     assert_eq!(AsPath::merge_as4(&p, &AsPath::sequence([1, 2])), p);
     // An AS_SET counts as one AS, and leading segments are taken whole.
     let p = AsPath {
-        segments: vec![Segment::set([1, 2, 3]), Segment::sequence([23456, 23456])],
+        segments: vec![Segment::set([1, 2, 3]), Segment::sequence([23456, 23456])].into(),
     };
     let p4 = AsPath::sequence([4_200_000_000, 4_200_000_001]);
     assert_eq!(
@@ -464,6 +464,7 @@ fn as4_merge_rules() {
                 Segment::set([1, 2, 3]),
                 Segment::sequence([4_200_000_000, 4_200_000_001])
             ]
+            .into()
         }
     );
     // RFC 6793 §4.2.2: split for a 2-octet session.

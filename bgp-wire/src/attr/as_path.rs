@@ -8,6 +8,7 @@
 //! ```
 
 use bytes::{BufMut, BytesMut};
+use smallvec::SmallVec;
 
 use crate::error::EncodeError;
 use crate::open::AS_TRANS;
@@ -37,6 +38,14 @@ impl SegmentType {
     }
 }
 
+/// The AS numbers of one segment: up to 8 are stored inline, so decoding a typical path
+/// allocates nothing (longer segments spill to the heap). Build one from a `Vec` or an
+/// array with `.into()`, or with [`Segment::sequence`]/[`Segment::set`].
+pub type AsNumbers = SmallVec<[u32; 8]>;
+
+/// The segments of a path: one (the usual shape) is stored inline.
+pub type SegmentList = SmallVec<[Segment; 1]>;
+
 /// One path segment.
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
@@ -44,7 +53,7 @@ pub struct Segment {
     /// Segment type.
     pub kind: SegmentType,
     /// AS numbers (1 to 255 of them on the wire).
-    pub asns: Vec<u32>,
+    pub asns: AsNumbers,
 }
 
 impl Segment {
@@ -52,7 +61,7 @@ impl Segment {
     pub fn sequence(asns: impl Into<Vec<u32>>) -> Self {
         Segment {
             kind: SegmentType::AS_SEQUENCE,
-            asns: asns.into(),
+            asns: asns.into().into_iter().collect(),
         }
     }
 
@@ -60,7 +69,7 @@ impl Segment {
     pub fn set(asns: impl Into<Vec<u32>>) -> Self {
         Segment {
             kind: SegmentType::AS_SET,
-            asns: asns.into(),
+            asns: asns.into().into_iter().collect(),
         }
     }
 
@@ -79,7 +88,7 @@ impl Segment {
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct AsPath {
     /// The segments, first is the most recent.
-    pub segments: Vec<Segment>,
+    pub segments: SegmentList,
 }
 
 /// Where an AS path is malformed.
@@ -88,11 +97,37 @@ pub(crate) struct AsPathError {
     pub(crate) at: usize,
 }
 
+/// The segment at `v[i..]`: its type, its AS numbers and where the next one starts.
+#[inline]
+fn segment_at(v: &[u8], i: usize, four: bool) -> Result<(SegmentType, &[u8], usize), AsPathError> {
+    let err = AsPathError { at: i };
+    let w = if four { 4 } else { 2 };
+    let (Some(&t), Some(&n)) = (v.get(i), v.get(i + 1)) else {
+        return Err(err);
+    };
+    if !SegmentType(t).is_known() || n == 0 {
+        return Err(err);
+    }
+    let next = i + 2 + w * usize::from(n);
+    let body = v.get(i + 2..next).ok_or(err)?;
+    Ok((SegmentType(t), body, next))
+}
+
+/// Whether a segment body holds AS 0 (RFC 7607 §2).
+#[inline]
+fn has_as0(body: &[u8], four: bool) -> bool {
+    if four {
+        body.as_chunks::<4>().0.contains(&[0; 4])
+    } else {
+        body.as_chunks::<2>().0.contains(&[0; 2])
+    }
+}
+
 impl AsPath {
     /// A path of one AS_SEQUENCE.
     pub fn sequence(asns: impl Into<Vec<u32>>) -> Self {
         AsPath {
-            segments: vec![Segment::sequence(asns)],
+            segments: smallvec::smallvec![Segment::sequence(asns)],
         }
     }
 
@@ -118,24 +153,43 @@ impl AsPath {
     /// Checks a value with 2- or 4-octet AS numbers (RFC 7606 §7.2: unknown segment type,
     /// zero segment length, overrun, underrun; RFC 7607: AS 0) without allocating.
     pub(crate) fn check(v: &[u8], four: bool) -> Result<(), AsPathError> {
-        let w = if four { 4 } else { 2 };
         let mut i = 0;
         while i < v.len() {
-            let (Some(&t), Some(&n)) = (v.get(i), v.get(i + 1)) else {
-                return Err(AsPathError { at: i });
-            };
-            if !SegmentType(t).is_known() || n == 0 {
+            let (_, body, next) = segment_at(v, i, four)?;
+            if has_as0(body, four) {
                 return Err(AsPathError { at: i });
             }
-            let body = v
-                .get(i + 2..i + 2 + w * usize::from(n))
-                .ok_or(AsPathError { at: i })?;
-            if (Asns { b: body, four }).any(|a| a == 0) {
-                return Err(AsPathError { at: i });
-            }
-            i += 2 + body.len();
+            i = next;
         }
         Ok(())
+    }
+
+    /// Checks (like [`AsPath::check`]) and decodes a value in one pass; every `Vec` is
+    /// allocated once, exactly.
+    pub(crate) fn parse(v: &[u8], four: bool) -> Result<AsPath, AsPathError> {
+        let (mut i, mut n) = (0, 0);
+        while i < v.len() {
+            i = segment_at(v, i, four)?.2;
+            n += 1;
+        }
+        let mut segments = SegmentList::with_capacity(n);
+        i = 0;
+        while i < v.len() {
+            let (kind, body, next) = segment_at(v, i, four)?;
+            let asns: AsNumbers = if four {
+                let (c, _) = body.as_chunks::<4>();
+                c.iter().map(|c| u32::from_be_bytes(*c)).collect()
+            } else {
+                let (c, _) = body.as_chunks::<2>();
+                c.iter().map(|c| u32::from(u16::from_be_bytes(*c))).collect()
+            };
+            if asns.contains(&0) {
+                return Err(AsPathError { at: i });
+            }
+            segments.push(Segment { kind, asns });
+            i = next;
+        }
+        Ok(AsPath { segments })
     }
 
     pub(crate) fn encoded_len(&self, four: bool) -> usize {
@@ -208,7 +262,7 @@ impl AsPath {
             return as_path.clone();
         }
         let mut need = n - n4;
-        let mut lead: Vec<Segment> = Vec::new();
+        let mut lead = SegmentList::new();
         for s in &as_path.segments {
             if need == 0 && !s.kind.is_confed() {
                 break;
@@ -276,14 +330,13 @@ impl<'a> AsPathView<'a> {
     /// The owned path.
     pub fn to_as_path(&self) -> AsPath {
         // Count first so the `Vec` is allocated once, exactly.
-        let mut segments = Vec::with_capacity(self.segments().count());
-        for (kind, a) in self.segments() {
-            let mut asns = Vec::with_capacity(a.len());
-            for asn in a {
-                asns.push(asn);
-            }
-            segments.push(Segment { kind, asns });
-        }
+        let segments = self
+            .segments()
+            .map(|(kind, a)| Segment {
+                kind,
+                asns: a.collect(),
+            })
+            .collect();
         AsPath { segments }
     }
 }

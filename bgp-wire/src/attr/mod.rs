@@ -21,7 +21,7 @@ use std::net::Ipv4Addr;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-pub use as_path::{AsPath, AsPathView, Asns, Segment, SegmentType, Segments};
+pub use as_path::{AsNumbers, AsPath, AsPathView, Asns, Segment, SegmentList, SegmentType, Segments};
 pub use community::{Community, ExtendedCommunity, Ipv6ExtendedCommunity, LargeCommunity};
 pub use mp::{MpReach, MpUnreach, NextHop};
 
@@ -205,9 +205,8 @@ pub(crate) struct AttrFailure {
 /// Minimum length of an RFC 5543 Interface Switching Capability Descriptor.
 const TE_MIN_LEN: usize = 36;
 
-fn u32s(v: &[u8]) -> impl Iterator<Item = u32> + '_ {
-    v.chunks_exact(4)
-        .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+fn u32s(v: &[u8]) -> impl ExactSizeIterator<Item = u32> + '_ {
+    v.as_chunks::<4>().0.iter().map(|c| u32::from_be_bytes(*c))
 }
 
 impl Attribute {
@@ -263,6 +262,7 @@ impl Attribute {
     /// With `build == false` the value is only checked (same verdicts) and nothing is
     /// allocated unless it is malformed: `Ok(None)` means it is fine (the zero-copy path).
     #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
     pub(crate) fn parse(
         fl: u8,
         t: u8,
@@ -336,12 +336,15 @@ impl Attribute {
             }
             AS_PATH | AS4_PATH => {
                 let four = t == AS4_PATH || ctx.four_octet_as();
-                match AsPath::check(v, four) {
-                    Ok(()) if !build => return Ok(None),
-                    Ok(()) if t == AS_PATH => {
-                        AttrValue::AsPath(as_path::AsPathView::new(v, four).to_as_path())
-                    }
-                    Ok(()) => AttrValue::As4Path(as_path::AsPathView::new(v, four).to_as_path()),
+                let r = if build {
+                    AsPath::parse(v, four).map(Some)
+                } else {
+                    AsPath::check(v, four).map(|()| None)
+                };
+                match r {
+                    Ok(None) => return Ok(None),
+                    Ok(Some(p)) if t == AS_PATH => AttrValue::AsPath(p),
+                    Ok(Some(p)) => AttrValue::As4Path(p),
                     Err(e) => {
                         return fail(
                             action,
@@ -525,6 +528,93 @@ impl Attribute {
         Ok(build.then_some(Attribute { flags: fl, value }))
     }
 
+    /// The hot path of UPDATE decoding: a well-formed ORIGIN, AS_PATH, NEXT_HOP,
+    /// MULTI_EXIT_DISC, LOCAL_PREF, COMMUNITIES, LARGE_COMMUNITY or IP-family
+    /// MP_REACH_NLRI with the flags its type requires is checked and (with `BUILD`) pushed
+    /// onto `out` without the error bookkeeping, and `true` returned. Anything else, every
+    /// malformed value included, returns `false` and goes through [`Attribute::parse`],
+    /// whose complete rules accept these same values with the same result (the
+    /// `fast_path_agrees` property test checks it).
+    #[inline(always)]
+    pub(crate) fn decode_common<const BUILD: bool>(
+        fl: u8,
+        t: u8,
+        v: &[u8],
+        voff: usize,
+        ctx: &DecodeCtx,
+        out: &mut Vec<Attribute>,
+    ) -> bool {
+        use type_code::*;
+        const WK: u8 = flags::TRANSITIVE;
+        const OT: u8 = flags::OPTIONAL | flags::TRANSITIVE;
+        const ON: u8 = flags::OPTIONAL;
+        let ot = fl & (flags::OPTIONAL | flags::TRANSITIVE);
+        let u32_at = |v: &[u8]| v.first_chunk::<4>().map(|c| u32::from_be_bytes(*c));
+        let value = match (t, ot, v.len()) {
+            (ORIGIN, WK, 1) if v[0] <= 2 => AttrValue::Origin(Origin(v[0])),
+            (AS_PATH, WK, _) => {
+                let four = ctx.four_octet_as();
+                if !BUILD {
+                    return AsPath::check(v, four).is_ok();
+                }
+                match AsPath::parse(v, four) {
+                    Ok(p) => AttrValue::AsPath(p),
+                    Err(_) => return false,
+                }
+            }
+            (NEXT_HOP, WK, 4) => match u32_at(v).map(Ipv4Addr::from) {
+                Some(a) if !(a.is_unspecified() || a.is_broadcast() || a.is_multicast()) => {
+                    AttrValue::NextHop(a)
+                }
+                _ => return false,
+            },
+            (MULTI_EXIT_DISC, ON, 4) => match u32_at(v) {
+                Some(x) => AttrValue::MultiExitDisc(x),
+                None => return false,
+            },
+            (LOCAL_PREF, WK, 4) => match u32_at(v) {
+                Some(x) => AttrValue::LocalPref(x),
+                None => return false,
+            },
+            (COMMUNITIES, OT, n) if n > 0 && n.is_multiple_of(4) => {
+                if !BUILD {
+                    return true;
+                }
+                AttrValue::Communities(u32s(v).map(Community).collect())
+            }
+            (LARGE_COMMUNITY, OT, n) if n > 0 && n.is_multiple_of(12) => {
+                if !BUILD {
+                    return true;
+                }
+                AttrValue::LargeCommunities(
+                    v.as_chunks::<12>()
+                        .0
+                        .iter()
+                        .map(LargeCommunity::from_octets)
+                        .collect(),
+                )
+            }
+            (MP_REACH_NLRI, ON, _) => {
+                let Some(family) = mp::peek_family(v).filter(|f| f.has_ip_prefixes()) else {
+                    return false;
+                };
+                let ap = ctx.add_path(family);
+                if !BUILD {
+                    return MpReach::check(v, voff, ap).is_ok();
+                }
+                match MpReach::parse(v, voff, ap) {
+                    Ok(m) => AttrValue::MpReachNlri(m),
+                    Err(_) => return false,
+                }
+            }
+            _ => return false,
+        };
+        if BUILD {
+            out.push(Attribute { flags: fl, value });
+        }
+        true
+    }
+
     /// Length of the value with the given AS width.
     fn value_len(&self, four: bool) -> usize {
         match &self.value {
@@ -663,6 +753,74 @@ impl AttrValue {
                 value,
             } => mp::peek_family(value).map(|f| (*t, f, value.len())),
             _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Values biased towards the shapes the fast path accepts, plus arbitrary bytes.
+    fn value() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..14),
+            proptest::collection::vec(any::<u8>(), 0..40),
+            // AS_PATH-like: a segment header then AS numbers.
+            (1u8..=5, 0u8..4, proptest::collection::vec(any::<u8>(), 0..24)).prop_map(
+                |(t, n, rest)| {
+                    let mut v = vec![t, n];
+                    v.extend(rest);
+                    v
+                }
+            ),
+            // MP_REACH_NLRI-like: IPv4/IPv6 unicast, next hop length, reserved, prefixes.
+            (
+                prop_oneof![Just(1u16), Just(2u16)],
+                prop_oneof![Just(4u8), Just(16u8), Just(32u8), any::<u8>()],
+                proptest::collection::vec(any::<u8>(), 0..60)
+            )
+                .prop_map(|(afi, nh, rest)| {
+                    let mut v = afi.to_be_bytes().to_vec();
+                    v.extend([1, nh]);
+                    v.extend(rest);
+                    v
+                }),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 4000, ..ProptestConfig::default() })]
+
+        /// `decode_common` (the hot path) accepts only what the complete rules of
+        /// `Attribute::parse` (RFC 4271 §6.3, RFC 7606 §7) accept, with the same value.
+        #[test]
+        fn fast_path_agrees(
+            fl in prop_oneof![Just(0x40u8), Just(0x80u8), Just(0xc0u8), any::<u8>()],
+            t in prop_oneof![1u8..=16, Just(32u8), any::<u8>()],
+            v in value(),
+            four in any::<bool>(),
+            add_path in any::<bool>(),
+        ) {
+            let ctx = DecodeCtx::modern()
+                .with_four_octet_as(four)
+                .with_add_path(Family::IPV6_UNICAST, add_path);
+            let whole = [fl, t];
+            let full = Attribute::parse(fl, t, &v, &whole, 19, 22, &ctx, true);
+            let mut out = Vec::new();
+            if Attribute::decode_common::<true>(fl, t, &v, 22, &ctx, &mut out) {
+                prop_assert_eq!(out.len(), 1);
+                prop_assert!(matches!(&full, Ok(Some(a)) if *a == out[0]));
+            }
+            let mut none = Vec::new();
+            if Attribute::decode_common::<false>(fl, t, &v, 22, &ctx, &mut none) {
+                prop_assert!(none.is_empty());
+                prop_assert!(matches!(
+                    Attribute::parse(fl, t, &v, &whole, 19, 22, &ctx, false),
+                    Ok(None)
+                ));
+            }
         }
     }
 }
