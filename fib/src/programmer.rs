@@ -9,7 +9,7 @@
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap as StdHashMap, HashSet as StdHashSet};
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::IpNet;
@@ -430,7 +430,36 @@ impl Fib {
 
     /// Sets a route's target.
     pub fn set_route(&mut self, prefix: IpNet, target: Target) {
-        let prefix = prefix.trunc();
+        self.set_trunc(prefix.trunc(), target);
+    }
+
+    /// Sets many routes' targets: the same as [`set_route`](Self::set_route)
+    /// on each, in order (the last target of a prefix wins), but several
+    /// times faster on a large table, e.g. the whole desired state at
+    /// startup. The routes are applied in batches of 64k, each in the order
+    /// of the table slots their prefixes hash to, so the batch walks the
+    /// table's memory in one direction instead of at random (a 1M-route
+    /// table is 66 MiB; random accesses miss the caches and the TLB). Memory
+    /// beyond the table: one batch, about 2.5 MiB.
+    pub fn set_routes(&mut self, routes: impl IntoIterator<Item = (IpNet, Target)>) {
+        let mut it = routes.into_iter();
+        let mut batch: Vec<(IpNet, Target)> = Vec::new();
+        let mut order = Vec::new();
+        loop {
+            batch.clear();
+            batch.extend(it.by_ref().take(BATCH).map(|(p, t)| (p.trunc(), t)));
+            bucket_order(&self.table, batch.iter().map(|r| &r.0), &mut order);
+            for &o in &order {
+                let (p, t) = batch[(o & INDEX_MASK) as usize];
+                self.set_trunc(p, t);
+            }
+            if batch.len() < BATCH {
+                return;
+            }
+        }
+    }
+
+    fn set_trunc(&mut self, prefix: IpNet, target: Target) {
         let slot = self.table.entry(prefix).or_default();
         let old = slot.want();
         slot.set_want(Some(target));
@@ -1323,6 +1352,27 @@ impl Fib {
         let map = &mut self.table;
         let nhids = &mut self.route_nhids;
         nhids.clear();
+        // Dumped routes go into the table a batch at a time, in slot order
+        // (see `set_routes`).
+        let mut batch: Vec<(IpNet, Have)> = Vec::with_capacity(BATCH);
+        let mut order = Vec::with_capacity(BATCH);
+        let mut apply = |map: &mut HashMap<IpNet, Slot>, batch: &mut Vec<(IpNet, Have)>| {
+            map.reserve(batch.len());
+            bucket_order(map, batch.iter().map(|r| &r.0), &mut order);
+            for &o in &order {
+                let (prefix, have) = batch[(o & INDEX_MASK) as usize];
+                let s = map.entry(prefix).or_default();
+                let stale = if s.tags & PREV != 0 {
+                    s.stale()
+                } else {
+                    !complete
+                };
+                s.tags &= !PREV;
+                s.set_have(Some(have));
+                s.set_stale(stale);
+            }
+            batch.clear();
+        };
         for f in [Family::V4, Family::V6] {
             let prefsrc = if f == Family::V4 { pv4 } else { pv6 };
             let mut last_nhid = None;
@@ -1343,18 +1393,14 @@ impl Fib {
                         last_nhid = Some(id);
                         nhids.entry(id).or_default()[fidx(f)] = true;
                     }
-                    let s = map.entry(route.prefix).or_default();
-                    let stale = if s.tags & PREV != 0 {
-                        s.stale()
-                    } else {
-                        !complete
-                    };
-                    s.tags &= !PREV;
-                    s.set_have(Some(have));
-                    s.set_stale(stale);
+                    batch.push((route.prefix, have));
+                    if batch.len() == BATCH {
+                        apply(map, &mut batch);
+                    }
                 },
             )?;
         }
+        apply(map, &mut batch);
         self.table.retain(|_, s| {
             if s.tags & PREV != 0 {
                 s.tags &= !PREV;
@@ -1411,6 +1457,32 @@ impl Fib {
     pub fn installed_len(&self) -> usize {
         self.table.values().filter(|s| s.have().is_some()).count()
     }
+}
+
+/// Routes per batch of [`Fib::set_routes`] and of the startup dump.
+const BATCH: usize = 1 << 16;
+/// The low bits of an [`bucket_order`] entry: the index in the batch.
+const INDEX_MASK: u64 = (1 << 24) - 1;
+
+/// Orders a batch (at most [`BATCH`] keys) by the table slot each key hashes
+/// to: `order` receives `slot << 24 | index`, sorted, so equal keys keep
+/// their batch order. The slot is the hash's low bits, as the table (std's
+/// SwissTable) probes from `hash & (buckets - 1)`; were that to change, only
+/// the speed would, never the result.
+fn bucket_order<'a>(
+    table: &HashMap<IpNet, Slot>,
+    keys: impl Iterator<Item = &'a IpNet>,
+    order: &mut Vec<u64>,
+) {
+    // Buckets are a power of two with 7/8 of them usable.
+    let buckets = (table.capacity().max(8) * 8 / 7).next_power_of_two() as u64;
+    let hasher = table.hasher();
+    order.clear();
+    order.extend(
+        keys.enumerate()
+            .map(|(i, k)| (hasher.hash_one(k) & (buckets - 1)) << 24 | i as u64),
+    );
+    order.sort_unstable();
 }
 
 fn legacy_hash(m: &[Weighted], prefsrc: Option<IpAddr>) -> u32 {

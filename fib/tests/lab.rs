@@ -1281,3 +1281,66 @@ fn late_route_deleted_event_for_an_installed_route_resolves_by_replace() {
     );
     bootstrap_intact(&l.node);
 }
+
+/// `set_routes` (batched, slot order) means the same as `set_route` on each
+/// pair in order: the last target of a prefix wins, also across its 64k
+/// batches. Checked against a plain ordered map, then installed.
+#[test]
+fn set_routes_equals_set_route_in_order() {
+    use std::collections::BTreeMap;
+    use std::net::Ipv4Addr;
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(_lab) = lab("fib_set_routes_in_order", &[Need::Root]) else {
+        return;
+    };
+    let l = setup();
+    let mut fib = l.node.enter(|| Fib::open(cfg(true))).unwrap();
+    fib.set_group(PLANES, planes(&l, true, true));
+    fib.set_group(DEVS, NexthopGroup::ecmp([Nexthop::dev(l.eth1)]));
+    // 150,000 pairs over 40,000 prefixes (xorshift), three targets, /31s
+    // given with host bits set (the prefix is truncated, as by set_route).
+    let mut x = 0x9e37_79b9u32;
+    let pairs: Vec<(IpNet, Target)> = (0..150_000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            let addr = Ipv4Addr::from(0x0a50_0000 + (x % 80_000));
+            let p = IpNet::new(IpAddr::V4(addr), 31).unwrap();
+            let t = match x % 3 {
+                0 => Target::Group(PLANES),
+                1 => Target::Group(DEVS),
+                _ => Target::Blackhole,
+            };
+            (p, t)
+        })
+        .collect();
+    let mut model: BTreeMap<IpNet, Target> = BTreeMap::new();
+    for (p, t) in &pairs {
+        model.insert(p.trunc(), *t);
+    }
+    fib.set_routes(pairs.iter().copied());
+    let got: BTreeMap<IpNet, Target> = fib.routes().map(|(p, t)| (*p, t)).collect();
+    assert_eq!(got, model);
+    assert_eq!(fib.routes_len(), model.len());
+    let rep = fib.commit().unwrap();
+    assert_eq!((rep.created, rep.errors), (model.len(), vec![]));
+    // The kernel agrees route by route (type and group).
+    let want: BTreeMap<IpNet, Option<u32>> = model
+        .iter()
+        .map(|(p, t)| {
+            let nhid = match t {
+                Target::Group(g) => fib.group_nhid(*g, fib::Family::V4),
+                Target::Blackhole => None,
+            };
+            (*p, nhid)
+        })
+        .collect();
+    let have: BTreeMap<IpNet, Option<u32>> = fib
+        .kernel_routes()
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.prefix, r.nhid))
+        .collect();
+    assert_eq!(have, want);
+}

@@ -319,12 +319,13 @@ fn run_fib(a: &Args) -> (Row, FibExtra) {
     };
     let desire = |f: &mut Fib| {
         f.set_group(GroupId(1), planes(true));
-        for i in 0..a.routes {
-            f.set_route(IpNet::from(IpAddr::V4(v4(i))), Target::Group(GroupId(1)));
-        }
-        for i in 0..a.v6 {
-            f.set_route(IpNet::from(IpAddr::V6(v6(i))), Target::Group(GroupId(1)));
-        }
+        let g = Target::Group(GroupId(1));
+        f.set_routes(
+            (0..a.routes)
+                .map(|i| IpNet::from(IpAddr::V4(v4(i))))
+                .chain((0..a.v6).map(|i| IpNet::from(IpAddr::V6(v6(i)))))
+                .map(|p| (p, g)),
+        );
     };
     let mut row = Row::default();
     reset_hwm();
