@@ -151,9 +151,9 @@ fn route(n: &Nlri) -> (Prefix, PathId) {
 
 fn segment(s: &Segment) -> AsSegment {
     if s.kind == SegmentType::AS_SET || s.kind == SegmentType::AS_CONFED_SET {
-        AsSegment::Set(s.asns.clone())
+        AsSegment::Set(s.asns.to_vec())
     } else {
-        AsSegment::Sequence(s.asns.clone())
+        AsSegment::Sequence(s.asns.to_vec())
     }
 }
 
@@ -707,7 +707,7 @@ mod tests {
             Update::new()
                 .with(AttrValue::Origin(Origin::IGP))
                 .with(AttrValue::AsPath(AsPath {
-                    segments: Vec::new(),
+                    segments: Default::default(),
                 }))
                 .with(AttrValue::NextHop(Ipv4Addr::new(172, 31, 11, 2)))
                 .with(AttrValue::MultiExitDisc(9))
