@@ -253,7 +253,7 @@ mod tests {
 
     fn empty_path() -> AttrValue {
         AttrValue::AsPath(AsPath {
-            segments: Vec::new(),
+            segments: Default::default(),
         })
     }
 
