@@ -187,9 +187,7 @@ fn as_path(u: &mut Unstructured<'_>, four: bool) -> Result<AsPath> {
         segments: small_vec(u, 3, |u| {
             let kind = SegmentType(u.int_in_range(1..=4)?);
             let n = u.int_in_range(1..=6)?;
-            let asns = (0..n)
-                .map(|_| nonzero_u32(u, max))
-                .collect::<Result<_>>()?;
+            let asns = (0..n).map(|_| nonzero_u32(u, max)).collect::<Result<_>>()?;
             Ok(Segment { kind, asns })
         })?
         .into(),
@@ -236,7 +234,9 @@ fn attr_value(u: &mut Unstructured<'_>, t: u8, ctx: &EncodeCtx) -> Result<AttrVa
         LOCAL_PREF => AttrValue::LocalPref(u.arbitrary()?),
         ATOMIC_AGGREGATE => AttrValue::AtomicAggregate,
         AGGREGATOR => AttrValue::Aggregator(aggregator(u, four)?),
-        COMMUNITIES => AttrValue::Communities(nonempty(u, 6, |u| Ok(Community(u.arbitrary()?)))?),
+        COMMUNITIES => {
+            AttrValue::Communities(nonempty(u, 6, |u| Ok(Community(u.arbitrary()?)))?.into())
+        }
         ORIGINATOR_ID => AttrValue::OriginatorId(Ipv4Addr::from(u.arbitrary::<u32>()?)),
         CLUSTER_LIST => AttrValue::ClusterList(nonempty(u, 4, |u| {
             Ok(Ipv4Addr::from(u.arbitrary::<u32>()?))
@@ -291,13 +291,16 @@ fn attr_value(u: &mut Unstructured<'_>, t: u8, ctx: &EncodeCtx) -> Result<AttrVa
         IPV6_EXTENDED_COMMUNITIES => AttrValue::Ipv6ExtendedCommunities(nonempty(u, 3, |u| {
             Ok(Ipv6ExtendedCommunity(u.arbitrary()?))
         })?),
-        LARGE_COMMUNITY => AttrValue::LargeCommunities(nonempty(u, 4, |u| {
-            Ok(LargeCommunity {
-                global: u.arbitrary()?,
-                local1: u.arbitrary()?,
-                local2: u.arbitrary()?,
-            })
-        })?),
+        LARGE_COMMUNITY => AttrValue::LargeCommunities(
+            nonempty(u, 4, |u| {
+                Ok(LargeCommunity {
+                    global: u.arbitrary()?,
+                    local1: u.arbitrary()?,
+                    local2: u.arbitrary()?,
+                })
+            })?
+            .into(),
+        ),
         OTC => AttrValue::Otc(u.arbitrary()?),
         _ => AttrValue::Raw {
             type_code: t,

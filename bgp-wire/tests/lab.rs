@@ -112,7 +112,9 @@ fn our_table() -> Vec<Update> {
                 .with(AttrValue::Origin(Origin::IGP))
                 .with(AttrValue::AsPath(AsPath::sequence([OUR_AS])))
                 .with(AttrValue::NextHop(OURS.parse().unwrap()))
-                .with(AttrValue::Communities(vec![Community::new(65001, 7)]))
+                .with(AttrValue::Communities(
+                    vec![Community::new(65001, 7)].into(),
+                ))
                 .with_nlri([Nlri::new(net)])
         })
         .collect()
@@ -721,15 +723,17 @@ fn lab_frr_established_gr_llgr_and_tables() {
                 .with(AttrValue::Origin(Origin::IGP))
                 .with(AttrValue::AsPath(AsPath::sequence([OUR_AS])))
                 .with(AttrValue::NextHop(OURS.parse().unwrap()))
-                .with(AttrValue::Communities(vec![
-                    Community::new(65001, 7),
-                    Community::new(65001, 8),
-                ]))
-                .with(AttrValue::LargeCommunities(vec![LargeCommunity {
-                    global: OUR_AS,
-                    local1: 1,
-                    local2: 2,
-                }]))
+                .with(AttrValue::Communities(
+                    vec![Community::new(65001, 7), Community::new(65001, 8)].into(),
+                ))
+                .with(AttrValue::LargeCommunities(
+                    vec![LargeCommunity {
+                        global: OUR_AS,
+                        local1: 1,
+                        local2: 2,
+                    }]
+                    .into(),
+                ))
                 .with(AttrValue::ExtendedCommunities(vec![ExtendedCommunity([
                     0x00, 0x02, 0xfd, 0xe9, 0, 0, 0, 100,
                 ])]))
@@ -996,7 +1000,9 @@ fn lab_gobgp_established_gr_llgr_and_tables_both_ways() {
                         .with(AttrValue::Origin(Origin::IGP))
                         .with(AttrValue::AsPath(AsPath::sequence([FEEDER_AS])))
                         .with(AttrValue::NextHop(FEEDER.parse().unwrap()))
-                        .with(AttrValue::Communities(vec![Community::new(65001, 9)]))
+                        .with(AttrValue::Communities(
+                            vec![Community::new(65001, 9)].into(),
+                        ))
                         .with_nlri([Nlri::new(net)])
                 })
                 .collect();
@@ -1060,7 +1066,9 @@ fn v6_route(prefix: &str, global: Ipv6Addr, link_local: Option<Ipv6Addr>) -> Upd
     Update::new()
         .with(AttrValue::Origin(Origin::IGP))
         .with(AttrValue::AsPath(AsPath::sequence([OUR_AS])))
-        .with(AttrValue::Communities(vec![Community::new(65001, 7)]))
+        .with(AttrValue::Communities(
+            vec![Community::new(65001, 7)].into(),
+        ))
         .with(AttrValue::MpReachNlri(MpReach {
             family: Family::IPV6_UNICAST,
             next_hop: MpNextHop::Ipv6 { global, link_local },

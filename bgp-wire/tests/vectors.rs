@@ -278,7 +278,7 @@ fn update_v4() -> Update {
             ),
             a(
                 OT,
-                AttrValue::Communities(vec![Community::NO_EXPORT, Community::LLGR_STALE]),
+                AttrValue::Communities(vec![Community::NO_EXPORT, Community::LLGR_STALE].into()),
             ),
             a(ON, AttrValue::OriginatorId(Ipv4Addr::new(10, 0, 0, 2))),
             a(ON, AttrValue::ClusterList(vec![Ipv4Addr::new(10, 0, 0, 3)])),
@@ -290,11 +290,14 @@ fn update_v4() -> Update {
             ),
             a(
                 OT,
-                AttrValue::LargeCommunities(vec![LargeCommunity {
-                    global: 65001,
-                    local1: 1,
-                    local2: 2,
-                }]),
+                AttrValue::LargeCommunities(
+                    vec![LargeCommunity {
+                        global: 65001,
+                        local1: 1,
+                        local2: 2,
+                    }]
+                    .into(),
+                ),
             ),
             a(OT, AttrValue::Otc(65001)),
             a(

@@ -181,7 +181,9 @@ impl AsPath {
                 c.iter().map(|c| u32::from_be_bytes(*c)).collect()
             } else {
                 let (c, _) = body.as_chunks::<2>();
-                c.iter().map(|c| u32::from(u16::from_be_bytes(*c))).collect()
+                c.iter()
+                    .map(|c| u32::from(u16::from_be_bytes(*c)))
+                    .collect()
             };
             if asns.contains(&0) {
                 return Err(AsPathError { at: i });

@@ -1,6 +1,16 @@
 //! COMMUNITIES (RFC 1997), EXTENDED_COMMUNITIES (RFC 4360), IPv6 Address Specific
 //! Extended Communities (RFC 5701) and LARGE_COMMUNITY (RFC 8092).
 
+use smallvec::SmallVec;
+
+/// The value of a COMMUNITIES attribute: up to 12 communities are stored inline, so
+/// decoding a typical UPDATE allocates nothing for them. Build one from a `Vec` or an
+/// array with `.into()`, or `.collect()` it.
+pub type CommunityList = SmallVec<[Community; 12]>;
+
+/// The value of a LARGE_COMMUNITY attribute: up to 4 are stored inline.
+pub type LargeCommunityList = SmallVec<[LargeCommunity; 4]>;
+
 /// A standard community (RFC 1997 §3), with the IANA well-known values as constants.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]

@@ -21,8 +21,13 @@ use std::net::Ipv4Addr;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-pub use as_path::{AsNumbers, AsPath, AsPathView, Asns, Segment, SegmentList, SegmentType, Segments};
-pub use community::{Community, ExtendedCommunity, Ipv6ExtendedCommunity, LargeCommunity};
+pub use as_path::{
+    AsNumbers, AsPath, AsPathView, Asns, Segment, SegmentList, SegmentType, Segments,
+};
+pub use community::{
+    Community, CommunityList, ExtendedCommunity, Ipv6ExtendedCommunity, LargeCommunity,
+    LargeCommunityList,
+};
 pub use mp::{MpReach, MpUnreach, NextHop};
 
 use crate::ctx::{DecodeCtx, EncodeCtx, Family};
@@ -126,7 +131,7 @@ pub enum AttrValue {
     /// AGGREGATOR.
     Aggregator(Aggregator),
     /// COMMUNITIES.
-    Communities(Vec<Community>),
+    Communities(CommunityList),
     /// ORIGINATOR_ID.
     OriginatorId(Ipv4Addr),
     /// CLUSTER_LIST.
@@ -144,7 +149,7 @@ pub enum AttrValue {
     /// IPv6 Address Specific Extended Communities.
     Ipv6ExtendedCommunities(Vec<Ipv6ExtendedCommunity>),
     /// LARGE_COMMUNITY.
-    LargeCommunities(Vec<LargeCommunity>),
+    LargeCommunities(LargeCommunityList),
     /// Only to Customer: an AS number.
     Otc(u32),
     /// Any attribute not modelled above (or an MP attribute of a non-IP family), raw.
@@ -768,13 +773,16 @@ mod tests {
             proptest::collection::vec(any::<u8>(), 0..14),
             proptest::collection::vec(any::<u8>(), 0..40),
             // AS_PATH-like: a segment header then AS numbers.
-            (1u8..=5, 0u8..4, proptest::collection::vec(any::<u8>(), 0..24)).prop_map(
-                |(t, n, rest)| {
+            (
+                1u8..=5,
+                0u8..4,
+                proptest::collection::vec(any::<u8>(), 0..24)
+            )
+                .prop_map(|(t, n, rest)| {
                     let mut v = vec![t, n];
                     v.extend(rest);
                     v
-                }
-            ),
+                }),
             // MP_REACH_NLRI-like: IPv4/IPv6 unicast, next hop length, reserved, prefixes.
             (
                 prop_oneof![Just(1u16), Just(2u16)],
