@@ -520,7 +520,7 @@ mod tests {
             .with(AttrValue::AsPath(AsPath::sequence([65002])))
             .with(AttrValue::NextHop(Ipv4Addr::new(172, 31, 11, 2)))
             .with(AttrValue::LocalPref(100))
-            .with(AttrValue::Communities(vec![Community(0xFFFF_0006)]))
+            .with(AttrValue::Communities(vec![Community(0xFFFF_0006)].into()))
             .with(AttrValue::OriginatorId(Ipv4Addr::new(172, 31, 10, 2)))
             .with(AttrValue::ClusterList(vec![Ipv4Addr::new(
                 172, 31, 11, 250,
