@@ -392,7 +392,7 @@ mod tests {
         let _ = l.sent();
         l.e.handle_session_down(l.now, l.a2, llgr::DownReason::DeclaredGraceful);
         let sent = l.sent();
-        let stale = AttrValue::Communities(vec![Community(0xFFFF_0006)]);
+        let stale = AttrValue::Communities(vec![Community(0xFFFF_0006)].into());
         let to_a1 = Update::new()
             .with(AttrValue::Origin(Origin::IGP))
             .with(empty_path())
