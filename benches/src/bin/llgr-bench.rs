@@ -572,9 +572,9 @@ mod bird {
                         65010 + k,
                         64600 + origin,
                     ])))
-                    .with(AttrValue::Communities(vec![Community(
-                        (64512 << 16) | origin,
-                    )]));
+                    .with(AttrValue::Communities(
+                        vec![Community((64512 << 16) | origin)].into(),
+                    ));
                 if v6 {
                     // RFC 4760 §3: IPv6 reachability in MP_REACH_NLRI, global next hop only.
                     u.with(AttrValue::MpReachNlri(MpReach {
