@@ -152,13 +152,14 @@ fn table(v4: usize, v6: usize) -> Vec<Update> {
             )));
         }
         if r.below(4) == 0 {
-            a.push(Attribute::new(AttrValue::LargeCommunities(vec![
-                LargeCommunity {
+            a.push(Attribute::new(AttrValue::LargeCommunities(
+                vec![LargeCommunity {
                     global: 4_200_000_000,
                     local1: r.below(100) as u32,
                     local2: r.below(100) as u32,
-                },
-            ])));
+                }]
+                .into(),
+            )));
         }
         a
     };
