@@ -10,6 +10,7 @@
 //!   - { name: rb1, address: 172.31.1.2, asn: 65002 }
 //! bfd: { interval_ms: 100, multiplier: 3 }   # omit for no BFD
 //! llgr_stale_time: 3600           # LLGR stale time we advertise (GR time 0)
+//! status_socket: /run/ra1.sock    # JSON status snapshot (omit for none)
 //! ```
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -243,7 +244,8 @@ mod tests {
             "router_id: 172.31.11.250\nasn: 65001\npeers:\n  \
              - { name: a1, address: 172.31.11.1, asn: 65001 }\n  \
              - { name: rb1, address: 172.31.1.2, asn: 65002 }\n\
-             bfd: { interval_ms: 100, multiplier: 3 }\nllgr_stale_time: 3600\n",
+             bfd: { interval_ms: 100, multiplier: 3 }\nllgr_stale_time: 3600\n\
+             status_socket: /run/ra1.sock\n",
         )
         .unwrap();
         assert_eq!(c.router_id, Ipv4Addr::new(172, 31, 11, 250));
@@ -255,6 +257,7 @@ mod tests {
         assert_eq!(c.hold_time, 240);
         assert_eq!(c.connect_retry_ms, 1000);
         assert!(c.fib);
+        assert_eq!(c.status_socket, Some(PathBuf::from("/run/ra1.sock")));
         // Round trip through the renderer.
         assert_eq!(Config::from_yaml(&c.to_yaml()).unwrap(), c);
     }
