@@ -63,7 +63,7 @@ pub struct KernelHop {
 }
 
 /// A route from a dump or an event, compact.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct KernelRoute {
     /// Destination prefix.
     pub prefix: IpNet,
@@ -212,17 +212,56 @@ pub struct Decoded {
 /// not decode yields `Err` and iteration continues with the next message.
 #[derive(Debug, Clone)]
 pub struct Messages<'a> {
-    buf: &'a [u8],
-    pos: usize,
+    frames: Frames<'a>,
 }
 
 /// Splits a datagram into decoded messages.
 pub fn messages(buf: &[u8]) -> Messages<'_> {
-    Messages { buf, pos: 0 }
+    Messages {
+        frames: frames(buf),
+    }
 }
 
 impl Iterator for Messages<'_> {
     type Item = Result<Decoded, DecodeError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        Some(self.frames.next()?.and_then(|f| {
+            decode_one(f.msg_type, f.flags, f.payload, f.base).map(|message| Decoded {
+                seq: f.seq,
+                flags: f.flags,
+                pid: f.pid,
+                message,
+            })
+        }))
+    }
+}
+
+/// One message's header and undecoded body (the hot path of a dump decodes
+/// the body in place, without building a [`KernelMessage`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Frame<'a> {
+    pub(crate) msg_type: u16,
+    pub(crate) flags: u16,
+    pub(crate) seq: u32,
+    pub(crate) pid: u32,
+    pub(crate) payload: &'a [u8],
+    /// Offset of the body in the datagram (for error offsets).
+    pub(crate) base: usize,
+}
+
+/// The messages of a datagram, framed but not decoded.
+pub(crate) fn frames(buf: &[u8]) -> Frames<'_> {
+    Frames { buf, pos: 0 }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Frames<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Iterator for Frames<'a> {
+    type Item = Result<Frame<'a>, DecodeError>;
     fn next(&mut self) -> Option<Self::Item> {
         let rest = self.buf.get(self.pos..)?;
         if rest.is_empty() {
@@ -248,14 +287,14 @@ impl Iterator for Messages<'_> {
         let pid = u32::from_ne_bytes([rest[12], rest[13], rest[14], rest[15]]);
         let payload = &rest[NLMSG_HDRLEN..len as usize];
         self.pos = (off + len as usize + 3) & !3;
-        Some(
-            decode_one(msg_type, flags, payload, off + NLMSG_HDRLEN).map(|message| Decoded {
-                seq,
-                flags,
-                pid,
-                message,
-            }),
-        )
+        Some(Ok(Frame {
+            msg_type,
+            flags,
+            seq,
+            pid,
+            payload,
+            base: off + NLMSG_HDRLEN,
+        }))
     }
 }
 
@@ -395,6 +434,20 @@ fn family(af: u8) -> Option<Family> {
 
 /// Decodes an `rtmsg` + attributes into a [`KernelRoute`].
 pub fn decode_route(p: &[u8], base: usize) -> Result<KernelRoute, DecodeError> {
+    let mut r = KernelRoute::default();
+    decode_route_into(p, base, &mut r)?;
+    Ok(r)
+}
+
+/// [`decode_route`] into an existing value, reusing its hop list: a dump of
+/// 1M routes then allocates nothing per route, whatever the compat mode (in
+/// mode 1 every `nhid` route also carries its group's hops). On error `r`
+/// holds a partial route.
+pub(crate) fn decode_route_into(
+    p: &[u8],
+    base: usize,
+    r: &mut KernelRoute,
+) -> Result<(), DecodeError> {
     if p.len() < RTMSG_LEN {
         return Err(DecodeError::Truncated {
             offset: base,
@@ -415,18 +468,16 @@ pub fn decode_route(p: &[u8], base: usize) -> Result<KernelRoute, DecodeError> {
             len: dst_len,
         });
     }
-    let mut r = KernelRoute {
-        prefix: unspecified(fam),
-        table: u32::from(p[4]),
-        protocol: p[5],
-        scope: p[6],
-        kind: p[7],
-        flags: u32::from_ne_bytes([p[8], p[9], p[10], p[11]]),
-        metric: 0,
-        nhid: None,
-        prefsrc: None,
-        hops: Vec::new(),
-    };
+    r.prefix = unspecified(fam);
+    r.table = u32::from(p[4]);
+    r.protocol = p[5];
+    r.scope = p[6];
+    r.kind = p[7];
+    r.flags = u32::from_ne_bytes([p[8], p[9], p[10], p[11]]);
+    r.metric = 0;
+    r.nhid = None;
+    r.prefsrc = None;
+    r.hops.clear();
     let mut dst = None;
     let mut single = KernelHop {
         ifindex: 0,
@@ -474,7 +525,7 @@ pub fn decode_route(p: &[u8], base: usize) -> Result<KernelRoute, DecodeError> {
             len: dst_len,
         })?;
     }
-    Ok(r)
+    Ok(())
 }
 
 /// `struct rtvia { __kernel_sa_family_t rtvia_family; __u8 rtvia_addr[]; }`:

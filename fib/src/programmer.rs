@@ -17,7 +17,9 @@ use ipnet::IpNet;
 type HashMap<K, V> = StdHashMap<K, V, foldhash::fast::RandomState>;
 type HashSet<K> = StdHashSet<K, foldhash::fast::RandomState>;
 
-use crate::decode::{KernelMessage, KernelNexthop, KernelNexthopKind, KernelRoute, RTN_BLACKHOLE};
+use crate::decode::{
+    self, KernelMessage, KernelNexthop, KernelNexthopKind, KernelRoute, RTN_BLACKHOLE,
+};
 use crate::error::{BuildError, Error, KernelError};
 use crate::knobs;
 use crate::message::{self, Mode, NexthopObject, RT_TABLE_MAIN, RouteParams, Via};
@@ -1373,17 +1375,20 @@ impl Fib {
             }
             batch.clear();
         };
+        // Decoded in place into one reused value: nothing allocated per route.
+        let mut route = KernelRoute::default();
         for f in [Family::V4, Family::V6] {
             let prefsrc = if f == Family::V4 { pv4 } else { pv6 };
             let mut last_nhid = None;
-            self.conn.dump(
+            self.conn.dump_frames(
                 |b, s| message::dump_routes(b, s, f, table, Protocol(proto)),
-                |m| {
-                    let KernelMessage::Route { route, .. } = m else {
-                        return;
-                    };
+                |fr| {
+                    if fr.msg_type != message::RTM_NEWROUTE {
+                        return Ok(());
+                    }
+                    decode::decode_route_into(fr.payload, fr.base, &mut route)?;
                     if route.protocol != proto || route.table != table || route.metric != metric {
-                        return;
+                        return Ok(());
                     }
                     let have = classify(&route, prefsrc, style);
                     if let Have::Nhid(id) = have
@@ -1397,6 +1402,7 @@ impl Fib {
                     if batch.len() == BATCH {
                         apply(map, &mut batch);
                     }
+                    Ok(())
                 },
             )?;
         }

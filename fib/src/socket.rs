@@ -14,10 +14,11 @@ use std::time::Duration;
 
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 
-use crate::decode::{Decoded, KernelMessage, messages};
-use crate::error::{Error, KernelError};
+use crate::decode::{Decoded, Frame, KernelMessage, decode_one, frames, messages};
+use crate::error::{DecodeError, Error, KernelError};
 use crate::message;
 use crate::sys;
+use netlink_packet_core::{NLMSG_DONE, NLMSG_ERROR};
 
 /// Socket buffer sizes and batch size.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -200,6 +201,20 @@ impl Conn {
         build: impl FnOnce(&mut Vec<u8>, u32),
         mut f: impl FnMut(KernelMessage),
     ) -> Result<(), Error> {
+        self.dump_frames(build, |fr| {
+            f(decode_one(fr.msg_type, fr.flags, fr.payload, fr.base)?);
+            Ok(())
+        })
+    }
+
+    /// [`dump`](Self::dump) handing over each reply message undecoded (the
+    /// caller decodes in place); `NLMSG_DONE` and `NLMSG_ERROR` are handled
+    /// here.
+    pub(crate) fn dump_frames(
+        &mut self,
+        build: impl FnOnce(&mut Vec<u8>, u32),
+        mut f: impl FnMut(Frame<'_>) -> Result<(), DecodeError>,
+    ) -> Result<(), Error> {
         let seq = self.next_seq();
         let mut req = Vec::with_capacity(64);
         build(&mut req, seq);
@@ -211,15 +226,21 @@ impl Conn {
                     "netlink dump timed out",
                 )));
             }
-            for m in messages(&self.rx) {
-                let d = m?;
-                if d.seq != seq {
+            for fr in frames(&self.rx) {
+                let fr = fr?;
+                if fr.seq != seq {
                     continue;
                 }
-                match d.message {
-                    KernelMessage::Done => return Ok(()),
-                    KernelMessage::Error(e) => return Err(Error::Kernel(e)),
-                    other => f(other),
+                match fr.msg_type {
+                    NLMSG_DONE => return Ok(()),
+                    NLMSG_ERROR => {
+                        if let KernelMessage::Error(e) =
+                            decode_one(fr.msg_type, fr.flags, fr.payload, fr.base)?
+                        {
+                            return Err(Error::Kernel(e));
+                        }
+                    }
+                    _ => f(fr)?,
                 }
             }
         }
