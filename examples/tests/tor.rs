@@ -427,6 +427,16 @@ fn watch(
     })
 }
 
+/// Whether the ToR's OPEN in the current session had the Restart State bit
+/// (RFC 4724 §3), as BIRD shows it: "Restart recovery" under the neighbour's
+/// Graceful restart capability. `None`: no neighbour capabilities shown.
+fn restart_bit(bird: &Bird) -> Option<bool> {
+    let shown = bird.birdc("show protocols all tor").ok()?;
+    let caps = shown.split("Neighbor capabilities").nth(1)?;
+    let caps = caps.split("Session:").next()?;
+    Some(caps.lines().any(|l| l.trim() == "Restart recovery"))
+}
+
 #[derive(Clone, Copy, Debug)]
 enum Kill {
     Term,
@@ -444,7 +454,8 @@ enum Kill {
 // disabled). Asserted: n2's kernel keeps n1's routes, unchanged, the whole
 // time; the ToR's kernel keeps every route while it is down (EXTRA too) and
 // never deletes a route it re-learns; after its restart EXTRA is swept from
-// its kernel, and the log shows the restart and its completion.
+// its kernel, the nodes saw the R bit in the restarted ToR's OPEN (and not
+// in the first one), and the log shows the restart and its completion.
 fn restart_keeps_forwarding(how: Kill) {
     let rack = Rack::build(Af::V4);
     let mut tor = rack.start_tor(Af::V4);
@@ -479,6 +490,8 @@ fn restart_keeps_forwarding(how: Kill) {
         "before the restart (n2, ToR); ToR log:\n{}",
         tor.output_tail()
     );
+    // RFC 4724 §3: a first start is no restart, so no R bit.
+    assert_eq!(restart_bit(&rack.b2), Some(false), "first OPEN's R bit");
     // Give the first run's BFD sessions time to come up, as in production.
     std::thread::sleep(Duration::from_secs(1));
 
@@ -515,6 +528,10 @@ fn restart_keeps_forwarding(how: Kill) {
                 && (0..2).all(|i| st["peers"][i]["end_of_rib"] == true)
         },
     );
+    // RFC 4724 §3, §4.1: the restarted ToR's OPEN carried the R bit, seen by
+    // both nodes (BIRD's "Restart recovery").
+    assert_eq!(restart_bit(&rack.b1), Some(true), "R bit seen by n1");
+    assert_eq!(restart_bit(&rack.b2), Some(true), "R bit seen by n2");
     // Let the nodes process our End-of-RIB and sweep what they kept.
     std::thread::sleep(Duration::from_secs(2));
     stop.store(true, Ordering::Relaxed);
