@@ -598,3 +598,70 @@ fn tor_restart_sigkill_keeps_forwarding() {
     };
     restart_keeps_forwarding(Kill::Kill);
 }
+
+// RFC 9494 §4.2 and §4.3 through the status socket: n1's BIRD is killed
+// (TCP closed by its kernel, BFD silent); n1 advertised GR time 0 with LLGR,
+// so the ToR keeps n1's routes long-lived stale, still installed and still
+// reflected (n2's kernel keeps them). The snapshot says so per peer (state,
+// flap, restart state, LLGR-stale count) and per route.
+#[test]
+fn tor_status_reports_llgr_stale_routes() {
+    let Some(_lab) = lab(
+        "tor_status_reports_llgr_stale_routes",
+        &[Need::Root, Need::Bird],
+    ) else {
+        return;
+    };
+    let mut rack = Rack::build(Af::V4);
+    let mut tor = rack.start_tor(Af::V4);
+    let want_n2 = via(Af::V4, 1, &Hop::via(&addr(Af::V4, 1), "eth0"));
+    wait_for(Duration::from_secs(20), "n1's routes on n2", || {
+        tor.check_alive().unwrap();
+        table(&routes(&rack.n2, "bird")) == want_n2
+    });
+    wait_for(Duration::from_secs(5), "both sessions fresh", || {
+        let st = rack.status();
+        (0..2).all(|i| st["peers"][i]["end_of_rib"] == true && st["peers"][i]["bfd"] == "Up")
+    });
+    rack.b1.kill();
+    wait_for(Duration::from_secs(5), "n1's session down", || {
+        rack.status()["peers"][0]["state"] == "Connecting"
+    });
+    let st = rack.status();
+    let n1 = &st["peers"][0];
+    assert_eq!(n1["name"], "n1");
+    assert_eq!(n1["flaps"], 1);
+    assert!(n1["last_down"].is_string(), "{n1}");
+    assert_eq!(n1["restart"], "Llgr", "{st}");
+    assert_eq!(n1["prefixes_accepted"], 2);
+    assert_eq!(n1["prefixes_llgr_stale"], 2);
+    assert_eq!(n1["prefixes_stale"], 0);
+    let n2 = &st["peers"][1];
+    assert_eq!(n2["state"], "Established");
+    assert_eq!(n2["restart"], "None");
+    assert_eq!(n2["prefixes_llgr_stale"], 0);
+    let mut flags: Vec<(String, bool, bool)> = st["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["prefix"].as_str().unwrap().to_owned(),
+                r["stale"].as_bool().unwrap(),
+                r["llgr_stale"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    flags.sort();
+    let mut want: Vec<(String, bool, bool)> = originated(Af::V4, 1)
+        .into_iter()
+        .map(|p| (p, true, true))
+        .chain(originated(Af::V4, 2).into_iter().map(|p| (p, false, false)))
+        .chain([(EXTRA.to_owned(), false, false)])
+        .collect();
+    want.sort();
+    assert_eq!(flags, want, "{st}");
+    // Still installed and still reflected: n2 keeps n1's routes.
+    assert_eq!(table(&routes(&rack.n2, "bird")), want_n2);
+    tor.stop();
+}
