@@ -23,7 +23,8 @@ use crate::capability::{
     AddPathFamily, AddPathMode, Capability, ExtendedNextHop, Fqdn, GrFamily, GracefulRestart,
     LlgrFamily, Role, code,
 };
-use crate::ctx::{Afi, EncodeCtx, Family, Safi};
+use crate::ctx::{Afi, DecodeCtx, EncodeCtx, Family, Safi};
+use crate::header::HEADER_LEN;
 use crate::keepalive::Keepalive;
 use crate::message::Message;
 use crate::nlri::Nlri;
@@ -413,6 +414,51 @@ impl<'a> Arbitrary<'a> for Message {
     /// A canonical message for [`EncodeCtx::modern`].
     fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
         message(u, &EncodeCtx::modern())
+    }
+}
+
+/// A raw UPDATE for the decoders (the RFC 7606 paths): the first byte picks the context
+/// (bit 0: 4-octet AS, bits 1 and 2: ADD-PATH for IPv4 and IPv6 unicast; extended
+/// messages always on) and the other bytes are the body behind a valid 19-octet header.
+/// The `bgp_update_decode` and `bgp_wire_update_view` fuzz targets share it, so they read
+/// their corpora the same way.
+#[derive(Clone, Debug)]
+pub struct UpdateInput {
+    /// The session context to decode under.
+    pub ctx: DecodeCtx,
+    /// The whole message, header included.
+    pub message: Vec<u8>,
+}
+
+impl UpdateInput {
+    /// Builds the input from fuzzer bytes; `None` when empty or longer than an extended
+    /// message allows.
+    pub fn from_bytes(data: &[u8]) -> Option<UpdateInput> {
+        let (&bits, body) = data.split_first()?;
+        let len = u16::try_from(HEADER_LEN + body.len()).ok()?;
+        let ctx = DecodeCtx::modern()
+            .with_four_octet_as(bits & 1 != 0)
+            .with_extended_message(true)
+            .with_add_path(Family::IPV4_UNICAST, bits & 2 != 0)
+            .with_add_path(Family::IPV6_UNICAST, bits & 4 != 0);
+        let mut message = Vec::with_capacity(usize::from(len));
+        message.extend_from_slice(&crate::header::MARKER);
+        message.extend_from_slice(&len.to_be_bytes());
+        message.push(crate::header::MessageType::UPDATE.0);
+        message.extend_from_slice(body);
+        Some(UpdateInput { ctx, message })
+    }
+}
+
+impl<'a> Arbitrary<'a> for UpdateInput {
+    fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
+        let n = u.arbitrary_len::<u8>()?;
+        UpdateInput::from_bytes(u.bytes(n)?).ok_or(arbitrary::Error::IncorrectFormat)
+    }
+
+    /// Takes every byte as is (the corpus format described on the type).
+    fn arbitrary_take_rest(u: Unstructured<'a>) -> Result<Self> {
+        UpdateInput::from_bytes(u.take_rest()).ok_or(arbitrary::Error::IncorrectFormat)
     }
 }
 

@@ -145,29 +145,25 @@ fn v6_octets(b: &[u8], nb: usize) -> Option<Ipv6Addr> {
     Some(Ipv6Addr::from(a))
 }
 
-/// Decodes the prefix at `buf[i..]`, returning it and the index after it; `None` if it
+/// Decodes the prefix at the start of `b`, returning it and the rest of `b`; `None` if it
 /// does not fit (never the case in a field that [`check`] accepted).
 #[inline(always)]
-fn read_one(buf: &[u8], i: usize, v6: bool, add_path: bool) -> Option<(Nlri, usize)> {
-    let (path_id, i) = if add_path {
-        let p = buf.get(i..)?.first_chunk::<4>()?;
-        (Some(u32::from_be_bytes(*p)), i + 4)
+fn read_one<const V6: bool>(b: &[u8], add_path: bool) -> Option<(Nlri, &[u8])> {
+    let (path_id, b) = if add_path {
+        let (p, b) = b.split_first_chunk::<4>()?;
+        (Some(u32::from_be_bytes(*p)), b)
     } else {
-        (None, i)
+        (None, b)
     };
-    let len = *buf.get(i)?;
+    let (&len, b) = b.split_first()?;
     let nb = usize::from(len).div_ceil(8);
-    let end = i + 1 + nb;
-    if end > buf.len() {
-        return None;
-    }
-    let rest = buf.get(i + 1..)?;
-    let prefix = if v6 {
-        IpNet::V6(Ipv6Net::new(v6_octets(rest, nb)?, len).ok()?)
+    let rest = b.get(nb..)?;
+    let prefix = if V6 {
+        IpNet::V6(Ipv6Net::new(v6_octets(b, nb)?, len).ok()?)
     } else {
-        IpNet::V4(Ipv4Net::new(v4_octets(rest, nb)?, len).ok()?)
+        IpNet::V4(Ipv4Net::new(v4_octets(b, nb)?, len).ok()?)
     };
-    Some((Nlri { path_id, prefix }, end))
+    Some((Nlri { path_id, prefix }, rest))
 }
 
 /// Parses a field of IPv4 (`v6 == false`) or IPv6 prefixes into `out`.
@@ -180,27 +176,28 @@ pub(crate) fn parse(
     add_path: bool,
     out: &mut Vec<Nlri>,
 ) -> Result<(), PrefixError> {
+    if buf.is_empty() {
+        return Ok(());
+    }
     let n = check(buf, base, v6, add_path)?;
-    match (v6, add_path) {
-        (false, false) => fill::<false, false>(buf, n, out),
-        (false, true) => fill::<false, true>(buf, n, out),
-        (true, false) => fill::<true, false>(buf, n, out),
-        (true, true) => fill::<true, true>(buf, n, out),
+    if v6 {
+        fill::<true>(buf, n, add_path, out);
+    } else {
+        fill::<false>(buf, n, add_path, out);
     }
     Ok(())
 }
 
-/// The second pass of [`parse`], monomorphised per family and ADD-PATH setting: decodes
-/// the `n` prefixes that [`check`] counted. A `0.0.0.0/0` stand-in for a prefix that does
-/// not fit can never be used (the field was checked); it keeps this pass free of panics
-/// and lets the `Vec` be filled from an exact-size iterator (one allocation, no per-push
-/// capacity check).
-fn fill<const V6: bool, const AP: bool>(buf: &[u8], n: usize, out: &mut Vec<Nlri>) {
-    let mut i = 0;
+/// The second pass of [`parse`], monomorphised per family: decodes the `n` prefixes that
+/// [`check`] counted. A `0.0.0.0/0` stand-in for a prefix that does not fit can never be
+/// used (the field was checked); it keeps this pass free of panics and lets the `Vec` be
+/// filled from an exact-size iterator (one allocation, no per-push capacity check).
+fn fill<const V6: bool>(buf: &[u8], n: usize, add_path: bool, out: &mut Vec<Nlri>) {
+    let mut rest = buf;
     out.reserve_exact(n);
-    out.extend((0..n).map(|_| match read_one(buf, i, V6, AP) {
-        Some((nlri, next)) => {
-            i = next;
+    out.extend((0..n).map(|_| match read_one::<V6>(rest, add_path) {
+        Some((nlri, r)) => {
+            rest = r;
             nlri
         }
         None => Nlri::new(Ipv4Net::default()),
@@ -211,19 +208,13 @@ fn fill<const V6: bool, const AP: bool>(buf: &[u8], n: usize, out: &mut Vec<Nlri
 #[derive(Clone, Debug)]
 pub struct NlriIter<'a> {
     buf: &'a [u8],
-    i: usize,
     v6: bool,
     add_path: bool,
 }
 
 impl<'a> NlriIter<'a> {
     pub(crate) fn new(buf: &'a [u8], v6: bool, add_path: bool) -> Self {
-        NlriIter {
-            buf,
-            i: 0,
-            v6,
-            add_path,
-        }
+        NlriIter { buf, v6, add_path }
     }
 }
 
@@ -232,8 +223,12 @@ impl Iterator for NlriIter<'_> {
 
     #[inline]
     fn next(&mut self) -> Option<Nlri> {
-        let (n, next) = read_one(self.buf, self.i, self.v6, self.add_path)?;
-        self.i = next;
+        let (n, rest) = if self.v6 {
+            read_one::<true>(self.buf, self.add_path)?
+        } else {
+            read_one::<false>(self.buf, self.add_path)?
+        };
+        self.buf = rest;
         Some(n)
     }
 }

@@ -344,9 +344,22 @@ type Findings = Vec<(Action, Finding)>;
 /// MP_REACH_NLRI and MP_UNREACH_NLRI attribute headers (0 when absent).
 #[derive(Clone, Copy, Default, Debug)]
 pub(crate) struct Layout {
+    /// Which attributes are present (see [`presence_bit`]).
+    pub(crate) present: u16,
     pub(crate) as_path: u16,
     pub(crate) mp_reach: u16,
     pub(crate) mp_unreach: u16,
+}
+
+/// The bit for type `t` in [`Layout::present`]: bit `t` for types 1-15, bit 0 for
+/// LARGE_COMMUNITY, 0 (not tracked) for the others.
+#[inline]
+pub(crate) fn presence_bit(t: u8) -> u16 {
+    match t {
+        1..=15 => 1 << t,
+        type_code::LARGE_COMMUNITY => 1,
+        _ => 0,
+    }
 }
 
 /// RFC 4271 §6.3 + RFC 7606. `Err` is a session reset.
@@ -475,6 +488,7 @@ fn walk<const BUILD: bool>(
             ));
             continue;
         }
+        layout.present |= presence_bit(t);
         // Offsets fit: a message is at most 65535 octets.
         match t {
             type_code::AS_PATH => layout.as_path = off as u16,

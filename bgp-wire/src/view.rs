@@ -23,11 +23,13 @@ use crate::update;
 #[derive(Clone, Debug)]
 pub struct UpdateView<B> {
     buf: B,
-    /// Offset of the NLRI field.
-    nlri_at: u16,
+    /// Which attributes are present (`update::presence_bit`), so looking up an absent one
+    /// costs no walk of the list.
+    present: u16,
     /// Offsets of the AS_PATH and MP_REACH_NLRI attribute headers (0: absent), so the two
     /// attributes every consumer reads are found without walking the list. Together with
-    /// `nlri_at` and `bits` they fit in the padding after a `Bytes` (a view is 40 octets).
+    /// `present` and `bits` they fit in the padding after a `Bytes` (a view is 40 octets);
+    /// the NLRI offset is read from the message.
     as_path_at: u16,
     mp_reach_at: u16,
     /// Bit 0: 4-octet AS; bits 1-3: ADD-PATH for IPv4 unicast, MP_REACH, MP_UNREACH.
@@ -118,12 +120,9 @@ impl<B: AsRef<[u8]>> UpdateView<B> {
         let Some(layout) = layout else {
             return Err(Message::decode(b, ctx));
         };
-        // Checked above: the length fields fit the message, which is at most 65535 long.
-        let a = attrs_len_at(b);
-        let nlri_at = a + 2 + usize::from(u16::from_be_bytes([b[a], b[a + 1]]));
         let mut v = UpdateView {
             buf,
-            nlri_at: nlri_at as u16,
+            present: layout.present,
             as_path_at: layout.as_path,
             mp_reach_at: layout.mp_reach,
             bits: 0,
@@ -170,7 +169,7 @@ impl<B: AsRef<[u8]>> UpdateView<B> {
             return None;
         }
         RawAttributes {
-            b: self.field(usize::from(at), usize::from(self.nlri_at)),
+            b: self.field(usize::from(at), self.nlri_at()),
         }
         .next()
     }
@@ -185,7 +184,7 @@ impl<B: AsRef<[u8]>> UpdateView<B> {
     pub fn nlri(&self) -> NlriIter<'_> {
         let b = self.as_bytes();
         NlriIter::new(
-            b.get(usize::from(self.nlri_at)..).unwrap_or_default(),
+            b.get(self.nlri_at()..).unwrap_or_default(),
             false,
             self.bits & AP_V4 != 0,
         )
@@ -194,12 +193,26 @@ impl<B: AsRef<[u8]>> UpdateView<B> {
     /// The path attributes in received order.
     pub fn attributes(&self) -> RawAttributes<'_> {
         RawAttributes {
-            b: self.field(attrs_len_at(self.as_bytes()) + 2, usize::from(self.nlri_at)),
+            b: self.field(attrs_len_at(self.as_bytes()) + 2, self.nlri_at()),
         }
+    }
+
+    /// Offset of the NLRI field (the length fields were checked).
+    #[inline]
+    fn nlri_at(&self) -> usize {
+        let b = self.as_bytes();
+        let a = attrs_len_at(b);
+        b.get(a..a + 2).map_or(b.len(), |l| {
+            a + 2 + usize::from(u16::from_be_bytes([l[0], l[1]]))
+        })
     }
 
     /// The attribute with this type code (a clean UPDATE has at most one).
     pub fn attribute(&self, t: u8) -> Option<RawAttribute<'_>> {
+        let bit = update::presence_bit(t);
+        if bit != 0 && self.present & bit == 0 {
+            return None;
+        }
         self.attributes().find(|a| a.type_code == t)
     }
 

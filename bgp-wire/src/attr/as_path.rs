@@ -113,6 +113,39 @@ fn segment_at(v: &[u8], i: usize, four: bool) -> Result<(SegmentType, &[u8], usi
     Ok((SegmentType(t), body, next))
 }
 
+/// The AS numbers of a segment body, `None` if one is AS 0 (RFC 7607 §2). Up to 8 are
+/// decoded into the inline buffer directly.
+#[inline]
+fn decode_asns(body: &[u8], four: bool) -> Option<AsNumbers> {
+    let mut buf = [0u32; 8];
+    let n = if four { body.len() / 4 } else { body.len() / 2 };
+    if n <= buf.len() {
+        if four {
+            for (d, c) in buf.iter_mut().zip(body.as_chunks::<4>().0) {
+                *d = u32::from_be_bytes(*c);
+            }
+        } else {
+            for (d, c) in buf.iter_mut().zip(body.as_chunks::<2>().0) {
+                *d = u32::from(u16::from_be_bytes(*c));
+            }
+        }
+        if buf[..n].contains(&0) {
+            return None;
+        }
+        return Some(AsNumbers::from_buf_and_len(buf, n));
+    }
+    let asns: AsNumbers = if four {
+        let (c, _) = body.as_chunks::<4>();
+        c.iter().map(|c| u32::from_be_bytes(*c)).collect()
+    } else {
+        let (c, _) = body.as_chunks::<2>();
+        c.iter()
+            .map(|c| u32::from(u16::from_be_bytes(*c)))
+            .collect()
+    };
+    (!asns.contains(&0)).then_some(asns)
+}
+
 /// Whether a segment body holds AS 0 (RFC 7607 §2).
 #[inline]
 fn has_as0(body: &[u8], four: bool) -> bool {
@@ -164,9 +197,19 @@ impl AsPath {
         Ok(())
     }
 
-    /// Checks (like [`AsPath::check`]) and decodes a value in one pass; every `Vec` is
-    /// allocated once, exactly.
+    /// Checks (like [`AsPath::check`]) and decodes a value; every `Vec` is allocated once,
+    /// exactly, and a path of one segment of up to 8 ASes (the usual shape) not at all.
     pub(crate) fn parse(v: &[u8], four: bool) -> Result<AsPath, AsPathError> {
+        if v.is_empty() {
+            return Ok(AsPath::default());
+        }
+        let (kind, body, next) = segment_at(v, 0, four)?;
+        if next == v.len() {
+            let asns = decode_asns(body, four).ok_or(AsPathError { at: 0 })?;
+            return Ok(AsPath {
+                segments: smallvec::smallvec![Segment { kind, asns }],
+            });
+        }
         let (mut i, mut n) = (0, 0);
         while i < v.len() {
             i = segment_at(v, i, four)?.2;
@@ -176,18 +219,7 @@ impl AsPath {
         i = 0;
         while i < v.len() {
             let (kind, body, next) = segment_at(v, i, four)?;
-            let asns: AsNumbers = if four {
-                let (c, _) = body.as_chunks::<4>();
-                c.iter().map(|c| u32::from_be_bytes(*c)).collect()
-            } else {
-                let (c, _) = body.as_chunks::<2>();
-                c.iter()
-                    .map(|c| u32::from(u16::from_be_bytes(*c)))
-                    .collect()
-            };
-            if asns.contains(&0) {
-                return Err(AsPathError { at: i });
-            }
+            let asns = decode_asns(body, four).ok_or(AsPathError { at: i })?;
             segments.push(Segment { kind, asns });
             i = next;
         }

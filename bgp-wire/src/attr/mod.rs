@@ -555,67 +555,73 @@ impl Attribute {
         const ON: u8 = flags::OPTIONAL;
         let ot = fl & (flags::OPTIONAL | flags::TRANSITIVE);
         let u32_at = |v: &[u8]| v.first_chunk::<4>().map(|c| u32::from_be_bytes(*c));
-        let value = match (t, ot, v.len()) {
-            (ORIGIN, WK, 1) if v[0] <= 2 => AttrValue::Origin(Origin(v[0])),
-            (AS_PATH, WK, _) => {
-                let four = ctx.four_octet_as();
-                if !BUILD {
-                    return AsPath::check(v, four).is_ok();
+        let attr = Attribute {
+            flags: fl,
+            value: match (t, ot, v.len()) {
+                (ORIGIN, WK, 1) if v[0] <= 2 => AttrValue::Origin(Origin(v[0])),
+                (AS_PATH, WK, _) => {
+                    let four = ctx.four_octet_as();
+                    if !BUILD {
+                        return AsPath::check(v, four).is_ok();
+                    }
+                    match AsPath::parse(v, four) {
+                        Ok(p) => AttrValue::AsPath(p),
+                        Err(_) => return false,
+                    }
                 }
-                match AsPath::parse(v, four) {
-                    Ok(p) => AttrValue::AsPath(p),
-                    Err(_) => return false,
+                (NEXT_HOP, WK, 4) => match u32_at(v).map(Ipv4Addr::from) {
+                    Some(a) if !(a.is_unspecified() || a.is_broadcast() || a.is_multicast()) => {
+                        AttrValue::NextHop(a)
+                    }
+                    _ => return false,
+                },
+                (MULTI_EXIT_DISC, ON, 4) => match u32_at(v) {
+                    Some(x) => AttrValue::MultiExitDisc(x),
+                    None => return false,
+                },
+                (LOCAL_PREF, WK, 4) => match u32_at(v) {
+                    Some(x) => AttrValue::LocalPref(x),
+                    None => return false,
+                },
+                (COMMUNITIES, OT, n) if n > 0 && n.is_multiple_of(4) => {
+                    if !BUILD {
+                        return true;
+                    }
+                    AttrValue::Communities(u32s(v).map(Community).collect())
                 }
-            }
-            (NEXT_HOP, WK, 4) => match u32_at(v).map(Ipv4Addr::from) {
-                Some(a) if !(a.is_unspecified() || a.is_broadcast() || a.is_multicast()) => {
-                    AttrValue::NextHop(a)
+                (LARGE_COMMUNITY, OT, n) if n > 0 && n.is_multiple_of(12) => {
+                    if !BUILD {
+                        return true;
+                    }
+                    AttrValue::LargeCommunities(
+                        v.as_chunks::<12>()
+                            .0
+                            .iter()
+                            .map(LargeCommunity::from_octets)
+                            .collect(),
+                    )
+                }
+                (MP_REACH_NLRI, ON, _) => {
+                    let Some(family) = mp::peek_family(v).filter(|f| f.has_ip_prefixes()) else {
+                        return false;
+                    };
+                    let ap = ctx.add_path(family);
+                    if !BUILD {
+                        return MpReach::check(v, voff, ap).is_ok();
+                    }
+                    match MpReach::parse(v, voff, ap) {
+                        Ok(m) => AttrValue::MpReachNlri(m),
+                        Err(_) => return false,
+                    }
                 }
                 _ => return false,
             },
-            (MULTI_EXIT_DISC, ON, 4) => match u32_at(v) {
-                Some(x) => AttrValue::MultiExitDisc(x),
-                None => return false,
-            },
-            (LOCAL_PREF, WK, 4) => match u32_at(v) {
-                Some(x) => AttrValue::LocalPref(x),
-                None => return false,
-            },
-            (COMMUNITIES, OT, n) if n > 0 && n.is_multiple_of(4) => {
-                if !BUILD {
-                    return true;
-                }
-                AttrValue::Communities(u32s(v).map(Community).collect())
-            }
-            (LARGE_COMMUNITY, OT, n) if n > 0 && n.is_multiple_of(12) => {
-                if !BUILD {
-                    return true;
-                }
-                AttrValue::LargeCommunities(
-                    v.as_chunks::<12>()
-                        .0
-                        .iter()
-                        .map(LargeCommunity::from_octets)
-                        .collect(),
-                )
-            }
-            (MP_REACH_NLRI, ON, _) => {
-                let Some(family) = mp::peek_family(v).filter(|f| f.has_ip_prefixes()) else {
-                    return false;
-                };
-                let ap = ctx.add_path(family);
-                if !BUILD {
-                    return MpReach::check(v, voff, ap).is_ok();
-                }
-                match MpReach::parse(v, voff, ap) {
-                    Ok(m) => AttrValue::MpReachNlri(m),
-                    Err(_) => return false,
-                }
-            }
-            _ => return false,
         };
         if BUILD {
-            out.push(Attribute { flags: fl, value });
+            out.push(attr);
+        } else {
+            // Only the plain-value variants get here without `BUILD`: nothing to drop.
+            core::mem::forget(attr);
         }
         true
     }
