@@ -184,10 +184,8 @@
 //! - RFC 4486 Cease subcodes on hard stop, de-configuration and OPEN-level
 //!   configuration changes.
 //!
-//! **Not implemented:** **BFDConfiguration `idleSendInterval` is validated
-//! but not applied (the `bfd` crate supports it; applying Calico's 1 min
-//! default broke recovery at 10,000 routes, see `node`); BFD multihop
-//! (RFC 5883); the calico-node `bird.ctl` compatibility socket.**
+//! **Not implemented:** **BFD multihop (RFC 5883); the calico-node
+//! `bird.ctl` compatibility socket.**
 #![forbid(unsafe_code)]
 
 pub use bfd;

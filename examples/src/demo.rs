@@ -239,8 +239,14 @@ pub fn node_command_in(racks: u8, bin: &Path, dir: &Path, node: &Node, extra: u3
         .arg("--status-socket")
         .arg(dir.join(format!("{}.sock", node.name)))
         .args(["--restart-deferral", "10"])
-        .env("RUST_LOG", "info");
+        .env("RUST_LOG", node_log_filter());
     c
+}
+
+/// The nodes' `RUST_LOG`: `info`, or `DUALTOR_NODE_LOG` when set (for
+/// diagnosis, e.g. `dualtor=debug` to see every FIB commit).
+pub fn node_log_filter() -> String {
+    std::env::var("DUALTOR_NODE_LOG").unwrap_or_else(|_| "info".to_owned())
 }
 
 /// The first address of a block: a pod address the static routes do not cover.

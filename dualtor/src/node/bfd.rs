@@ -28,18 +28,19 @@ pub(crate) enum BfdReport {
     Failed(bfd::runtime::Error),
 }
 
-/// The `bfd` session configuration of a plan's timers. RFC 5880 §6.8.3:
-/// the runtime sends at 1 s while not Up. Calico's `idleSendInterval`
-/// (`BfdTimers::idle_tx`, default 1 min) is validated (at least 1 s) but not
-/// applied yet: passing Calico's 1 min default to `bfd::session::Config::idle_tx`
-/// broke recovery with 10,000 extra routes per node in `dualtor-vs-bird`
-/// (sessions reset about 45 s after coming Up, a 60 s timer jittered to 75 %),
-/// which must be understood first.
+/// The `bfd` session configuration of a plan's timers. Calico's
+/// `idleSendInterval` (`BfdTimers::idle_tx`, default 1 min) is the rate while
+/// not Up (RFC 5880 §6.8.3: at least 1 s; the config check rejects less, and
+/// the floor here keeps a typed value from the API within the RFC too). It
+/// does not slow recovery: a state change is sent at once (§6.8.7), so a
+/// session comes back Up within the ToR's own idle interval (the `bfd` sim
+/// test `node_idling_at_a_minute_recovers_with_the_tor_and_stays_up`).
 pub(crate) fn session_config(t: &BfdTimers) -> bfd::session::Config {
     bfd::session::Config {
         desired_min_tx: t.desired_min_tx,
         required_min_rx: t.required_min_rx,
         detect_mult: t.detect_mult.max(1),
+        idle_tx: t.idle_tx.max(bfd::session::MIN_IDLE_TX),
         ..bfd::session::Config::default()
     }
 }
@@ -124,8 +125,8 @@ mod tests {
         assert_eq!(c.desired_min_tx, Duration::from_millis(100));
         assert_eq!(c.required_min_rx, Duration::from_millis(10));
         assert_eq!(c.detect_mult, 5);
-        // idleSendInterval is not applied yet: the bfd default (1 s).
-        assert_eq!(c.idle_tx, bfd::session::MIN_IDLE_TX);
+        // idleSendInterval 1 min: the rate while not Up (RFC 5880 §6.8.3).
+        assert_eq!(c.idle_tx, Duration::from_secs(60));
         assert!(!c.passive);
         assert_eq!(detection_time(&t), Duration::from_millis(500));
     }

@@ -277,12 +277,32 @@ fn run(mut fib: fib::Fib, rx: std_mpsc::Receiver<FibCommand>, reports: mpsc::Sen
             let _ = reports.blocking_send(FibReport::Failed(e));
         }
     };
-    while let Ok(cmd) = rx.recv() {
+    let mut next = None;
+    while let Some(cmd) = next.take().or_else(|| rx.recv().ok()) {
         match cmd {
             FibCommand::Apply { steps, queued } => {
-                let n = steps.len();
+                // Everything queued meanwhile goes into the same commit: one
+                // round of messages and acknowledgements for a burst of
+                // UPDATEs (a ToR re-sending 30,000 routes arrives as hundreds
+                // of them) instead of one each, so the queue cannot grow
+                // faster than the kernel takes it.
+                let mut n = steps.len();
                 for s in steps {
                     s.apply(&mut fib);
+                }
+                while let Ok(more) = rx.try_recv() {
+                    match more {
+                        FibCommand::Apply { steps, .. } => {
+                            n += steps.len();
+                            for s in steps {
+                                s.apply(&mut fib);
+                            }
+                        }
+                        other => {
+                            next = Some(other);
+                            break;
+                        }
+                    }
                 }
                 commit(&mut fib, n, queued);
             }
