@@ -99,6 +99,21 @@ fn pair_request(peer: [u8; 4], local: [u8; 4]) -> SessionRequest {
     }
 }
 
+/// Both ends of 127.0.0.1 <-> 127.0.0.2 on `rt`, once Up.
+async fn up_pair(rt: &Runtime) -> (bfd::runtime::Handle, bfd::runtime::Handle) {
+    let mut x = rt
+        .request(pair_request([127, 0, 0, 2], [127, 0, 0, 1]))
+        .await
+        .unwrap();
+    let mut y = rt
+        .request(pair_request([127, 0, 0, 1], [127, 0, 0, 2]))
+        .await
+        .unwrap();
+    until_up(&mut x).await;
+    until_up(&mut y).await;
+    (x, y)
+}
+
 /// Blocks the calling (current-thread) runtime for `d`: an embedder's task
 /// that computes without yielding.
 fn block_runtime(d: Duration) {
@@ -126,16 +141,7 @@ async fn own_thread_keeps_sessions_up_while_the_embedder_runtime_is_blocked() {
             return;
         }
     };
-    let mut x = rt
-        .request(pair_request([127, 0, 0, 2], [127, 0, 0, 1]))
-        .await
-        .unwrap();
-    let mut y = rt
-        .request(pair_request([127, 0, 0, 1], [127, 0, 0, 2]))
-        .await
-        .unwrap();
-    until_up(&mut x).await;
-    until_up(&mut y).await;
+    let (mut x, mut y) = up_pair(&rt).await;
     block_runtime(Duration::from_secs(1));
     assert_eq!(x.try_next_change().map(|c| c.to), None);
     assert_eq!(y.try_next_change().map(|c| c.to), None);
@@ -150,16 +156,7 @@ async fn own_thread_keeps_sessions_up_while_the_embedder_runtime_is_blocked() {
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     let rt = Runtime::spawn(opts).unwrap();
-    let mut x = rt
-        .request(pair_request([127, 0, 0, 2], [127, 0, 0, 1]))
-        .await
-        .unwrap();
-    let mut y = rt
-        .request(pair_request([127, 0, 0, 1], [127, 0, 0, 2]))
-        .await
-        .unwrap();
-    until_up(&mut x).await;
-    until_up(&mut y).await;
+    let _pair = up_pair(&rt).await;
     let _ = rt.take_stats().await;
     block_runtime(Duration::from_secs(1));
     tokio::time::sleep(Duration::from_millis(100)).await;
