@@ -31,7 +31,8 @@
 //!       │            previous-run routes become "stale" and keep forwarding
 //!       ▼
 //!  set_group(id, members) / set_route(prefix, Group(id) | Blackhole)
-//!  remove_route / remove_group            (any number, no I/O)
+//!  set_routes(iter) (a whole table at once) / remove_route / remove_group
+//!                                         (any number, no I/O)
 //!       │
 //!       ▼
 //!  commit() ─► 1 member nexthops + groups (a member change = one replace)
@@ -152,16 +153,30 @@
 //! and rtnetlink 0.24 11.3 s (ratio 7.1). Failover with compat mode 0: 0.5 ms
 //! at 100k IPv4 and 0.17 ms at 1M IPv4 (one replace; mode 1: 160 ms / 1.8 s);
 //! IPv6 routes on a group make the kernel walk them (291 ms at 100k).
-//! Restart reconcile (open, set the same desired state, commit: nothing to
-//! change), 1M IPv4 routes, under a load average of 9-14: 11.3 s wall,
-//! **2.04 s CPU**, peak RSS **71 MiB** with [`Config::expected_routes`] (146
-//! MiB without: the table grows by doubling); a bare kernel dump of the same
-//! routes, decoded and not stored, took 5.3 s wall / 0.98 s CPU in the same
-//! run, so the kernel's dump is about half of the reconcile. Desired and
-//! installed state share one 32-byte entry per prefix; the full diff is one
-//! walk with no lookup. Known weak: the two random accesses per route (dump
-//! insert, `set_route`) into a 66 MiB table cost about 0.5 us each on this
-//! loaded VM; the 1.5 s target could not be shown under this load.
+//!
+//! Restart reconcile (open, set the same desired state with
+//! [`Fib::set_routes`], commit: nothing to change), 1M IPv4 routes,
+//! `--reconcile-only --v6 0`, load average 5-7, three runs: **1.14-1.48 s
+//! wall, 1.13-1.47 s CPU, peak RSS 75 MiB** with [`Config::expected_routes`]
+//! (143 MiB without: the table grows by doubling). The kernel's bare dump of
+//! the same routes, decoded and not stored, took 0.72-0.89 s CPU in the same
+//! runs: the dump phase adds 0.2-0.4 s to it, the desired state 0.15-0.23 s,
+//! the diff 0.01-0.03 s. Before (same machine, load 8): 2.23 s CPU (dump
+//! phase 1.69 s, desired state via `set_route` 0.53 s); the lead measured
+//! 2.03 s on an idle machine. With 100k IPv6 routes added (the bench's
+//! default): 1.65 s CPU.
+//!
+//! How: desired and installed state share one 32-byte entry per prefix; the
+//! dump is framed and decoded in place into one reused value (nothing
+//! allocated per route); dumped routes and `set_routes` batches go into the
+//! table 64k at a time in the order of the slots they hash to, so a batch
+//! walks the 66 MiB table in one direction instead of at random (with the
+//! in-place decoding, the dump phase's overhead over the bare dump went from
+//! 0.8 s to 0.2-0.4 s, the desired state from 0.53 s to 0.15-0.23 s); the diff is one
+//! walk with no lookup. Known weak: a route set with `set_route` one at a
+//! time still costs a random access (about 0.5 us at 1M on this VM); the
+//! kernel's own dump work (about 0.7 s at 1M) is the floor and is not
+//! overlapped with our decoding (the crate runs no thread of its own).
 //!
 //! `Display` texts of errors are not a stable interface.
 #![deny(unsafe_code)]
