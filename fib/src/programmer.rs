@@ -699,7 +699,19 @@ impl Fib {
         }
         let mut replaced_groups = false;
         if self.style == Style::NexthopObjects {
+            let before = report.errors.len();
             replaced_groups = self.commit_groups(report)?;
+            if report.errors.len() > before {
+                // A nexthop message failed, most often because the kernel
+                // flushed a member with its link before we saw the event
+                // ("Invalid nexthop id"): without a retry, the routes moving
+                // to that group would be deleted until the event arrives.
+                // Re-read the objects and try once more; only the second
+                // attempt's failures are reported.
+                report.errors.truncate(before);
+                self.load_nexthops(false)?;
+                replaced_groups |= self.commit_groups(report)?;
+            }
         }
         let mut exists = Vec::new();
         self.commit_routes(report, &mut exists)?;
