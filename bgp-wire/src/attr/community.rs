@@ -11,6 +11,27 @@ pub type CommunityList = SmallVec<[Community; 12]>;
 /// The value of a LARGE_COMMUNITY attribute: up to 4 are stored inline.
 pub type LargeCommunityList = SmallVec<[LargeCommunity; 4]>;
 
+/// Collects a decoded list: straight into the inline buffer when it fits (the usual
+/// case), else onto the heap. `fill` is any value; it is overwritten or unused.
+#[inline]
+pub(crate) fn inline_list<T: Copy, const N: usize>(
+    it: impl ExactSizeIterator<Item = T>,
+    fill: T,
+) -> SmallVec<[T; N]>
+where
+    [T; N]: smallvec::Array<Item = T>,
+{
+    let n = it.len();
+    if n > N {
+        return it.collect();
+    }
+    let mut buf = [fill; N];
+    for (d, x) in buf.iter_mut().zip(it) {
+        *d = x;
+    }
+    SmallVec::from_buf_and_len(buf, n)
+}
+
 /// A standard community (RFC 1997 §3), with the IANA well-known values as constants.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]

@@ -447,7 +447,10 @@ impl Attribute {
                     return Ok(None);
                 }
                 match t {
-                    COMMUNITIES => AttrValue::Communities(u32s(v).map(Community).collect()),
+                    COMMUNITIES => AttrValue::Communities(community::inline_list(
+                        u32s(v).map(Community),
+                        Community(0),
+                    )),
                     CLUSTER_LIST => AttrValue::ClusterList(u32s(v).map(Ipv4Addr::from).collect()),
                     EXTENDED_COMMUNITIES => AttrValue::ExtendedCommunities(
                         v.as_chunks::<8>()
@@ -587,19 +590,22 @@ impl Attribute {
                     if !BUILD {
                         return true;
                     }
-                    AttrValue::Communities(u32s(v).map(Community).collect())
+                    AttrValue::Communities(community::inline_list(
+                        u32s(v).map(Community),
+                        Community(0),
+                    ))
                 }
                 (LARGE_COMMUNITY, OT, n) if n > 0 && n.is_multiple_of(12) => {
                     if !BUILD {
                         return true;
                     }
-                    AttrValue::LargeCommunities(
+                    AttrValue::LargeCommunities(community::inline_list(
                         v.as_chunks::<12>()
                             .0
                             .iter()
-                            .map(LargeCommunity::from_octets)
-                            .collect(),
-                    )
+                            .map(LargeCommunity::from_octets),
+                        LargeCommunity::from_octets(&[0; 12]),
+                    ))
                 }
                 (MP_REACH_NLRI, ON, _) => {
                     let Some(family) = mp::peek_family(v).filter(|f| f.has_ip_prefixes()) else {
