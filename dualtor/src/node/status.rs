@@ -96,6 +96,29 @@ pub struct PeerStatus {
     pub restart: RestartState,
 }
 
+impl PeerStatus {
+    /// A peer that has not connected yet: no prefixes, no BFD, no flaps
+    /// (for daemons built on the facade's types, e.g. `dualtor-tor`).
+    pub fn new(name: impl Into<String>, address: IpAddr, peer_as: u32) -> Self {
+        PeerStatus {
+            name: name.into(),
+            address,
+            peer_as,
+            interface: None,
+            state: SessionState::Connecting,
+            uptime: Duration::ZERO,
+            flaps: 0,
+            last_down: None,
+            prefixes_received: 0,
+            prefixes_accepted: 0,
+            prefixes_advertised: 0,
+            end_of_rib: false,
+            bfd: None,
+            restart: RestartState::None,
+        }
+    }
+}
+
 /// Counters of the kernel side.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]

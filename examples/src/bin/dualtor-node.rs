@@ -83,22 +83,18 @@ fn pick_node(config: &Config, wanted: Option<&str>) -> Result<String, String> {
 }
 
 async fn serve_status(path: PathBuf, handle: NodeHandle) {
-    let _ = std::fs::remove_file(&path);
-    let listener = match tokio::net::UnixListener::bind(&path) {
+    let listener = match examples::daemon::bind_status(&path) {
         Ok(l) => l,
         Err(e) => {
             error!("status socket {}: {e}", path.display());
             return;
         }
     };
-    while let Ok((mut s, _)) = listener.accept().await {
-        let Ok(status) = handle.status().await else {
-            return;
-        };
-        let json = serde_json::to_string(&status).unwrap_or_default();
-        let _ = s.write_all(json.as_bytes()).await;
-        let _ = s.write_all(b"\n").await;
-    }
+    examples::daemon::serve_status(listener, || {
+        let handle = handle.clone();
+        async move { handle.status().await.ok() }
+    })
+    .await;
 }
 
 async fn serve_metrics(addr: std::net::SocketAddr, handle: NodeHandle) {
@@ -127,12 +123,7 @@ async fn serve_metrics(addr: std::net::SocketAddr, handle: NodeHandle) {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    examples::daemon::init_logging();
     let args = Args::parse();
     let config = match load(&args.config) {
         Ok(c) => c,

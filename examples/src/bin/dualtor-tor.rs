@@ -132,12 +132,7 @@ fn config(args: &Args) -> Result<Config, String> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    examples::daemon::init_logging();
     let args = Args::parse();
     let cfg = match config(&args) {
         Ok(c) => c,

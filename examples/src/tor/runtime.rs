@@ -127,7 +127,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Stop>) -> Result<()
     let wire =
         WireTransport::with_listener(listener).with_shutdown_message("dualtor-tor shutting down");
     let bfd = match cfg.bfd {
-        Some(_) => Some(bfd::runtime::Runtime::spawn(
+        Some(_) => Some(bfd::runtime::Runtime::spawn_thread(
             bfd::runtime::Options::default(),
         )?),
         None => None,
@@ -156,8 +156,16 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = Stop>) -> Result<()
     let fib = fib.map(|f| f.tx);
     let (status_tx, mut status_rx) = mpsc::channel::<status::Request>(4);
     if let Some(path) = &cfg.status_socket {
-        let l = status::bind(path).map_err(Error::Status)?;
-        tokio::spawn(status::serve(l, status_tx.clone()));
+        let l = crate::daemon::bind_status(path).map_err(Error::Status)?;
+        let requests = status_tx.clone();
+        tokio::spawn(crate::daemon::serve_status(l, move || {
+            let requests = requests.clone();
+            async move {
+                let (tx, rx) = oneshot::channel();
+                requests.send(tx).await.ok()?;
+                rx.await.ok()
+            }
+        }));
     }
     let (ev_tx, mut ev_rx) = mpsc::unbounded_channel();
     let mut peers = Vec::new();
@@ -483,7 +491,7 @@ impl Tor {
         }
     }
 
-    /// The snapshot [`status::serve`] sends.
+    /// The snapshot the status socket sends.
     fn status(&self) -> Status {
         let now = Instant::now();
         let snapshot = self.engine.fib_snapshot();
@@ -544,37 +552,36 @@ impl Tor {
             .iter()
             .map(|p| {
                 let (gr, llgr) = stale.get(&p.id).copied().unwrap_or_default();
+                let mut peer = dualtor::node::PeerStatus::new(p.name.clone(), p.address, p.peer_as);
+                peer.interface = p.interface.clone();
+                peer.state = if p.up.is_some() {
+                    SessionState::Established
+                } else {
+                    SessionState::Connecting
+                };
+                peer.uptime = now.saturating_duration_since(p.since);
+                peer.flaps = p.flaps;
+                peer.last_down = p.last_down.clone();
+                peer.prefixes_received = p.received;
+                peer.prefixes_accepted = llgr::Family::ALL
+                    .iter()
+                    .map(|f| self.engine.route_count(p.id, *f))
+                    .sum();
+                peer.prefixes_advertised = p.advertised.len() as u64;
+                peer.end_of_rib = p.got_eor;
+                peer.bfd = p.bfd_state.map(Into::into);
+                peer.restart = if llgr > 0 {
+                    RestartState::Llgr
+                } else if gr > 0 {
+                    RestartState::Gr
+                } else {
+                    RestartState::None
+                };
                 PeerStatus {
-                    name: p.name.clone(),
-                    address: p.address,
-                    peer_as: p.peer_as,
+                    peer,
                     client: p.client,
-                    interface: p.interface.clone(),
-                    state: if p.up.is_some() {
-                        SessionState::Established
-                    } else {
-                        SessionState::Connecting
-                    },
-                    uptime: now.saturating_duration_since(p.since),
-                    flaps: p.flaps,
-                    last_down: p.last_down.clone(),
-                    prefixes_received: p.received,
-                    prefixes_accepted: llgr::Family::ALL
-                        .iter()
-                        .map(|f| self.engine.route_count(p.id, *f))
-                        .sum(),
-                    prefixes_advertised: p.advertised.len() as u64,
                     prefixes_stale: gr,
                     prefixes_llgr_stale: llgr,
-                    end_of_rib: p.got_eor,
-                    bfd: p.bfd_state.map(Into::into),
-                    restart: if llgr > 0 {
-                        RestartState::Llgr
-                    } else if gr > 0 {
-                        RestartState::Gr
-                    } else {
-                        RestartState::None
-                    },
                 }
             })
             .collect();
