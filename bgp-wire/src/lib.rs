@@ -90,7 +90,12 @@
 //! allows this where it is clearly better): every read is checked and knows its absolute
 //! offset, which the errors carry, and the NLRI walk (the hot path) validates and counts
 //! prefixes in one pass and fills an exactly sized `Vec` in a second. Raw pieces
-//! (unknown attributes and capabilities, NOTIFICATION data) are `bytes::Bytes`.
+//! (unknown attributes and capabilities, NOTIFICATION data) are `bytes::Bytes`. The
+//! common attributes, well formed, take a hot path that decodes them in place
+//! (`attr::Attribute::decode_common`, checked against the complete RFC 7606 rules by a
+//! property test). AS paths (up to 8 ASes in one segment) and community lists (up to 12
+//! communities, 4 large ones) are stored inline ([`smallvec`]), so a typical owned UPDATE
+//! costs two allocations: its attribute list and its prefix list.
 //!
 //! Two layers per UPDATE (style rule 7): the owned [`Update`] from [`Message::decode`],
 //! and [`UpdateView`], a checked zero-copy view for hot paths that read each UPDATE once
