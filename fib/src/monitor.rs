@@ -126,8 +126,11 @@ impl Monitor {
         })
     }
 
-    /// Waits up to `timeout` for one datagram and returns its events (empty
-    /// on timeout). An overflow is returned as [`Event::Overflow`].
+    /// Waits up to `timeout` for one datagram and returns its events. Empty
+    /// means a timeout *or* a datagram with nothing of interest (e.g. the
+    /// per-route `RTM_NEWROUTE`s of compat mode 1), so "empty" is not "no
+    /// more queued": to drain, keep reading until a quiet period has passed.
+    /// An overflow is returned as [`Event::Overflow`].
     pub fn recv(&mut self, timeout: Duration) -> Result<Vec<Event>, Error> {
         self.conn
             .set_timeout(Some(timeout.max(Duration::from_micros(1))))?;
