@@ -182,3 +182,42 @@ pub fn events(buf: &[u8]) -> Vec<Event> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A route deletion notification as the kernel multicasts it after a
+    /// process's `RTM_DELROUTE`: `nlmsg_pid` is that process's port id
+    /// (rtnetlink.h; `rtmsg_fib` passes the request's `portid`).
+    #[test]
+    fn route_deleted_carries_the_requesting_port_id() {
+        let mut b = Vec::new();
+        b.extend_from_slice(&52u32.to_ne_bytes()); // nlmsg_len: 16 + 12 + 3 * 8
+        b.extend_from_slice(&25u16.to_ne_bytes()); // RTM_DELROUTE
+        b.extend_from_slice(&0u16.to_ne_bytes()); // flags
+        b.extend_from_slice(&7u32.to_ne_bytes()); // seq
+        b.extend_from_slice(&4242u32.to_ne_bytes()); // pid
+        // rtmsg: AF_INET, /32, src 0, tos 0, main, proto 214, universe, unicast, flags 0.
+        b.extend_from_slice(&[2, 32, 0, 0, 254, 214, 0, 1, 0, 0, 0, 0]);
+        for (kind, value) in [
+            (15u16, 254u32.to_ne_bytes()),
+            (1, [10, 1, 0, 3]),
+            (6, 20u32.to_ne_bytes()),
+        ] {
+            b.extend_from_slice(&8u16.to_ne_bytes());
+            b.extend_from_slice(&kind.to_ne_bytes());
+            b.extend_from_slice(&value);
+        }
+        assert_eq!(
+            events(&b),
+            vec![Event::RouteDeleted {
+                prefix: "10.1.0.3/32".parse().unwrap(),
+                table: 254,
+                protocol: 214,
+                metric: 20,
+                sender: 4242,
+            }]
+        );
+    }
+}
