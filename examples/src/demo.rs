@@ -288,14 +288,27 @@ pub fn preferred(routes: &[Route], dst: Ipv4Net) -> Option<&Route> {
 }
 
 /// Whether node a1's table has `want` for every prefix; the first mismatch.
+///
+/// Reads the table over rtnetlink ([`routes_to`]); when that read fails it
+/// falls back to `ip -j route` (`Netns::routes`) and says why in a mismatch.
 pub fn table_is(a1: &Node, want: &[(Ipv4Net, Vec<Hop>)]) -> Result<(), String> {
-    let routes = a1.ns.routes().map_err(|e| e.to_string())?;
+    let dsts: Vec<Ipv4Net> = want.iter().map(|(d, _)| *d).collect();
+    let (routes, how) = match routes_to(&a1.ns, &dsts) {
+        Ok(r) => (r, String::new()),
+        Err(nl) => {
+            let r = a1
+                .ns
+                .routes()
+                .map_err(|e| format!("netlink read failed ({nl}); ip route too: {e}"))?;
+            (r, format!(" (read with ip: netlink read failed: {nl})"))
+        }
+    };
     for (dst, paths) in want {
         match preferred(&routes, *dst) {
             Some(r) if r.has_paths(paths) => {}
             got => {
                 return Err(format!(
-                    "{dst}: want {paths:?}, have {}",
+                    "{dst}: want {paths:?}, have {}{how}",
                     got.map_or("none".into(), ToString::to_string)
                 ));
             }
@@ -304,12 +317,304 @@ pub fn table_is(a1: &Node, want: &[(Ipv4Net, Vec<Hop>)]) -> Result<(), String> {
     Ok(())
 }
 
+/// Every IPv4 main-table route of `ns` whose destination is one of `dsts`
+/// (all metrics, in the kernel's order), as `Netns::routes` gives them, but
+/// read over rtnetlink: one `RTM_GETROUTE` dump decoded by `fib::decode`,
+/// plus the links (ifindex to name) and, when a kept route names a nexthop
+/// object without carrying its paths, the nexthop objects
+/// ([`resolve_nexthops`](test_support::routes::resolve_nexthops)).
+///
+/// `ip -j route` prints and parses every route as JSON; with 40,000 routes
+/// that is hundreds of ms a read, this a few tens (see [`wait_table`]).
+/// Names follow iproute2: `rt_protos` names (numbers otherwise), `if<N>` for
+/// an unknown ifindex, scope `universe` when none is printed.
+pub fn routes_to(ns: &test_support::Netns, dsts: &[Ipv4Net]) -> Result<Vec<Route>, String> {
+    ns.enter(|| {
+        // A dump interrupted by a change (NLM_F_DUMP_INTR) may be
+        // inconsistent: read again, a few times.
+        let mut last = String::new();
+        for _ in 0..3 {
+            match read_routes(dsts) {
+                Ok(Some(r)) => return Ok(r),
+                Ok(None) => last = "dump interrupted by changes 3 times".into(),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last)
+    })
+}
+
+/// [`routes_to`] in the current namespace; `None` when a dump was interrupted.
+fn read_routes(dsts: &[Ipv4Net]) -> Result<Option<Vec<Route>>, String> {
+    use fib::decode::{KernelMessage, KernelNexthopKind};
+    use test_support::routes::{Nexthop, resolve_nexthops};
+
+    let mut sock = netlink_sys::Socket::new(netlink_sys::protocols::NETLINK_ROUTE)
+        .map_err(|e| format!("netlink socket: {e}"))?;
+    sock.bind_auto().map_err(|e| format!("netlink bind: {e}"))?;
+    let mut consistent = true;
+
+    let mut names = std::collections::HashMap::new();
+    consistent &= dump(
+        &sock,
+        |b| fib::message::dump_links(b, 1),
+        |m| {
+            if let KernelMessage::Link { link, .. } = m {
+                if let Some(n) = link.name {
+                    names.insert(link.ifindex, n);
+                }
+            }
+        },
+    )?;
+    let dev = |i: u32| (i != 0).then(|| names.get(&i).cloned().unwrap_or_else(|| format!("if{i}")));
+
+    let mut routes = Vec::new();
+    let req = |b: &mut Vec<u8>| {
+        fib::message::dump_routes(
+            b,
+            2,
+            fib::Family::V4,
+            fib::message::RT_TABLE_MAIN,
+            fib::Protocol(0),
+        )
+    };
+    consistent &= dump(&sock, req, |m| {
+        let KernelMessage::Route { route: r, .. } = m else {
+            return;
+        };
+        let IpNet::V4(dst) = r.prefix else { return };
+        if r.table != fib::message::RT_TABLE_MAIN
+            || r.flags & RTM_F_CLONED != 0
+            || !dsts.contains(&dst)
+        {
+            return;
+        }
+        let paths = match r.hops.as_slice() {
+            // One path: iproute2 prints the route's own flags.
+            [h] => vec![Hop {
+                gateway: h.gateway,
+                dev: dev(h.ifindex),
+                weight: 1,
+                flags: flag_names(r.flags),
+            }],
+            hops => hops
+                .iter()
+                .map(|h| Hop {
+                    gateway: h.gateway,
+                    dev: dev(h.ifindex),
+                    weight: u32::from(h.weight),
+                    flags: flag_names(u32::from(h.flags)),
+                })
+                .collect(),
+        };
+        routes.push(Route {
+            dst: r.prefix,
+            kind: route_type_name(r.kind),
+            table: "main".into(),
+            protocol: protocol_name(r.protocol),
+            scope: scope_name(r.scope),
+            prefsrc: r.prefsrc,
+            metric: r.metric,
+            nhid: r.nhid,
+            paths,
+        });
+    })?;
+
+    if routes
+        .iter()
+        .any(|r| r.nhid.is_some() && r.paths.is_empty() && r.kind == "unicast")
+    {
+        let mut objects = Vec::new();
+        consistent &= dump(
+            &sock,
+            |b| fib::message::dump_nexthops(b, 3),
+            |m| {
+                let KernelMessage::Nexthop { nexthop: n, .. } = m else {
+                    return;
+                };
+                let mut o = Nexthop {
+                    id: n.id,
+                    gateway: None,
+                    dev: None,
+                    group: Vec::new(),
+                    blackhole: false,
+                    flags: flag_names(n.flags),
+                };
+                match n.kind {
+                    KernelNexthopKind::Single { ifindex, gateway } => {
+                        o.gateway = gateway;
+                        o.dev = dev(ifindex);
+                    }
+                    KernelNexthopKind::Blackhole => o.blackhole = true,
+                    KernelNexthopKind::Group { members, .. } => o.group = members,
+                    _ => {}
+                }
+                objects.push(o);
+            },
+        )?;
+        resolve_nexthops(&mut routes, &objects);
+    }
+    Ok(consistent.then_some(routes))
+}
+
+/// `RTM_F_CLONED`: a cache entry, which `ip route show` leaves out.
+const RTM_F_CLONED: u32 = 0x200;
+
+/// Sends the request `req` builds and hands every reply of the dump to
+/// `each` until `NLMSG_DONE`; whether the dump was consistent (no
+/// `NLM_F_DUMP_INTR`).
+fn dump(
+    sock: &netlink_sys::Socket,
+    req: impl FnOnce(&mut Vec<u8>),
+    mut each: impl FnMut(fib::decode::KernelMessage),
+) -> Result<bool, String> {
+    use fib::decode::KernelMessage;
+    let mut buf = Vec::with_capacity(1 << 16);
+    req(&mut buf);
+    sock.send(&buf, 0)
+        .map_err(|e| format!("netlink send: {e}"))?;
+    let mut consistent = true;
+    loop {
+        buf.clear();
+        // The kernel fills dump datagrams up to 32 KiB.
+        buf.reserve(1 << 16);
+        sock.recv(&mut buf, 0)
+            .map_err(|e| format!("netlink recv: {e}"))?;
+        for m in fib::decode::messages(&buf) {
+            let m = m.map_err(|e| format!("netlink decode: {e}"))?;
+            consistent &= m.flags & fib::packet_core::NLM_F_DUMP_INTR == 0;
+            match m.message {
+                KernelMessage::Done => return Ok(consistent),
+                KernelMessage::Error(e) => return Err(format!("netlink dump: {e}")),
+                other => each(other),
+            }
+        }
+    }
+}
+
+/// iproute2's `flags` words for `RTNH_F_*` / `RTM_F_*` bits (`print_rt_flags`).
+fn flag_names(flags: u32) -> Vec<String> {
+    const NAMES: [(u32, &str); 11] = [
+        (1, "dead"),
+        (4, "onlink"),
+        (2, "pervasive"),
+        (8, "offload"),
+        (0x40, "trap"),
+        (0x100, "notify"),
+        (0x10, "linkdown"),
+        (0x20, "unresolved"),
+        (0x2000, "rt_offload"),
+        (0x4000, "rt_trap"),
+        (0x2000_0000, "rt_offload_failed"),
+    ];
+    NAMES
+        .iter()
+        .filter(|(bit, _)| flags & bit != 0)
+        .map(|(_, n)| (*n).to_owned())
+        .collect()
+}
+
+/// `rtm_type` as `ip -j route` names it (`unicast` when it prints none).
+fn route_type_name(t: u8) -> String {
+    const NAMES: [&str; 12] = [
+        "none",
+        "unicast",
+        "local",
+        "broadcast",
+        "anycast",
+        "multicast",
+        "blackhole",
+        "unreachable",
+        "prohibit",
+        "throw",
+        "nat",
+        "xresolve",
+    ];
+    NAMES
+        .get(usize::from(t))
+        .map_or_else(|| t.to_string(), |n| (*n).to_owned())
+}
+
+/// `rtm_scope` as `Route::scope` holds it (`universe` when `ip` prints none).
+fn scope_name(s: u8) -> String {
+    match s {
+        0 => "universe".into(),
+        200 => "site".into(),
+        253 => "link".into(),
+        254 => "host".into(),
+        255 => "nowhere".into(),
+        _ => s.to_string(),
+    }
+}
+
+/// `rtm_protocol` as `ip` names it: iproute2's built-in names, then
+/// `/etc/iproute2/rt_protos` and `rt_protos.d/*.conf`, else the number.
+fn protocol_name(p: u8) -> String {
+    static NAMES: std::sync::OnceLock<std::collections::HashMap<u8, String>> =
+        std::sync::OnceLock::new();
+    let names = NAMES.get_or_init(|| {
+        let mut m = std::collections::HashMap::new();
+        let mut files = vec![PathBuf::from("/etc/iproute2/rt_protos")];
+        if let Ok(d) = std::fs::read_dir("/etc/iproute2/rt_protos.d") {
+            let mut conf: Vec<PathBuf> = d
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "conf"))
+                .collect();
+            conf.sort();
+            files.extend(conf);
+        }
+        for f in files {
+            for line in std::fs::read_to_string(f).unwrap_or_default().lines() {
+                let mut w = line.split_whitespace();
+                if let (Some(id), Some(name)) = (w.next(), w.next())
+                    && let Ok(id) = id.parse::<u8>()
+                    && !name.starts_with('#')
+                {
+                    m.insert(id, name.to_owned());
+                }
+            }
+        }
+        // iproute2's built-in table wins over the files.
+        for (id, name) in [
+            (0, "unspec"),
+            (1, "redirect"),
+            (2, "kernel"),
+            (3, "boot"),
+            (4, "static"),
+            (8, "gated"),
+            (9, "ra"),
+            (10, "mrt"),
+            (11, "zebra"),
+            (12, "bird"),
+            (13, "dnrouted"),
+            (14, "xorp"),
+            (15, "ntk"),
+            (16, "dhcp"),
+            (18, "keepalived"),
+            (42, "babel"),
+            (99, "openr"),
+            (186, "bgp"),
+            (187, "isis"),
+            (188, "ospf"),
+            (189, "rip"),
+            (192, "eigrp"),
+        ] {
+            m.insert(id, name.to_owned());
+        }
+        m
+    });
+    names.get(&p).cloned().unwrap_or_else(|| p.to_string())
+}
+
 /// Waits until node a1's table is `want`; how long it took after `since`.
 ///
-/// Polls `ip route` every millisecond (a few ms per read): the table itself,
-/// with nothing coalesced. (`test_support::watch::RouteWatcher` follows
-/// nexthop groups too, so it also sees dualtor moving a whole plane by
-/// changing one group, but its timestamps are those of coalesced events.)
+/// Polls the table every millisecond over rtnetlink ([`routes_to`]): the
+/// table itself, with nothing coalesced. One read of a1's ~40,000 routes
+/// (`--extra-routes 10000`) takes READ_TIME (`ip -j route` took
+/// IP_TIME). (`test_support::watch::RouteWatcher` follows nexthop groups
+/// too, so it also sees dualtor moving a whole plane by changing one group,
+/// but its timestamps are those of coalesced events.)
 pub fn wait_table(
     a1: &Node,
     want: &[(Ipv4Net, Vec<Hop>)],
