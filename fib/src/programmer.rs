@@ -519,6 +519,21 @@ impl Fib {
         }
     }
 
+    /// Empties the desired state: every route and group of ours is removed
+    /// at the next commit (a daemon's shutdown that takes its routes with it;
+    /// a graceful restart leaves the kernel as it is instead). Routes and
+    /// objects left by a previous run are swept by [`Fib::complete`].
+    pub fn clear(&mut self) {
+        let routes: Vec<IpNet> = self.routes().map(|(p, _)| *p).collect();
+        for p in routes {
+            self.remove_route(p);
+        }
+        let groups: Vec<GroupId> = self.groups.keys().copied().collect();
+        for g in groups {
+            self.remove_group(g);
+        }
+    }
+
     fn unref(&mut self, t: Target, f: Family) {
         if let Target::Group(g) = t {
             if let Some(r) = self.group_refs.get_mut(&g) {

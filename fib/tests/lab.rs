@@ -1336,3 +1336,44 @@ fn set_routes_equals_set_route_in_order() {
         .collect();
     assert_eq!(have, want);
 }
+
+// `Fib::clear` (a daemon's shutdown): every route and nexthop object of ours
+// is deleted at the next commit; another owner's route for the same prefix
+// and the guide's bootstrap route stay.
+#[test]
+fn clear_removes_every_route_and_group_of_ours_and_nothing_else() {
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(_lab) = lab("fib_clear", &[Need::Root]) else {
+        return;
+    };
+    let l = setup();
+    l.node
+        .sh("ip route add 10.9.0.0/24 via 172.31.11.250 proto static metric 99")
+        .unwrap();
+    let mut fib = l.node.enter(|| Fib::open(cfg(true))).unwrap();
+    fib.set_group(GroupId(1), planes(&l, true, true));
+    fib.set_route(net("10.9.0.0/24"), Target::Group(GroupId(1)));
+    fib.set_route(net("10.9.2.2/32"), Target::Group(GroupId(1)));
+    fib.set_route(net("fd00:99::/64"), Target::Group(GroupId(1)));
+    fib.set_route(net("10.9.3.0/26"), Target::Blackhole);
+    assert_eq!(fib.commit().unwrap().errors, vec![]);
+    assert_eq!(our_routes(&l.node, false).len(), 3);
+    assert_eq!(our_routes(&l.node, true).len(), 1);
+    assert!(!json(&l.node, "ip -j nexthop show proto 214").is_empty());
+
+    fib.clear();
+    assert_eq!((fib.routes_len(), fib.groups().count()), (0, 0));
+    assert_eq!(fib.complete().unwrap().errors, vec![]);
+    assert_eq!(our_routes(&l.node, false), vec![]);
+    assert_eq!(our_routes(&l.node, true), vec![]);
+    assert_eq!(
+        json(&l.node, "ip -j nexthop show proto 214"),
+        Vec::<Value>::new()
+    );
+    let theirs = json(&l.node, "ip -4 -j route show 10.9.0.0/24");
+    assert_eq!(
+        (theirs.len(), theirs[0]["protocol"].as_str()),
+        (1, Some("static"))
+    );
+    bootstrap_intact(&l.node);
+}

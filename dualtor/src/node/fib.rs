@@ -338,21 +338,9 @@ fn run(mut fib: fib::Fib, rx: std_mpsc::Receiver<FibCommand>, reports: mpsc::Sen
                 }
             }
             FibCommand::Flush(done) => {
-                let mut routes: Vec<IpNet> = Vec::new();
-                for (p, _) in fib.routes() {
-                    routes.push(*p);
-                }
-                for p in routes {
-                    fib.remove_route(p);
-                }
-                let mut groups: Vec<fib::GroupId> = Vec::new();
-                for (g, _) in fib.groups() {
-                    groups.push(*g);
-                }
-                for g in groups {
-                    fib.remove_group(g);
-                }
-                // `complete` also sweeps what is left of a previous run.
+                fib.clear();
+                // `complete` commits, and also sweeps what is left of a
+                // previous run.
                 let _ = fib.complete();
                 let _ = done.send(());
                 return;

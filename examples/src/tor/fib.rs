@@ -90,10 +90,7 @@ pub(crate) fn start(reports: mpsc::UnboundedSender<Report>) -> Result<Started, f
                         }
                     }
                     Command::Flush(done) => {
-                        let routes: Vec<_> = fib.routes().map(|(p, _)| *p).collect();
-                        routes.into_iter().for_each(|p| fib.remove_route(p));
-                        let groups: Vec<_> = fib.groups().map(|(g, _)| *g).collect();
-                        groups.into_iter().for_each(|g| fib.remove_group(g));
+                        fib.clear();
                         let _ = fib.complete();
                         let _ = done.send(());
                         return;
