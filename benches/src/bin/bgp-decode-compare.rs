@@ -17,6 +17,20 @@
 //! decoded in place, like routecore's lazy views). The ratio line is the owned one;
 //! the view's ratio is printed above it.
 //!
+//! Where the owned decode spends its time (callgrind on `--tiny`, instructions per UPDATE,
+//! decode + checksum + drop): 4,390 before the November 2026 rework (zettabgp 4,530, the
+//! view 2,260), 3,040 after (view 1,750). Before, a typical UPDATE cost 5.1 allocations
+//! (attribute list, prefix list, AS_PATH segment list and AS numbers, communities, large
+//! communities on a quarter), each attribute was decoded through the full RFC 7606 rule
+//! set with its error bookkeeping and copied several times on its way into the list, and
+//! the AS path was checked and then decoded in a second walk. After: 2.1 allocations
+//! (AS paths and community lists are inline `SmallVec`s), a hot path for the common
+//! well-formed attributes that decodes them in place, a one-pass AS path decoder and a
+//! masked unaligned prefix reader. What is left per UPDATE: the two allocations and their
+//! frees (~320 instructions with this counting allocator), the prefix list (~550 incl.
+//! its allocation), the attribute walk and RFC 7606 bookkeeping (~500) and dropping the
+//! decoded values.
+//!
 //! Times are on-CPU time of the benchmark thread (best of 3 passes), so other load on the
 //! machine distorts them less. `--tiny` (CI) runs 1% of the table; `--only NAME` runs the
 //! decoders whose name starts with NAME (for profiling).
