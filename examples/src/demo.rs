@@ -359,10 +359,10 @@ fn read_routes(dsts: &[Ipv4Net]) -> Result<Option<Vec<Route>>, String> {
         &sock,
         |b| fib::message::dump_links(b, 1),
         |m| {
-            if let KernelMessage::Link { link, .. } = m {
-                if let Some(n) = link.name {
-                    names.insert(link.ifindex, n);
-                }
+            if let KernelMessage::Link { link, .. } = m
+                && let Some(n) = link.name
+            {
+                names.insert(link.ifindex, n);
             }
         },
     )?;

@@ -94,7 +94,7 @@ fn wanted() -> Vec<Ipv4Net> {
 }
 
 fn sorted(mut v: Vec<Route>) -> Vec<Route> {
-    v.sort_by(|a, b| (a.dst, a.metric).cmp(&(b.dst, b.metric)));
+    v.sort_by_key(|a| (a.dst, a.metric));
     v
 }
 
