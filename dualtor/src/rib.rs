@@ -445,6 +445,28 @@ impl FibStep {
             FibStep::RemoveRoute(p) => fib.remove_route(p),
         }
     }
+
+    /// Records steps in order, like [`FibStep::apply`] on each, with every
+    /// run of consecutive [`FibStep::SetRoute`] given to
+    /// [`fib::Fib::set_routes`] at once (several times faster on a large
+    /// table: a session's whole table after a repair is one run).
+    pub fn apply_all(steps: impl IntoIterator<Item = FibStep>, fib: &mut fib::Fib) {
+        let mut routes: Vec<(IpNet, fib::Target)> = Vec::new();
+        for step in steps {
+            match step {
+                FibStep::SetRoute(p, t) => routes.push((p, t)),
+                other => {
+                    if !routes.is_empty() {
+                        fib.set_routes(routes.drain(..));
+                    }
+                    other.apply(fib);
+                }
+            }
+        }
+        if !routes.is_empty() {
+            fib.set_routes(routes);
+        }
+    }
 }
 
 impl FibTranslator {

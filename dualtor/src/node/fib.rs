@@ -287,16 +287,12 @@ fn run(mut fib: fib::Fib, rx: std_mpsc::Receiver<FibCommand>, reports: mpsc::Sen
                 // of them) instead of one each, so the queue cannot grow
                 // faster than the kernel takes it.
                 let mut n = steps.len();
-                for s in steps {
-                    s.apply(&mut fib);
-                }
+                FibStep::apply_all(steps, &mut fib);
                 while let Ok(more) = rx.try_recv() {
                     match more {
                         FibCommand::Apply { steps, .. } => {
                             n += steps.len();
-                            for s in steps {
-                                s.apply(&mut fib);
-                            }
+                            FibStep::apply_all(steps, &mut fib);
                         }
                         other => {
                             next = Some(other);

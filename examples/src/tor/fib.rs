@@ -7,6 +7,7 @@ use std::sync::mpsc as std_mpsc;
 use std::thread;
 use std::time::Duration;
 
+use dualtor::rib::FibStep;
 use tokio::sync::{mpsc, oneshot};
 
 /// What the programmer thread is asked.
@@ -69,11 +70,24 @@ pub(crate) fn start(reports: mpsc::UnboundedSender<Report>) -> Result<Started, f
             };
             // The engine's groups and routes as kernel objects.
             let mut translator = dualtor::rib::FibTranslator::new();
-            while let Ok(cmd) = rx.recv() {
+            let mut next = None;
+            while let Some(cmd) = next.take().or_else(|| rx.recv().ok()) {
                 match cmd {
                     Command::Apply(changes) => {
-                        for step in translator.translate(&changes) {
-                            step.apply(&mut fib);
+                        // What was queued meanwhile goes into the same commit
+                        // (a burst of UPDATEs: one round of messages and
+                        // acknowledgements), in order.
+                        FibStep::apply_all(translator.translate(&changes), &mut fib);
+                        while let Ok(more) = rx.try_recv() {
+                            match more {
+                                Command::Apply(changes) => {
+                                    FibStep::apply_all(translator.translate(&changes), &mut fib);
+                                }
+                                other => {
+                                    next = Some(other);
+                                    break;
+                                }
+                            }
                         }
                         let _ = r2.send(timed(|| fib.commit()));
                     }

@@ -1,8 +1,8 @@
 //! The ToR's status snapshot, served as one JSON document per connection on a
 //! unix socket (`dualtor-tor --status-socket PATH`), as `dualtor-node` serves
-//! [`dualtor::node::Status`]. The per-peer fields carry the facade's names and
-//! its state types ([`SessionState`], [`BfdState`], [`RestartState`],
-//! [`FibStatus`]), so one reader handles both; the ToR adds what a route
+//! [`dualtor::node::Status`]. Each peer is the facade's
+//! [`dualtor::node::PeerStatus`] (flattened: the same JSON fields) and the
+//! kernel side its [`FibStatus`], so one reader handles both; the ToR adds what a route
 //! reflector has and a node does not: client or eBGP, stale counts, and its
 //! best routes with their next hops.
 //!
