@@ -221,6 +221,22 @@ fn wait_for(timeout: Duration, what: &str, mut f: impl FnMut() -> bool) {
     }
 }
 
+/// Reads `read` every 100 ms for up to 20 s, the ToR staying alive, until it
+/// returns `want`; the last value read (for the caller's assertion).
+fn read_until<T: PartialEq + Default>(tor: &mut Process, want: &T, read: impl Fn() -> T) -> T {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut last = T::default();
+    while Instant::now() < deadline {
+        tor.check_alive().unwrap();
+        last = read();
+        if last == *want {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    last
+}
+
 /// The expected routes: node `n`'s prefixes via `hop`.
 fn via(af: Af, n: u8, hop: &Hop) -> Table {
     let mut v: Vec<_> = originated(af, n)
@@ -256,22 +272,16 @@ fn tor_reflects_ipv6_routes_keeping_next_hops() {
     let mut tor = rack.start_tor(Af::V6);
     let want_n2 = via(Af::V6, 1, &Hop::via(&addr(Af::V6, 1), "eth0"));
     let want_n1 = via(Af::V6, 2, &Hop::via(&addr(Af::V6, 2), "eth0"));
-    let mut last = (Vec::new(), Vec::new());
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        tor.check_alive().unwrap();
-        last = (
+    let want = (want_n1, want_n2);
+    let last = read_until(&mut tor, &want, || {
+        (
             table(&routes(&rack.n1, "bird")),
             table(&routes(&rack.n2, "bird")),
-        );
-        if last.0 == want_n1 && last.1 == want_n2 {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+        )
+    });
     assert_eq!(
         last,
-        (want_n1, want_n2),
+        want,
         "node kernels (n1, n2); ToR log:\n{}",
         tor.output_tail()
     );
@@ -471,22 +481,16 @@ fn restart_keeps_forwarding(how: Kill) {
     let mut with_extra = want_tor.clone();
     with_extra.push(n2_at(EXTRA));
     with_extra.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut last = (Vec::new(), Vec::new());
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        tor.check_alive().unwrap();
-        last = (
+    let want = (want_n2.clone(), with_extra.clone());
+    let last = read_until(&mut tor, &want, || {
+        (
             table(&routes(&rack.n2, "bird")),
             table(&routes(&rack.t, "214")),
-        );
-        if last.0 == want_n2 && last.1 == with_extra {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+        )
+    });
     assert_eq!(
         last,
-        (want_n2.clone(), with_extra.clone()),
+        want,
         "before the restart (n2, ToR); ToR log:\n{}",
         tor.output_tail()
     );
