@@ -24,6 +24,9 @@
 //!  poll_event()    -> Option<Event>     entered GR/LLGR, swept, flushed, prefix limit
 //!  poll_timeout()  -> Option<Instant>   next GR/LLGR deadline
 //! ```
+//! Without a kernel, [`FibTable`] replays `poll_fib()`'s changes into a prefix -> next hops
+//! table and checks their invariants.
+//!
 //! Time must not go backwards (a backwards `now` is counted in [`Stats`] and replaced by
 //! the latest time seen). Outputs are coalesced: polling after a burst of inputs yields one
 //! change per group and per prefix.
@@ -123,6 +126,7 @@
 
 mod attrs;
 mod engine;
+mod fib_table;
 mod members;
 #[cfg(feature = "arbitrary")]
 pub mod ops;
@@ -136,6 +140,7 @@ pub use attrs::{
     NO_LLGR, Origin, PathAttrs, RawAttr, flags,
 };
 pub use engine::{Config, Engine, IgpRoute, LocalRoute, PathInfo};
+pub use fib_table::{Applied, FibTable, FibTableError};
 pub use output::{
     Event, FibChange, GroupId, NextHop, Rejection, RibOutChange, RibOutPath, Stats, SweepReason,
 };

@@ -4,17 +4,14 @@
 //! domains (so that operations collide), and after every operation checks that replaying
 //! the polled FIB changes gives the engine's current FIB.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ipnet::IpNet;
 
 use crate::{
-    AsSegment, Config, DownReason, Engine, Family, FibChange, GatewayMode, GrCapability, GrFamily,
-    GroupId, IgpRoute, LLGR_STALE, LlgrFamily, LocalRoute, NO_LLGR, NextHop, PathAttrs, PathId,
-    Peer, PeerId,
+    AsSegment, Config, DownReason, Engine, Family, FibTable, GatewayMode, GrCapability, GrFamily,
+    IgpRoute, LLGR_STALE, LlgrFamily, LocalRoute, NO_LLGR, PathAttrs, PathId, Peer, PeerId,
 };
 
 /// One fuzzed input.
@@ -104,15 +101,14 @@ pub enum Op {
     },
 }
 
-/// An engine plus a replayed FIB.
+/// An engine plus its replayed FIB output ([`FibTable`]).
 #[derive(Debug)]
 pub struct Harness {
     /// The engine under test.
     pub engine: Engine,
     now: Instant,
     peers: Vec<PeerId>,
-    groups: HashMap<GroupId, Arc<[NextHop]>>,
-    routes: HashMap<IpNet, GroupId>,
+    fib: FibTable,
 }
 
 fn prefix(i: u8) -> IpNet {
@@ -159,8 +155,7 @@ impl Harness {
             engine,
             now,
             peers,
-            groups: HashMap::new(),
-            routes: HashMap::new(),
+            fib: FibTable::new(),
         }
     }
 
@@ -318,48 +313,14 @@ impl Harness {
     }
 
     fn check(&mut self) {
-        for c in self.engine.poll_fib() {
-            match c {
-                FibChange::GroupAdded { id, nexthops } => {
-                    assert!(
-                        self.groups.insert(id, nexthops).is_none(),
-                        "group added twice"
-                    );
-                }
-                FibChange::GroupChanged { id, nexthops } => {
-                    assert!(
-                        self.groups.insert(id, nexthops).is_some(),
-                        "unknown group changed"
-                    );
-                }
-                FibChange::GroupRemoved { id } => {
-                    assert!(self.groups.remove(&id).is_some(), "unknown group removed");
-                    assert!(
-                        self.routes.values().all(|g| *g != id),
-                        "removed group in use"
-                    );
-                }
-                FibChange::Route {
-                    prefix,
-                    group: Some(g),
-                } => {
-                    assert!(self.groups.contains_key(&g), "route to unknown group");
-                    self.routes.insert(prefix, g);
-                }
-                FibChange::Route {
-                    prefix,
-                    group: None,
-                } => {
-                    self.routes.remove(&prefix);
-                }
-            }
+        if let Err(e) = self.fib.apply_all(self.engine.poll_fib()) {
+            panic!("engine output breaks a FIB invariant: {e}");
         }
-        let replayed: HashMap<IpNet, Arc<[NextHop]>> = self
-            .routes
-            .iter()
-            .map(|(p, g)| (*p, self.groups[g].clone()))
-            .collect();
-        assert_eq!(replayed, self.engine.fib_snapshot(), "replayed FIB differs");
+        assert_eq!(
+            self.fib.snapshot(),
+            self.engine.fib_snapshot(),
+            "replayed FIB differs"
+        );
         let _ = self.engine.poll_rib_out();
         while self.engine.poll_event().is_some() {}
     }

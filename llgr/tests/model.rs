@@ -11,7 +11,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ipnet::IpNet;
@@ -556,8 +555,8 @@ struct Sut {
     t0: Instant,
     now: u64,
     peers: Vec<PeerId>,
-    groups: HashMap<GroupId, Arc<[NextHop]>>,
-    routes: HashMap<IpNet, GroupId>,
+    /// The engine's FIB output replayed (the side under test, not the model).
+    fib: FibTable,
 }
 
 impl Sut {
@@ -591,8 +590,7 @@ impl Sut {
             },
             now: 0,
             peers,
-            groups: HashMap::new(),
-            routes: HashMap::new(),
+            fib: FibTable::new(),
         }
     }
 
@@ -705,30 +703,8 @@ impl Sut {
                     .handle_update(t, self.peers[peer], &many, attrs(peer, v), &[]);
             }
         }
-        for c in self.e.poll_fib() {
-            match c {
-                FibChange::GroupAdded { id, nexthops } => {
-                    assert!(self.groups.insert(id, nexthops).is_none())
-                }
-                FibChange::GroupChanged { id, nexthops } => {
-                    assert!(self.groups.insert(id, nexthops).is_some())
-                }
-                FibChange::GroupRemoved { id } => {
-                    assert!(self.groups.remove(&id).is_some());
-                }
-                FibChange::Route {
-                    prefix,
-                    group: Some(g),
-                } => {
-                    self.routes.insert(prefix, g);
-                }
-                FibChange::Route {
-                    prefix,
-                    group: None,
-                } => {
-                    self.routes.remove(&prefix);
-                }
-            }
+        if let Err(e) = self.fib.apply_all(self.e.poll_fib()) {
+            panic!("engine output breaks a FIB invariant: {e}");
         }
         let _ = self.e.poll_rib_out();
         while self.e.poll_event().is_some() {}
@@ -764,7 +740,7 @@ proptest! {
             prop_assert_eq!(&fib, &model.fib(), "FIB after step {} {:?}", step, op);
             // 3. Replayed output.
             let replayed: HashMap<IpNet, Vec<NextHop>> =
-                sut.routes.iter().map(|(p, g)| (*p, sut.groups[g].to_vec())).collect();
+                sut.fib.routes().map(|(p, n)| (p, n.to_vec())).collect();
             prop_assert_eq!(&replayed, &fib, "replayed FIB after step {} {:?}", step, op);
         }
     }

@@ -13,7 +13,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -28,8 +27,7 @@ struct Runner {
     now: Duration,
     names: BTreeMap<String, PeerId>,
     ids: HashMap<PeerId, String>,
-    groups: HashMap<GroupId, Arc<[NextHop]>>,
-    routes: HashMap<IpNet, GroupId>,
+    fib: FibTable,
 }
 
 fn s<'a>(v: &'a Value, k: &str) -> &'a str {
@@ -193,8 +191,7 @@ impl Runner {
             now: Duration::ZERO,
             names: BTreeMap::new(),
             ids: HashMap::new(),
-            groups: HashMap::new(),
-            routes: HashMap::new(),
+            fib: FibTable::new(),
         }
     }
 
@@ -459,47 +456,18 @@ impl Runner {
 
     /// Apply the engine's FIB output; return the effective per-prefix changes and counts.
     fn fib_step(&mut self) -> (BTreeSet<String>, Value) {
-        let before: HashMap<IpNet, Vec<NextHop>> = self
-            .routes
-            .iter()
-            .map(|(p, g)| (*p, self.groups[g].to_vec()))
-            .collect();
-        let (mut added, mut changed, mut removed, mut routes) = (0, 0, 0, 0);
-        for c in self.engine().poll_fib() {
-            match c {
-                FibChange::GroupAdded { id, nexthops } => {
-                    added += 1;
-                    assert!(self.groups.insert(id, nexthops).is_none());
-                }
-                FibChange::GroupChanged { id, nexthops } => {
-                    changed += 1;
-                    assert!(self.groups.insert(id, nexthops).is_some());
-                }
-                FibChange::GroupRemoved { id } => {
-                    removed += 1;
-                    assert!(self.groups.remove(&id).is_some());
-                }
-                FibChange::Route { prefix, group } => {
-                    routes += 1;
-                    match group {
-                        Some(g) => self.routes.insert(prefix, g),
-                        None => self.routes.remove(&prefix),
-                    };
-                }
-            }
-        }
-        let after: HashMap<IpNet, Vec<NextHop>> = self
-            .routes
-            .iter()
-            .map(|(p, g)| (*p, self.groups[g].to_vec()))
-            .collect();
-        let snapshot: HashMap<IpNet, Vec<NextHop>> = self
-            .engine()
-            .fib_snapshot()
-            .into_iter()
-            .map(|(p, n)| (p, n.to_vec()))
-            .collect();
-        assert_eq!(after, snapshot, "replayed FIB differs from the engine's");
+        let before = self.fib.snapshot();
+        let changes = self.engine().poll_fib();
+        let n = match self.fib.apply_all(changes) {
+            Ok(n) => n,
+            Err(e) => panic!("engine output breaks a FIB invariant: {e}"),
+        };
+        let after = self.fib.snapshot();
+        assert_eq!(
+            after,
+            self.engine().fib_snapshot(),
+            "replayed FIB differs from the engine's"
+        );
         let keys: BTreeSet<IpNet> = before.keys().chain(after.keys()).copied().collect();
         let mut out = BTreeSet::new();
         for k in keys {
@@ -510,7 +478,7 @@ impl Runner {
                 out.insert(json!({"prefix": k.to_string(), "nexthops": nhs}).to_string());
             }
         }
-        let counts = json!({"groups_added": added, "groups_changed": changed, "groups_removed": removed, "routes": routes});
+        let counts = json!({"groups_added": n.groups_added, "groups_changed": n.groups_changed, "groups_removed": n.groups_removed, "routes": n.routes});
         (out, counts)
     }
 

@@ -26,11 +26,9 @@
 #![deny(unsafe_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::collections::HashMap;
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -112,55 +110,17 @@ fn attrs(tor: u32, origin: u32, v6: bool) -> PathAttrs {
     }
 }
 
-struct Replay {
-    groups: HashMap<GroupId, Arc<[NextHop]>>,
-    routes: HashMap<IpNet, GroupId>,
-}
-
-impl Replay {
-    fn apply(&mut self, changes: &[FibChange]) -> (usize, usize) {
-        let (mut g, mut r) = (0, 0);
-        for c in changes {
-            match c {
-                FibChange::GroupAdded { id, nexthops }
-                | FibChange::GroupChanged { id, nexthops } => {
-                    g += 1;
-                    self.groups.insert(*id, nexthops.clone());
-                }
-                FibChange::GroupRemoved { id } => {
-                    g += 1;
-                    self.groups.remove(id);
-                }
-                FibChange::Route { prefix, group } => {
-                    r += 1;
-                    match group {
-                        Some(gid) => self.routes.insert(*prefix, *gid),
-                        None => self.routes.remove(prefix),
-                    };
-                }
-            }
-        }
-        (g, r)
-    }
-
-    /// Order-independent checksum of prefix -> next hops.
-    fn checksum(&self) -> u64 {
-        self.routes.iter().fold(0u64, |acc, (p, g)| {
-            let mut h = DefaultHasher::new();
-            p.hash(&mut h);
-            self.groups[g].hash(&mut h);
-            acc ^ h.finish()
-        })
+/// Replays the engine's FIB output; panics if it breaks a FIB invariant. Returns (group
+/// changes, route changes).
+fn replay(fib: &mut FibTable, changes: Vec<FibChange>) -> (usize, usize) {
+    match fib.apply_all(changes) {
+        Ok(n) => (n.groups(), n.routes),
+        Err(e) => panic!("engine output breaks a FIB invariant: {e}"),
     }
 }
 
 fn engine_checksum(e: &Engine) -> u64 {
-    e.fib_snapshot().iter().fold(0u64, |acc, (p, n)| {
-        let mut h = DefaultHasher::new();
-        p.hash(&mut h);
-        n.hash(&mut h);
-        acc ^ h.finish()
-    })
+    FibTable::checksum_of(e.fib_snapshot().iter().map(|(p, n)| (*p, &**n)))
 }
 
 fn session(rt: u16) -> SessionParams {
@@ -256,10 +216,7 @@ fn main() {
     let heap0 = LIVE.load(Ordering::Relaxed);
     let rss0 = rss_bytes();
     let (mut e, tors) = engine_with_tors();
-    let mut replay = Replay {
-        groups: HashMap::new(),
-        routes: HashMap::new(),
-    };
+    let mut fib = FibTable::new();
     let mut now = t0;
     for &t in &tors {
         e.handle_session_up(now, t, session(0));
@@ -280,8 +237,7 @@ fn main() {
     let start = Instant::now();
     let out = e.poll_fib();
     let poll_t = start.elapsed();
-    replay.apply(&out);
-    drop(out);
+    replay(&mut fib, out);
     let rate = routes as f64 / load_t.as_secs_f64();
     let cpu_rate = routes as f64 / load_cpu;
     let heap = LIVE.load(Ordering::Relaxed) - heap0;
@@ -300,8 +256,8 @@ fn main() {
         heap as f64 / 1048576.0,
         rss as f64 / 1048576.0
     );
-    assert_eq!(replay.checksum(), engine_checksum(&e), "FIB after load");
-    let sum_load = replay.checksum();
+    assert_eq!(fib.checksum(), engine_checksum(&e), "FIB after load");
+    let sum_load = fib.checksum();
 
     // 2. One ToR drops under LLGR with Restart Time 0 (BFD Down declared graceful).
     let start = Instant::now();
@@ -310,9 +266,9 @@ fn main() {
     let out = e.poll_fib();
     let pic_t = start.elapsed();
     let pic_cpu = (cpu_ns() - cpu0) as f64 / 1e6;
-    let (g, r) = replay.apply(&out);
+    let (g, r) = replay(&mut fib, out);
     assert_eq!(
-        replay.checksum(),
+        fib.checksum(),
         engine_checksum(&e),
         "FIB after PIC failover"
     );
@@ -332,19 +288,15 @@ fn main() {
     load(&mut e, now, tors[0], 1, n4, n6, 2);
     let out = e.poll_fib();
     let reload_t = start.elapsed();
-    replay.apply(&out);
+    replay(&mut fib, out);
     let start = Instant::now();
     for f in Family::ALL {
         e.handle_end_of_rib(now, tors[0], f);
     }
     let out = e.poll_fib();
     let sweep_t = start.elapsed();
-    let (g, r) = replay.apply(&out);
-    assert_eq!(
-        replay.checksum(),
-        engine_checksum(&e),
-        "FIB after EoR sweep"
-    );
+    let (g, r) = replay(&mut fib, out);
+    assert_eq!(fib.checksum(), engine_checksum(&e), "FIB after EoR sweep");
     let mut swept = 0;
     while let Some(ev) = e.poll_event() {
         if let Event::StaleSwept { routes, .. } = ev {
@@ -362,24 +314,20 @@ fn main() {
     e.handle_session_up(now, tors[1], session(60));
     load(&mut e, now, tors[1], 2, n4, n6, 1);
     let out = e.poll_fib();
-    replay.apply(&out);
+    replay(&mut fib, out);
     while e.poll_event().is_some() {}
     let start = Instant::now();
     e.handle_session_down(now, tors[1], DownReason::TransportFailure);
     let out = e.poll_fib();
     let gr_t = start.elapsed();
-    replay.apply(&out);
+    replay(&mut fib, out);
     now += Duration::from_secs(60);
     let start = Instant::now();
     e.handle_timeout(now);
     let out = e.poll_fib();
     let llgr_t = start.elapsed();
-    let (g, r) = replay.apply(&out);
-    assert_eq!(
-        replay.checksum(),
-        engine_checksum(&e),
-        "FIB after LLGR entry"
-    );
+    let (g, r) = replay(&mut fib, out);
+    assert_eq!(fib.checksum(), engine_checksum(&e), "FIB after LLGR entry");
     let mut entered = 0;
     while let Some(ev) = e.poll_event() {
         if let Event::EnteredLlgr { stale_routes, .. } = ev {
@@ -394,7 +342,7 @@ fn main() {
     rates.push(cpu_rate);
     let (med, lo, hi) = median_range(rates);
     drop(e);
-    drop(replay);
+    drop(fib);
 
     // 5. The same two-ToR table (IPv4 and IPv6) into BIRD 2 and into a fresh engine.
     let mut bird_line = String::from("BIRD skipped");
