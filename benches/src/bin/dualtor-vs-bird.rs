@@ -60,6 +60,25 @@ struct Args {
     /// Measure dualtor-node only (diagnosis: per-run lines, no comparison).
     #[arg(long)]
     dualtor_only: bool,
+    /// dualtor-node's `--nexthop-compat-mode` (default: the kernel's, 1).
+    /// BIRD installs plain multipath routes, which the knob does not affect.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=1))]
+    nexthop_compat_mode: Option<u8>,
+}
+
+/// `dualtor-node`'s command for `n`, with the bench's options.
+fn dualtor_command(
+    bin: &std::path::Path,
+    dir: &std::path::Path,
+    n: &test_support::topology::Node,
+    extra: u32,
+    compat: Option<u8>,
+) -> std::process::Command {
+    let mut c = node_command(bin, dir, n, extra);
+    if let Some(m) = compat {
+        c.args(["--nexthop-compat-mode", &m.to_string()]);
+    }
+    c
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -204,7 +223,8 @@ fn measure(c: Contender, args: &Args, bin: &std::path::Path) -> Result<Figures, 
         Contender::Bird => NodeKind::Bird,
         Contender::Dualtor => {
             let (b, d) = (bin.to_path_buf(), dir.path().to_path_buf());
-            NodeKind::Command(Arc::new(move |n| node_command(&b, &d, n, extra)))
+            let compat = args.nexthop_compat_mode;
+            NodeKind::Command(Arc::new(move |n| dualtor_command(&b, &d, n, extra, compat)))
         }
     };
     let spec = TopologySpec {
@@ -300,7 +320,13 @@ fn measure(c: Contender, args: &Args, bin: &std::path::Path) -> Result<Figures, 
                     p.stop();
                 }
                 std::thread::sleep(Duration::from_millis(500));
-                let cmd = node_command(bin, dir.path(), topo.node_info(1, 1), extra);
+                let cmd = dualtor_command(
+                    bin,
+                    dir.path(),
+                    topo.node_info(1, 1),
+                    extra,
+                    args.nexthop_compat_mode,
+                );
                 let p = Process::spawn_logged("a1", cmd).map_err(|e| e.to_string())?;
                 *topo.node_daemon(1, 1) = Daemon::Command(p);
                 wait_established(&dir.path().join("a1.sock"), Duration::from_secs(30))?;
