@@ -346,48 +346,32 @@ pub fn routes_to(ns: &test_support::Netns, dsts: &[Ipv4Net]) -> Result<Vec<Route
 
 /// [`routes_to`] in the current namespace; `None` when a dump was interrupted.
 fn read_routes(dsts: &[Ipv4Net]) -> Result<Option<Vec<Route>>, String> {
-    use fib::decode::{KernelMessage, KernelNexthopKind};
+    use fib::decode::KernelNexthopKind;
     use test_support::routes::{Nexthop, resolve_nexthops};
 
-    let mut sock = netlink_sys::Socket::new(netlink_sys::protocols::NETLINK_ROUTE)
-        .map_err(|e| format!("netlink socket: {e}"))?;
-    sock.bind_auto().map_err(|e| format!("netlink bind: {e}"))?;
-    let mut consistent = true;
-
-    let mut names = std::collections::HashMap::new();
-    consistent &= dump(
-        &sock,
-        |b| fib::message::dump_links(b, 1),
-        |m| {
-            if let KernelMessage::Link { link, .. } = m
-                && let Some(n) = link.name
-            {
-                names.insert(link.ifindex, n);
-            }
-        },
-    )?;
+    let err = |e: fib::Error| format!("netlink: {e}");
+    let mut reader = fib::KernelReader::open().map_err(err)?;
+    let links = reader.links().map_err(err)?;
+    let mut consistent = !links.interrupted;
+    let names: std::collections::HashMap<u32, String> = links
+        .items
+        .into_iter()
+        .filter_map(|l| Some((l.ifindex, l.name?)))
+        .collect();
     let dev = |i: u32| (i != 0).then(|| names.get(&i).cloned().unwrap_or_else(|| format!("if{i}")));
 
+    let dump = reader
+        .routes(fib::Family::V4, fib::message::RT_TABLE_MAIN)
+        .map_err(err)?;
+    consistent &= !dump.interrupted;
     let mut routes = Vec::new();
-    let req = |b: &mut Vec<u8>| {
-        fib::message::dump_routes(
-            b,
-            2,
-            fib::Family::V4,
-            fib::message::RT_TABLE_MAIN,
-            fib::Protocol(0),
-        )
-    };
-    consistent &= dump(&sock, req, |m| {
-        let KernelMessage::Route { route: r, .. } = m else {
-            return;
-        };
-        let IpNet::V4(dst) = r.prefix else { return };
+    for r in dump.items {
+        let IpNet::V4(dst) = r.prefix else { continue };
         if r.table != fib::message::RT_TABLE_MAIN
             || r.flags & RTM_F_CLONED != 0
             || !dsts.contains(&dst)
         {
-            return;
+            continue;
         }
         let paths = match r.hops.as_slice() {
             // One path: iproute2 prints the route's own flags.
@@ -418,20 +402,18 @@ fn read_routes(dsts: &[Ipv4Net]) -> Result<Option<Vec<Route>>, String> {
             nhid: r.nhid,
             paths,
         });
-    })?;
+    }
 
     if routes
         .iter()
         .any(|r| r.nhid.is_some() && r.paths.is_empty() && r.kind == "unicast")
     {
-        let mut objects = Vec::new();
-        consistent &= dump(
-            &sock,
-            |b| fib::message::dump_nexthops(b, 3),
-            |m| {
-                let KernelMessage::Nexthop { nexthop: n, .. } = m else {
-                    return;
-                };
+        let dump = reader.nexthops().map_err(err)?;
+        consistent &= !dump.interrupted;
+        let objects: Vec<Nexthop> = dump
+            .items
+            .into_iter()
+            .map(|n| {
                 let mut o = Nexthop {
                     id: n.id,
                     gateway: None,
@@ -449,9 +431,9 @@ fn read_routes(dsts: &[Ipv4Net]) -> Result<Option<Vec<Route>>, String> {
                     KernelNexthopKind::Group { members, .. } => o.group = members,
                     _ => {}
                 }
-                objects.push(o);
-            },
-        )?;
+                o
+            })
+            .collect();
         resolve_nexthops(&mut routes, &objects);
     }
     Ok(consistent.then_some(routes))
@@ -459,38 +441,6 @@ fn read_routes(dsts: &[Ipv4Net]) -> Result<Option<Vec<Route>>, String> {
 
 /// `RTM_F_CLONED`: a cache entry, which `ip route show` leaves out.
 const RTM_F_CLONED: u32 = 0x200;
-
-/// Sends the request `req` builds and hands every reply of the dump to
-/// `each` until `NLMSG_DONE`; whether the dump was consistent (no
-/// `NLM_F_DUMP_INTR`).
-fn dump(
-    sock: &netlink_sys::Socket,
-    req: impl FnOnce(&mut Vec<u8>),
-    mut each: impl FnMut(fib::decode::KernelMessage),
-) -> Result<bool, String> {
-    use fib::decode::KernelMessage;
-    let mut buf = Vec::with_capacity(1 << 16);
-    req(&mut buf);
-    sock.send(&buf, 0)
-        .map_err(|e| format!("netlink send: {e}"))?;
-    let mut consistent = true;
-    loop {
-        buf.clear();
-        // The kernel fills dump datagrams up to 32 KiB.
-        buf.reserve(1 << 16);
-        sock.recv(&mut buf, 0)
-            .map_err(|e| format!("netlink recv: {e}"))?;
-        for m in fib::decode::messages(&buf) {
-            let m = m.map_err(|e| format!("netlink decode: {e}"))?;
-            consistent &= m.flags & fib::packet_core::NLM_F_DUMP_INTR == 0;
-            match m.message {
-                KernelMessage::Done => return Ok(consistent),
-                KernelMessage::Error(e) => return Err(format!("netlink dump: {e}")),
-                other => each(other),
-            }
-        }
-    }
-}
 
 /// iproute2's `flags` words for `RTNH_F_*` / `RTM_F_*` bits (`print_rt_flags`).
 fn flag_names(flags: u32) -> Vec<String> {

@@ -20,6 +20,8 @@
 //!   optionally routes) as a typed [`Event`] stream.
 //! - [`knobs`]: `nexthop_compat_mode`, `fib_multipath_hash_policy`,
 //!   `ignore_routes_with_linkdown`.
+//! - [`KernelReader`] ([`reader`]): read-only dumps of every owner's links,
+//!   routes and nexthop objects, for tools and tests that verify the kernel.
 //!
 //! It does **not** choose routes (that is `llgr`), speak BGP or BFD, manage
 //! addresses or links, or run its own thread: calls are synchronous and the
@@ -192,6 +194,7 @@ pub mod knobs;
 pub mod message;
 pub mod monitor;
 pub mod programmer;
+pub mod reader;
 mod socket;
 mod sys;
 pub mod types;
@@ -204,5 +207,6 @@ pub use netlink_packet_route as packet_route;
 pub use error::{BuildError, DecodeError, Error, KernelError};
 pub use monitor::{Event, Monitor, MonitorConfig};
 pub use programmer::{Config, Failure, Fib, Op, OpError, Report, Status, Style};
+pub use reader::{Dump, KernelReader};
 pub use socket::SocketConfig;
 pub use types::{Family, GroupId, Nexthop, NexthopGroup, Protocol, Resilient, Target, Weighted};

@@ -1377,3 +1377,41 @@ fn clear_removes_every_route_and_group_of_ours_and_nothing_else() {
     );
     bootstrap_intact(&l.node);
 }
+
+// `KernelReader`: every owner's routes, the links and the nexthop objects,
+// as the kernel dumps them (here: the guide's bootstrap route, a static
+// route and a route on a nexthop object added with `ip`).
+#[test]
+fn kernel_reader_dumps_every_owner() {
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(_lab) = lab("fib_kernel_reader", &[Need::Root]) else {
+        return;
+    };
+    let l = setup();
+    l.node
+        .sh(
+            "set -e; ip route add 10.9.0.0/24 via 172.31.11.250 proto static; \
+             ip nexthop add id 77 via 172.31.12.250 dev eth1; ip route add 10.9.1.0/24 nhid 77",
+        )
+        .unwrap();
+    let mut r = l.node.enter(fib::KernelReader::open).unwrap();
+    let links = r.links().unwrap();
+    let eth1 = links
+        .items
+        .iter()
+        .find(|k| k.name.as_deref() == Some("eth1"))
+        .map(|k| k.ifindex);
+    assert_eq!(eth1, Some(l.eth1));
+    let routes = r
+        .routes(fib::Family::V4, fib::message::RT_TABLE_MAIN)
+        .unwrap();
+    assert!(!routes.interrupted);
+    let got = |p: &str| routes.items.iter().find(|k| k.prefix == net(p)).cloned();
+    let stat = got("10.9.0.0/24").expect("static route");
+    assert_eq!((stat.protocol, stat.hops.len()), (4, 1)); // RTPROT_STATIC
+    assert_eq!(stat.hops[0].gateway, Some(ip("172.31.11.250")));
+    assert_eq!(got("10.9.1.0/24").and_then(|k| k.nhid), Some(77));
+    assert_eq!(got("172.31.10.0/24").map(|k| k.hops.len()), Some(2));
+    let nh = r.nexthops().unwrap();
+    assert_eq!(nh.items.iter().map(|n| n.id).collect::<Vec<_>>(), vec![77]);
+}
