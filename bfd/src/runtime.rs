@@ -205,8 +205,7 @@ impl Runtime {
     /// their runtime should use [`Runtime::spawn_thread`].
     pub fn spawn(opts: Options) -> Result<Self, Error> {
         let (rx4, rx6) = rx_sockets(&opts)?;
-        let open = |s: Option<Socket>| s.map(|s| TokioUdp::from_std(s.into())).transpose();
-        let (rx4, rx6) = (open(rx4)?, open(rx6)?);
+        let (rx4, rx6) = (register(rx4)?, register(rx6)?);
         let (cmd, cmd_rx) = mpsc::unbounded_channel();
         tokio::spawn(Driver::new(&opts).run(rx4, rx6, cmd_rx));
         Ok(Self { cmd })
@@ -233,9 +232,7 @@ impl Runtime {
             .name("bfd-runtime".into())
             .spawn(move || {
                 rt.block_on(async move {
-                    let open =
-                        |s: Option<Socket>| s.map(|s| TokioUdp::from_std(s.into())).transpose();
-                    match (open(rx4), open(rx6)) {
+                    match (register(rx4), register(rx6)) {
                         (Ok(rx4), Ok(rx6)) => driver.run(rx4, rx6, cmd_rx).await,
                         (Err(e), _) | (_, Err(e)) => {
                             tracing::error!("bfd runtime: registering sockets: {e}");
@@ -304,6 +301,11 @@ fn rx_sockets(opts: &Options) -> io::Result<(Option<Socket>, Option<Socket>)> {
         None
     };
     Ok((rx4, rx6))
+}
+
+/// A receive socket registered with the current tokio runtime.
+fn register(s: Option<Socket>) -> io::Result<Option<TokioUdp>> {
+    s.map(|s| TokioUdp::from_std(s.into())).transpose()
 }
 
 fn rx_socket(v6: bool) -> io::Result<Socket> {
