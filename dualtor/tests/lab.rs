@@ -50,50 +50,6 @@ fn daemon() -> PathBuf {
     .clone()
 }
 
-/// The cluster's resources: the guide's BGPPeers and loopback IPPools
-/// verbatim, a pod pool without encapsulation, the BGPConfiguration patch,
-/// and one Node and BlockAffinity per lab node.
-fn cluster_yaml(racks: u8, per_rack: u8) -> String {
-    let mut y = String::new();
-    for r in 1..=racks {
-        let l = rack_letter(r);
-        for p in 1..=2u8 {
-            y += &format!(
-                "apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata:\n  name: r{l}{p}\nspec:\n  \
-                 nodeSelector: \"rack == 'r{l}'\"\n  peerIP: 172.31.{}.250\n  asNumber: {}\n  \
-                 sourceAddress: None\n  failureDetectionMode: BFDIfDirectlyConnected\n  \
-                 restartMode: LongLivedGracefulRestart\n  birdGatewayMode: DirectIfDirectlyConnected\n---\n",
-                10 * u16::from(r) + u16::from(p),
-                65000 + u32::from(r)
-            );
-        }
-        y += &format!(
-            "apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata:\n  name: loopbacks-rack-{l}\n\
-             spec:\n  cidr: 172.31.{}.0/24\n  disabled: True\n---\n",
-            10 * u16::from(r)
-        );
-        for n in 1..=per_rack {
-            let name = format!("{l}{n}");
-            y += &format!(
-                "apiVersion: projectcalico.org/v3\nkind: Node\nmetadata:\n  name: {name}\n  labels:\n    \
-                 rack: r{l}\nspec:\n  bgp:\n    asNumber: {}\n    ipv4Address: {}/32\n---\n",
-                65000 + u32::from(r),
-                test_support::topology::loopback(r, n)
-            );
-            y += &format!(
-                "apiVersion: projectcalico.org/v3\nkind: BlockAffinity\nmetadata:\n  name: {name}-block\n\
-                 spec:\n  node: {name}\n  cidr: {}\n  state: confirmed\n---\n",
-                test_support::topology::pod_block(r, n)
-            );
-        }
-    }
-    y += "apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata:\n  name: default\n\
-          spec:\n  nodeToNodeMeshEnabled: false\n---\n\
-          apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata:\n  name: default-ipv4-ippool\n\
-          spec:\n  cidr: 10.244.0.0/16\n  ipipMode: Never\n  vxlanMode: Never\n  blockSize: 26\n";
-    y
-}
-
 struct Lab {
     topo: Topology,
     config: PathBuf,
@@ -129,7 +85,7 @@ impl Lab {
     fn start_with(tor: TorKind, tuning: Tuning) -> Lab {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = dir.path().join("cluster.yaml");
-        std::fs::write(&config, cluster_yaml(2, 2)).expect("write config");
+        std::fs::write(&config, test_support::calico::cluster_yaml(2, 2)).expect("write config");
         let bin = daemon();
         assert!(bin.exists(), "{} missing", bin.display());
         let cfg = config.clone();

@@ -165,40 +165,9 @@ pub fn tor_command(bin: &Path, dir: &Path, tor: &Tor, router: &Router) -> Comman
 /// loopback IPPools verbatim (lab addresses), a pod pool without
 /// encapsulation, the BGPConfiguration patch, the node and its block.
 pub fn node_yaml(racks: u8, node: &Node, extra: u32) -> String {
-    let mut y = String::new();
-    for r in 1..=racks {
-        let l = test_support::topology::rack_letter(r);
-        for p in 1..=2u8 {
-            y += &format!(
-                "apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata:\n  name: r{l}{p}\nspec:\n  \
-                 nodeSelector: \"rack == 'r{l}'\"\n  peerIP: 172.31.{}.250\n  asNumber: {}\n  \
-                 sourceAddress: None\n  failureDetectionMode: BFDIfDirectlyConnected\n  \
-                 restartMode: LongLivedGracefulRestart\n  birdGatewayMode: DirectIfDirectlyConnected\n---\n",
-                10 * u16::from(r) + u16::from(p),
-                test_support::topology::rack_asn(r)
-            );
-        }
-        y += &format!(
-            "apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata:\n  name: loopbacks-rack-{l}\n\
-             spec:\n  cidr: 172.31.{}.0/24\n  disabled: True\n---\n",
-            10 * u16::from(r)
-        );
-    }
-    let l = test_support::topology::rack_letter(node.rack);
-    y += &format!(
-        "apiVersion: projectcalico.org/v3\nkind: Node\nmetadata:\n  name: {name}\n  labels:\n    \
-         rack: r{l}\nspec:\n  bgp:\n    asNumber: {asn}\n    ipv4Address: {lo}/32\n---\n\
-         apiVersion: projectcalico.org/v3\nkind: BlockAffinity\nmetadata:\n  name: {name}-block\n\
-         spec:\n  node: {name}\n  cidr: {block}\n  state: confirmed\n---\n",
-        name = node.name,
-        asn = node.asn,
-        lo = node.loopback,
-        block = node.pod_block,
-    );
-    y += "apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata:\n  name: default\n\
-          spec:\n  nodeToNodeMeshEnabled: false\n---\n\
-          apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata:\n  name: default-ipv4-ippool\n\
-          spec:\n  cidr: 10.244.0.0/16\n  ipipMode: Never\n  vxlanMode: Never\n  blockSize: 26\n";
+    let mut y = test_support::calico::racks_yaml(racks);
+    y += &test_support::calico::node_yaml(node.rack, node.index);
+    y += test_support::calico::CLUSTER_YAML;
     if extra > 0 {
         y += "---\napiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata:\n  name: extra\n\
               spec:\n  cidr: 100.64.0.0/10\n  ipipMode: Never\n  vxlanMode: Never\n  blockSize: 32\n";

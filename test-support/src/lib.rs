@@ -66,6 +66,7 @@
 //! implemented**.
 #![forbid(unsafe_code)]
 
+pub mod calico;
 pub mod daemons;
 mod error;
 mod exec;
