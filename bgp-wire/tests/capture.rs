@@ -337,9 +337,19 @@ fn flatten(v: &Value, out: &mut Vec<String>) {
 }
 
 /// Runs `tshark -T ek` on a pcap: one field map per BGP message, in frame order.
+///
+/// Retransmitted TCP segments: TCP sequence analysis stays on (tshark's default), so
+/// tshark does not dissect the octets of a retransmission again; without it
+/// (`tcp.analyze_sequence_numbers:FALSE`, which this used to pass) a retransmitted
+/// segment's BGP messages are counted twice. That was `capture_gobgp_bird`'s 16 messages
+/// against bgp-wire's 15 under CPU load: a late ACK makes the sender's tail loss probe
+/// (or RTO) resend its last segment on the veth, and dumpcap records both copies.
+/// `tcp.reassemble_out_of_order` makes tshark 4.0 dissect the new octets of a
+/// retransmission coalesced with new data (by default it skips the whole segment), as
+/// [`bgp_messages_of_pcap`] does. `retransmitted_segments_are_counted_once` replays both.
 fn tshark(pcap: &Path) -> Vec<Fields> {
     let out = Command::new("tshark")
-        .args(["-n", "-o", "tcp.analyze_sequence_numbers:FALSE", "-r"])
+        .args(["-n", "-o", "tcp.reassemble_out_of_order:TRUE", "-r"])
         .arg(pcap)
         .args(["-Y", "bgp", "-T", "ek"])
         .output()
@@ -565,6 +575,67 @@ fn tshark_oracle_every_message_kind() {
             a.field, a.reason
         );
     }
+}
+
+/// A SYN for `flow`'s next segment from one side: the segment with no payload, its
+/// sequence number one less and only the SYN flag (checksum left stale: tshark does not
+/// check it by default).
+fn syn(flow: &TcpFlow, from_a: bool) -> Vec<u8> {
+    let mut f = flow
+        .clone()
+        .segment(from_a, &[], LinkType::Ethernet)
+        .unwrap();
+    let tcp = 14 + 20;
+    let seq = u32::from_be_bytes(f[tcp + 4..tcp + 8].try_into().unwrap()).wrapping_sub(1);
+    f[tcp + 4..tcp + 8].copy_from_slice(&seq.to_be_bytes());
+    f[tcp + 13] = 0x02;
+    f
+}
+
+/// RFC 793 §3.7 retransmissions in a capture: an identical copy of a segment (a tail
+/// loss probe or RTO under load) and a retransmission coalesced with new data. Each
+/// message is counted once, by bgp-wire's reassembly and by tshark, and the contents
+/// agree (the flake of `capture_gobgp_bird`, see [`tshark`]).
+#[test]
+fn retransmitted_segments_are_counted_once() {
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    if !have_tshark("retransmitted_segments_are_counted_once") {
+        return;
+    }
+    let m = hex_messages("session.hex");
+    let (open, keepalive, update) = (&m[0], &m[3], &m[4]);
+    let p = tempfile_path::TempPcap::new();
+    let file = std::fs::File::create(&p.0).unwrap();
+    let mut w = PcapWriter::new(file, LinkType::Ethernet).unwrap();
+    let mut flow = TcpFlow::new(SocketAddrV4::new(A, 40000), SocketAddrV4::new(B, 179));
+    let mut t = 0;
+    let mut ts = || {
+        t += 1;
+        Duration::from_millis(t)
+    };
+    w.write_frame(ts(), &syn(&flow, true)).unwrap();
+    w.write_frame(ts(), &syn(&flow, false)).unwrap();
+    w.write_tcp(ts(), &mut flow, true, open).unwrap();
+    w.write_tcp(ts(), &mut flow, false, open).unwrap();
+    let before = flow.clone();
+    w.write_tcp(ts(), &mut flow, true, keepalive).unwrap();
+    // The same segment again.
+    w.write_tcp(ts(), &mut before.clone(), true, keepalive)
+        .unwrap();
+    // The KEEPALIVE again, with an UPDATE that was not sent yet.
+    flow = before;
+    let both = [&keepalive[..], &update[..]].concat();
+    w.write_tcp(ts(), &mut flow, true, &both).unwrap();
+    w.write_tcp(ts(), &mut flow, false, keepalive).unwrap();
+    w.into_inner().unwrap().flush().unwrap();
+
+    let msgs = check_capture("retransmissions", &p.0, true);
+    let got: Vec<(&str, u8)> = msgs
+        .iter()
+        .map(|(who, m)| (who.as_str(), m.msg_type().0))
+        .collect();
+    let (a, b) = ("10.99.0.1:40000", "10.99.0.2:179");
+    assert_eq!(got, [(a, 1), (b, 1), (a, 4), (a, 2), (b, 4)]);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -808,7 +879,7 @@ fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
 /// What tshark cannot check ([`ALLOWLIST`]) is checked against what the daemons were
 /// configured to send: BIRD's role (provider) and LLGR capabilities (RFC 9234, RFC 9494)
 /// and the OTC it adds towards a customer, and FRR's role (customer).
-fn check_allowlisted_against_daemons(name: &str, msgs: &[(String, Message)], a: &str, b: &str) {
+fn check_bird_and_role(name: &str, msgs: &[(String, Message)], (a, b): (&str, &str)) {
     let from = |daemon: &str| {
         let addr = if daemon == a { A } else { B };
         let prefix = format!("{addr}:");
@@ -881,8 +952,14 @@ fn check_allowlisted_against_daemons(name: &str, msgs: &[(String, Message)], a: 
     }
 }
 
-/// Finishes a lab capture: checks it and stores it when asked (and small).
-fn finish(name: &str, path: &Path, a_daemon: &str, b_daemon: &str) {
+/// Finishes a lab capture: checks it (`check` compares it with the daemons'
+/// configuration) and stores it when asked (and small).
+fn finish(
+    name: &str,
+    path: &Path,
+    (a_daemon, b_daemon): (&str, &str),
+    check: impl FnOnce(&str, &[(String, Message)]),
+) {
     let msgs = check_capture(name, path, true);
     // RFC 4271 §4: both speakers sent OPEN, UPDATE, KEEPALIVE; the one shut down
     // administratively (b) sent a NOTIFICATION (RFC 4486 / RFC 9003 Cease).
@@ -898,7 +975,7 @@ fn finish(name: &str, path: &Path, a_daemon: &str, b_daemon: &str) {
             );
         }
     }
-    check_allowlisted_against_daemons(name, &msgs, a_daemon, b_daemon);
+    check(name, &msgs);
     let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     if std::env::var_os("DUALTOR_WRITE_CAPTURES").is_some() && size < 64 * 1024 {
         std::fs::create_dir_all(captures_dir()).unwrap();
@@ -955,6 +1032,7 @@ fn capture_session<R>(
     name: &str,
     names: (&str, &str),
     run: impl FnOnce(&Netns, &Netns) -> R,
+    check: impl FnOnce(&str, &[(String, Message)], (&Netns, &Netns)),
 ) {
     let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let Some(_lab) = lab(test, needs) else {
@@ -968,7 +1046,9 @@ fn capture_session<R>(
     std::thread::sleep(Duration::from_secs(2));
     drop(cap);
     drop(daemons);
-    finish(name, &pcap.0, names.0, names.1);
+    finish(name, &pcap.0, names, |name, msgs| {
+        check(name, msgs, (&a, &b))
+    });
 }
 
 /// A BIRD 2 (10.99.0.1, AS 65001) and FRR (10.99.0.2, AS 65002) session: both OPENs with
@@ -996,6 +1076,7 @@ fn capture_bird_frr() {
                 .unwrap();
             (bird, frr)
         },
+        |name, msgs, _| check_bird_and_role(name, msgs, ("BIRD", "FRR")),
     );
 }
 
@@ -1025,6 +1106,323 @@ fn capture_gobgp_bird() {
             std::thread::sleep(Duration::from_secs(4));
             bird.birdc("disable peer \"maintenance\"").unwrap();
             (gobgp, bird)
+        },
+        |name, msgs, _| check_bird_and_role(name, msgs, ("GoBGP", "BIRD")),
+    );
+}
+
+/// One FRR speaker of [`capture_frr_frr`]: its AS, the routes it originates, its LLGR
+/// stale time, and whether it only waits for the other's connection.
+struct FrrSide {
+    addr: Ipv4Addr,
+    v6: &'static str,
+    asn: u32,
+    v4_route: &'static str,
+    v6_route: &'static str,
+    stale: u32,
+    passive: bool,
+}
+
+const FRR_A: FrrSide = FrrSide {
+    addr: A,
+    v6: "fd99::1",
+    asn: 65011,
+    v4_route: "192.0.2.0/25",
+    v6_route: "2001:db8:a::/48",
+    stale: 600,
+    passive: true,
+};
+
+const FRR_B: FrrSide = FrrSide {
+    addr: B,
+    v6: "fd99::2",
+    asn: 65012,
+    v4_route: "198.51.100.0/24",
+    v6_route: "2001:db8:b::/48",
+    // Over 16 bits: the third octet of the 24-bit stale time is used.
+    stale: 86_400,
+    passive: false,
+};
+
+/// FRR with RFC 9072 OPENs (`extended-optional-parameters`), graceful restart and LLGR.
+/// (`extended-optional-parameters` must be on both sides: FRR 8.4.4 with it configured
+/// reads the octet after a classic OPEN's Optional Parameters Length as a Non-Ext OP
+/// Type, and refuses the classic OPEN with OPEN Message Error/Unspecific.)
+fn frr_rfc9072_conf(me: &FrrSide, peer: &FrrSide) -> String {
+    let (p, passive) = (
+        peer.addr,
+        if me.passive {
+            format!(" neighbor {} passive\n", peer.addr)
+        } else {
+            String::new()
+        },
+    );
+    format!(
+        "frr defaults datacenter\n!\nrouter bgp {}\n bgp router-id {}\n\
+         no bgp ebgp-requires-policy\n no bgp network import-check\n bgp graceful-restart\n\
+         bgp long-lived-graceful-restart stale-time {}\n\
+         neighbor {p} remote-as {}\n neighbor {p} timers 3 9\n\
+         neighbor {p} extended-optional-parameters\n{passive}\
+         address-family ipv4 unicast\n  network {}\n exit-address-family\n\
+         address-family ipv6 unicast\n  neighbor {p} activate\n  network {}\n exit-address-family\n!\n",
+        me.asn, me.addr, me.stale, peer.asn, me.v4_route, me.v6_route
+    )
+}
+
+/// The link-local address of a namespace's eth0.
+fn link_local(ns: &Netns) -> std::net::Ipv6Addr {
+    let out = ns.sh("ip -j -6 addr show dev eth0 scope link").unwrap();
+    let v: Value = serde_json::from_str(&out).unwrap();
+    v.pointer("/0/addr_info")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a.get("local")?.as_str()?.parse().ok())
+        .next()
+        .unwrap_or_else(|| panic!("no link-local address on eth0: {out}"))
+}
+
+/// A route as announced: prefix, AS_PATH, next hop (IPv4, or IPv6 global and link-local).
+type Announced = (String, Vec<u32>, String);
+
+/// Every route a speaker announced, with its AS_PATH and next hop, and the families whose
+/// End-of-RIB it sent (RFC 4724 §2).
+fn announced(msgs: &[&Message]) -> (std::collections::BTreeSet<Announced>, Vec<Family>) {
+    let mut routes = std::collections::BTreeSet::new();
+    let mut eor = Vec::new();
+    for m in msgs {
+        let Message::Update(u) = m else { continue };
+        for fam in [Family::IPV4_UNICAST, Family::IPV6_UNICAST] {
+            if *u == bgp_wire::Update::end_of_rib(fam) {
+                eor.push(fam);
+            }
+        }
+        let path: Vec<u32> = u
+            .as_path()
+            .map(|p| p.segments.iter().flat_map(|s| s.asns.clone()).collect())
+            .unwrap_or_default();
+        for (fam, n) in u.announced() {
+            let nh = match (fam, u.mp_reach()) {
+                (Family::IPV4_UNICAST, _) => format!("{:?}", u.next_hop()),
+                (_, Some(mp)) => format!("{:?}", mp.next_hop),
+                _ => "none".into(),
+            };
+            routes.insert((n.prefix.to_string(), path.clone(), nh));
+        }
+    }
+    (routes, eor)
+}
+
+/// What FRR's configuration in [`capture_frr_frr`] implies, written by hand, checked
+/// against every message one speaker sent.
+fn check_frr_side(
+    name: &str,
+    msgs: &[(String, Message)],
+    me: &FrrSide,
+    peer: &FrrSide,
+    ll: std::net::Ipv6Addr,
+) {
+    use bgp_wire::capability::{AddPathFamily, AddPathMode, Fqdn, GrFamily, LlgrFamily};
+    let prefix = format!("{}:", me.addr);
+    let mine: Vec<&Message> = msgs
+        .iter()
+        .filter(|(w, _)| w.starts_with(&prefix))
+        .map(|(_, m)| m)
+        .collect();
+    let opens: Vec<&bgp_wire::open::Open> = mine
+        .iter()
+        .filter_map(|m| match m {
+            Message::Open(o) => Some(o),
+            _ => None,
+        })
+        .collect();
+    assert!(!opens.is_empty(), "{name}: no OPEN from {}", me.addr);
+    // FRR sends the system's host name (not the vtysh `hostname`) in the FQDN capability.
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let v4 = Family::IPV4_UNICAST;
+    let v6 = Family::IPV6_UNICAST;
+    let want_caps = vec![
+        // RFC 4760 §8: both activated families.
+        Capability::Multiprotocol(v4),
+        Capability::Multiprotocol(v6),
+        // FRR sends the pre-standard route refresh code (128) too; kept raw (RFC 5492 §4).
+        Capability::Unknown {
+            code: 128,
+            value: bytes::Bytes::new(),
+        },
+        Capability::RouteRefresh,
+        Capability::EnhancedRouteRefresh,
+        Capability::FourOctetAs(me.asn),
+        Capability::ExtendedMessage,
+        // FRR's default: receive additional paths for every family (RFC 7911 §4).
+        Capability::AddPath(vec![
+            AddPathFamily {
+                family: v4,
+                mode: AddPathMode::RECEIVE,
+            },
+            AddPathFamily {
+                family: v6,
+                mode: AddPathMode::RECEIVE,
+            },
+        ]),
+        Capability::Fqdn(Fqdn {
+            hostname: bytes::Bytes::from(host.trim().to_owned()),
+            domain: bytes::Bytes::new(),
+        }),
+        // RFC 4724 §3 with RFC 8538 §2: restart time 120 s (FRR's default); R set because
+        // FRR sets it for the restart time after bgpd starts, N is FRR's default
+        // (`bgp graceful-restart notification`); no forwarding state kept.
+        Capability::GracefulRestart(bgp_wire::capability::GracefulRestart {
+            restart_flags: bgp_wire::capability::GracefulRestart::RESTART_STATE
+                | bgp_wire::capability::GracefulRestart::NOTIFICATION,
+            restart_time: 120,
+            families: vec![
+                GrFamily {
+                    family: v4,
+                    flags: 0,
+                },
+                GrFamily {
+                    family: v6,
+                    flags: 0,
+                },
+            ],
+        }),
+        // RFC 9494 §3: one tuple per family with the configured stale time; FRR sets F.
+        Capability::LongLivedGracefulRestart(vec![
+            LlgrFamily {
+                family: v4,
+                flags: LlgrFamily::FORWARDING_STATE,
+                stale_time: me.stale,
+            },
+            LlgrFamily {
+                family: v6,
+                flags: LlgrFamily::FORWARDING_STATE,
+                stale_time: me.stale,
+            },
+        ]),
+    ];
+    for o in &opens {
+        // RFC 9072 §2: `extended-optional-parameters` makes FRR send the extended format.
+        assert!(
+            o.extended_params,
+            "{name}: {}'s OPEN is not RFC 9072",
+            me.addr
+        );
+        assert_eq!(
+            (o.my_as, o.hold_time, o.bgp_identifier),
+            (u16::try_from(me.asn).unwrap(), 9, me.addr),
+            "{name}: {}'s OPEN",
+            me.addr
+        );
+        let caps: Vec<Capability> = o
+            .params
+            .iter()
+            .flat_map(|p| match p {
+                OptionalParameter::Capabilities(c) => c.clone(),
+                _ => Vec::new(),
+            })
+            .collect();
+        assert_eq!(caps, want_caps, "{name}: {}'s capabilities", me.addr);
+        // RFC 9072 §2 on the octets (bgp-wire re-emits them byte for byte, checked by
+        // check_capture): Non-Ext OP Len 255, Non-Ext OP Type 255, a 2-octet Extended
+        // Opt. Parm. Length covering the rest, and every parameter with a 2-octet length
+        // (RFC 9072 §3).
+        let b = Message::Open((*o).clone())
+            .to_bytes(&EncodeCtx::modern())
+            .unwrap();
+        assert_eq!((b[28], b[29]), (255, 255), "{name}: RFC 9072 markers");
+        let ext_len = usize::from(u16::from_be_bytes([b[30], b[31]]));
+        assert_eq!(ext_len, b.len() - 32, "{name}: Extended Opt. Parm. Length");
+        let (mut at, mut n) = (32, 0);
+        while at < b.len() {
+            assert_eq!(b[at], 2, "{name}: parameter type at {at} (Capabilities)");
+            at += 3 + usize::from(u16::from_be_bytes([b[at + 1], b[at + 2]]));
+            n += 1;
+        }
+        assert_eq!(
+            (at, n),
+            (b.len(), want_caps.len()),
+            "{name}: parameters (one per capability)"
+        );
+    }
+    // RFC 4271 §5.1.3 / RFC 4760 §3 (RFC 2545 §3 for the link-local next hop): its own
+    // routes with its address, and the peer's routes sent back (FRR does no sender-side
+    // loop detection by default) with the path prepended.
+    let nh4 = format!("{:?}", Some(me.addr));
+    let nh6 = format!(
+        "{:?}",
+        bgp_wire::attr::NextHop::Ipv6 {
+            global: me.v6.parse().unwrap(),
+            link_local: Some(ll),
+        }
+    );
+    let want: std::collections::BTreeSet<Announced> = [
+        (me.v4_route, vec![me.asn], &nh4),
+        (me.v6_route, vec![me.asn], &nh6),
+        (peer.v4_route, vec![me.asn, peer.asn], &nh4),
+        (peer.v6_route, vec![me.asn, peer.asn], &nh6),
+    ]
+    .into_iter()
+    .map(|(p, path, nh)| (p.to_string(), path, nh.clone()))
+    .collect();
+    let (routes, mut eor) = announced(&mine);
+    assert_eq!(routes, want, "{name}: routes announced by {}", me.addr);
+    eor.sort_by_key(|f| f.afi.0);
+    assert_eq!(eor, [v4, v6], "{name}: End-of-RIBs from {}", me.addr);
+}
+
+/// Two FRR 8.4.4 speakers with RFC 9072 OPENs (10.99.0.1, AS 65011, passive; 10.99.0.2,
+/// AS 65012), graceful restart and LLGR with different stale times, IPv4 and IPv6 routes;
+/// the second is shut down with a message. The RFC 9072 OPENs, LLGR tuples and the
+/// NOTIFICATION, which tshark 4.0 cannot check, are checked against the configuration.
+#[test]
+fn capture_frr_frr() {
+    let needs = [Need::Root, Need::Frr, Need::Tshark];
+    capture_session(
+        "capture_frr_frr",
+        &needs,
+        "frr-frr",
+        ("FRR AS65011", "FRR AS65012"),
+        |a, b| {
+            let fa = Frr::start_raw(a, &["bgpd"], &frr_rfc9072_conf(&FRR_A, &FRR_B)).unwrap();
+            let fb = Frr::start_raw(b, &["bgpd"], &frr_rfc9072_conf(&FRR_B, &FRR_A)).unwrap();
+            wait_for("each FRR's routes at the other", || {
+                [(&fa, FRR_B.v6_route), (&fb, FRR_A.v6_route)]
+                    .iter()
+                    .all(|(f, r)| {
+                        f.vtysh("show bgp ipv6 unicast")
+                            .is_ok_and(|s| s.contains(r))
+                    })
+            });
+            std::thread::sleep(Duration::from_secs(4)); // KEEPALIVEs (timers 3 9)
+            let shutdown = format!("neighbor {A} shutdown message maintenance");
+            fb.vtysh_lines(&["configure terminal", "router bgp 65012", &shutdown])
+                .unwrap();
+            (fa, fb)
+        },
+        |name, msgs, (a, b)| {
+            check_frr_side(name, msgs, &FRR_A, &FRR_B, link_local(a));
+            check_frr_side(name, msgs, &FRR_B, &FRR_A, link_local(b));
+            // RFC 8538 §3, §5: with the N bit negotiated, FRR (`bgp hard-administrative-
+            // reset`, its default) sends the RFC 9003 Administrative Shutdown with its
+            // message inside a Cease/Hard Reset: data = code 6, subcode 2, length, text.
+            let notes: Vec<&bgp_wire::Notification> = msgs
+                .iter()
+                .filter_map(|(w, m)| match m {
+                    Message::Notification(n) if w.starts_with(&format!("{B}:")) => Some(n),
+                    _ => None,
+                })
+                .collect();
+            let mut data = vec![6, 2, 11];
+            data.extend_from_slice(b"maintenance");
+            assert_eq!(notes.len(), 1, "{name}: NOTIFICATIONs from {B}: {notes:?}");
+            let n = notes[0];
+            assert_eq!(
+                (n.code.0, n.subcode, &n.data[..]),
+                (6, 9, &data[..]),
+                "{name}: the shutdown NOTIFICATION"
+            );
+            assert!(n.is_hard_reset());
         },
     );
 }
