@@ -6,9 +6,11 @@
 //!    decoded. Debian's tshark 4.0.17 cannot decode a few things we emit: those fields are
 //!    in [`ALLOWLIST`], each with its reason, and an entry that stops differing fails the
 //!    test (the list stays exactly what tshark gets wrong).
-//! 2. Captures of real sessions (lab, root): BIRD 2 with FRR and GoBGP with BIRD 2 in two
-//!    network namespaces, recorded with dumpcap on the veth. Every message each daemon
-//!    sent is decoded by bgp-wire, re-emitted byte for byte, and checked against tshark.
+//! 2. Captures of real sessions (lab, root): BIRD 2 with FRR, GoBGP with BIRD 2, and FRR
+//!    with FRR (RFC 9072 OPENs, LLGR, Hard Reset) in two network namespaces, recorded with
+//!    dumpcap on the veth. Every message each daemon sent is decoded by bgp-wire,
+//!    re-emitted byte for byte, and checked against tshark; what tshark cannot check is
+//!    checked against the daemons' configurations.
 //!    `DUALTOR_WRITE_CAPTURES=1` stores them in `tests/captures/` (the committed files were
 //!    made that way), and a non-lab test replays the committed files.
 //!
@@ -941,8 +943,8 @@ fn check_bird_and_role(name: &str, msgs: &[(String, Message)], (a, b): (&str, &s
         );
     }
     if b == "FRR" {
-        // Not checked here: FRR's RFC 9072 OPEN (`neighbor ... extended-optional-parameters`),
-        // which BIRD 2.0.12 refuses ("Invalid OPEN message").
+        // FRR's RFC 9072 OPEN (`neighbor ... extended-optional-parameters`), which BIRD
+        // 2.0.12 refuses ("Invalid OPEN message"), is checked by `capture_frr_frr`.
         let (_, frr_caps) = caps("FRR");
         // RFC 9234 §4.1: customer is role 3.
         assert!(
