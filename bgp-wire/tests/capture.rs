@@ -348,7 +348,8 @@ fn flatten(v: &Value, out: &mut Vec<String>) {
 /// (or RTO) resend its last segment on the veth, and dumpcap records both copies.
 /// `tcp.reassemble_out_of_order` makes tshark 4.0 dissect the new octets of a
 /// retransmission coalesced with new data (by default it skips the whole segment), as
-/// [`bgp_messages_of_pcap`] does. `retransmitted_segments_are_counted_once` replays both.
+/// [`bgp_messages_of_pcap`] does. `retransmitted_segments_are_counted_once` replays both,
+/// and a real capture with a retransmission (`gobgp-bird-retransmission.pcap`).
 fn tshark(pcap: &Path) -> Vec<Fields> {
     let out = Command::new("tshark")
         .args(["-n", "-o", "tcp.reassemble_out_of_order:TRUE", "-r"])
@@ -638,6 +639,34 @@ fn retransmitted_segments_are_counted_once() {
         .collect();
     let (a, b) = ("10.99.0.1:40000", "10.99.0.2:179");
     assert_eq!(got, [(a, 1), (b, 1), (a, 4), (a, 2), (b, 4)]);
+
+    // A real one (see tests/captures/README.md): BIRD's ACK of GoBGP's third KEEPALIVE
+    // was dropped, GoBGP resent the segment 210 ms later (frame 21).
+    let real = captures_dir().join("gobgp-bird-retransmission.pcap");
+    let out = Command::new("tshark")
+        .args(["-n", "-r"])
+        .arg(&real)
+        .args([
+            "-Y",
+            "tcp.analysis.retransmission",
+            "-T",
+            "fields",
+            "-e",
+            "frame.number",
+        ])
+        .output()
+        .expect("run tshark");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "21");
+    let msgs = check_capture("gobgp-bird-retransmission", &real, true);
+    let from = |who: &str| -> Vec<u8> {
+        msgs.iter()
+            .filter(|(w, _)| w == who)
+            .map(|(_, m)| m.msg_type().0)
+            .collect()
+    };
+    // RFC 4271 §4: GoBGP's KEEPALIVE counted once.
+    assert_eq!(from("10.99.0.1:179"), [1, 4, 2, 2, 2, 2, 4]);
+    assert_eq!(from("10.99.0.2:51709"), [1, 4, 2, 2, 2, 2, 4, 3]);
 }
 
 // ---------------------------------------------------------------------------------------
