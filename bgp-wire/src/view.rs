@@ -6,11 +6,37 @@
 //! fields in place and never panic; anything else (a discarded attribute, treat-as-withdraw,
 //! a session reset, or another message type) gives the owned [`Decoded`] result instead,
 //! so the verdicts are the same on both paths.
+//!
+//! Two ways to read it: accessors that look one attribute up ([`UpdateView::origin`],
+//! [`UpdateView::as_path`], [`UpdateView::mp_reach`], ...), or
+//! [`UpdateView::path_attributes`], one pass that yields every attribute typed
+//! ([`AttrRef`]), for a consumer that reads them all.
+//!
+//! ```
+//! use bgp_wire::attr::AttrRef;
+//! use bgp_wire::{DecodeCtx, UpdateView};
+//!
+//! // An UPDATE: ORIGIN IGP, AS_PATH 65001, NEXT_HOP 192.0.2.1, NLRI 10.0.0.0/8.
+//! let msg: Vec<u8> = [[0xff; 16].as_slice(), &[0, 45, 2, 0, 0, 0, 20],
+//!     &[0x40, 1, 1, 0], &[0x40, 2, 6, 2, 1, 0, 0, 0xfd, 0xe9],
+//!     &[0x40, 3, 4, 192, 0, 2, 1], &[8, 10]].concat();
+//! let view = UpdateView::new_checked(&msg[..], &DecodeCtx::modern()).expect("clean");
+//! let mut asns = Vec::new();
+//! for a in view.path_attributes() {
+//!     if let AttrRef::AsPath(p) = a.value {
+//!         asns.extend(p.asns());
+//!     }
+//! }
+//! assert_eq!(asns, [65001]);
+//! assert_eq!(view.nlri().map(|n| n.prefix.to_string()).collect::<Vec<_>>(), ["10.0.0.0/8"]);
+//! ```
 
 use std::net::Ipv4Addr;
 
+use crate::attr::view::ReadCtx;
 use crate::attr::{
-    AsPathView, Community, LargeCommunity, MpReach, NextHop, Origin, flags, mp, type_code,
+    AsPathView, AttrRef, Community, LargeCommunity, MpReach, NextHop, Origin, PathAttribute, flags,
+    mp, type_code,
 };
 use crate::ctx::{Afi, DecodeCtx, Family};
 use crate::header::{HEADER_LEN, Header, MessageType};
@@ -90,6 +116,30 @@ pub struct MpReachView<'a> {
     pub next_hop: NextHop,
     /// The reachable prefixes.
     pub nlri: NlriIter<'a>,
+}
+
+impl<'a> MpReachView<'a> {
+    /// Reads a checked MP_REACH_NLRI value; `None` for a family whose NLRI are not IP
+    /// prefixes.
+    pub(crate) fn read(v: &'a [u8], add_path: bool) -> Option<Self> {
+        let (family, next_hop, start) = MpReach::header(v).ok()?;
+        if !family.has_ip_prefixes() {
+            return None;
+        }
+        Some(MpReachView {
+            family,
+            next_hop,
+            nlri: NlriIter::new(v.get(start..)?, family.afi == Afi::IPV6, add_path),
+        })
+    }
+}
+
+/// Reads a checked MP_UNREACH_NLRI value: the family and its withdrawn prefixes; `None`
+/// for a family whose NLRI are not IP prefixes.
+pub(crate) fn read_mp_unreach(v: &[u8], add_path: bool) -> Option<(Family, NlriIter<'_>)> {
+    let family = mp::peek_family(v).filter(|f| f.has_ip_prefixes())?;
+    let v6 = family.afi == Afi::IPV6;
+    Some((family, NlriIter::new(v.get(3..)?, v6, add_path)))
 }
 
 /// Offset of the Total Path Attribute Length field of an UPDATE (0 if too short).
@@ -267,27 +317,31 @@ impl<B: AsRef<[u8]>> UpdateView<B> {
     /// MP_REACH_NLRI of an IP family.
     pub fn mp_reach(&self) -> Option<MpReachView<'_>> {
         let v = self.attribute_at(self.mp_reach_at)?.value;
-        let (family, next_hop, start) = MpReach::header(v).ok()?;
-        if !family.has_ip_prefixes() {
-            return None;
-        }
-        let v6 = family.afi == Afi::IPV6;
-        Some(MpReachView {
-            family,
-            next_hop,
-            nlri: NlriIter::new(v.get(start..)?, v6, self.bits & AP_REACH != 0),
-        })
+        MpReachView::read(v, self.bits & AP_REACH != 0)
     }
 
     /// MP_UNREACH_NLRI of an IP family: the family and the withdrawn prefixes.
     pub fn mp_unreach(&self) -> Option<(Family, NlriIter<'_>)> {
-        let v = self.value(type_code::MP_UNREACH_NLRI)?;
-        let family = mp::peek_family(v).filter(|f| f.has_ip_prefixes())?;
-        let v6 = family.afi == Afi::IPV6;
-        Some((
-            family,
-            NlriIter::new(v.get(3..)?, v6, self.bits & AP_UNREACH != 0),
-        ))
+        read_mp_unreach(
+            self.value(type_code::MP_UNREACH_NLRI)?,
+            self.bits & AP_UNREACH != 0,
+        )
+    }
+
+    /// Every path attribute in received order, each decoded in place: one pass over the
+    /// list for a consumer that reads them all (a route collector, a full-table load),
+    /// where the accessors above look each one up. [`PathAttribute::to_attribute`] gives
+    /// the owned attribute [`Message::decode`] would have produced.
+    pub fn path_attributes(&self) -> impl Iterator<Item = PathAttribute<'_>> + '_ {
+        let cx = ReadCtx {
+            four_octet_as: self.bits & FOUR != 0,
+            add_path_reach: self.bits & AP_REACH != 0,
+            add_path_unreach: self.bits & AP_UNREACH != 0,
+        };
+        self.attributes().map(move |a| PathAttribute {
+            flags: a.flags,
+            value: AttrRef::read(a, cx),
+        })
     }
 
     /// Every reachable prefix with its family: the NLRI field, then MP_REACH_NLRI.

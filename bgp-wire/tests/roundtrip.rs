@@ -103,6 +103,9 @@ fn view_agrees(b: &[u8], ctx: &DecodeCtx) -> Result<(), TestCaseError> {
                 .map(|a| (a.flags, a.type_code()))
                 .collect();
             prop_assert_eq!(types, want);
+            // The one-pass typed read gives the owned decoder's attributes, in order.
+            let typed: Vec<_> = v.path_attributes().map(|a| a.to_attribute()).collect();
+            prop_assert_eq!(&typed, &u.attributes);
             prop_assert_eq!(v.origin(), u.origin());
             prop_assert_eq!(v.as_path().map(|p| p.to_as_path()), u.as_path().cloned());
             prop_assert_eq!(v.next_hop(), u.next_hop());

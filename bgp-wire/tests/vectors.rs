@@ -330,6 +330,140 @@ fn update_ipv4_all_attributes_vector() {
     assert_eq!(u.is_end_of_rib(), None);
 }
 
+#[test]
+fn update_view_path_attributes_read_every_attribute_in_place() {
+    // RFC 4271 §5.1; RFC 1997, 4360, 4456, 6793, 8092, 9234: UPDATE_V4 through the
+    // zero-copy view, values written by hand from the octets above.
+    use bgp_wire::UpdateView;
+    use bgp_wire::attr::AttrRef;
+    let v = UpdateView::new_checked(&UPDATE_V4[..], &DecodeCtx::modern()).unwrap();
+    let attrs: Vec<_> = v.path_attributes().collect();
+    assert_eq!(attrs.len(), 14);
+    let flags: Vec<u8> = attrs.iter().map(|a| a.flags).collect();
+    assert_eq!(
+        flags,
+        [
+            0x40, 0x40, 0x40, 0x80, 0x40, 0x40, 0xc0, 0xc0, 0x80, 0x80, 0xc0, 0xc0, 0xc0, 0xe0
+        ]
+    );
+    let mut it = attrs.iter().map(|a| &a.value);
+    assert!(matches!(it.next(), Some(AttrRef::Origin(Origin::IGP))));
+    match it.next() {
+        Some(AttrRef::AsPath(p)) => {
+            assert_eq!(p.asns().collect::<Vec<_>>(), [65001, 65002, 4_200_000_000]);
+        }
+        other => panic!("AS_PATH: {other:?}"),
+    }
+    assert!(matches!(it.next(), Some(AttrRef::NextHop(a)) if *a == Ipv4Addr::new(192, 0, 2, 1)));
+    assert!(matches!(it.next(), Some(AttrRef::MultiExitDisc(100))));
+    assert!(matches!(it.next(), Some(AttrRef::LocalPref(200))));
+    assert!(matches!(it.next(), Some(AttrRef::AtomicAggregate)));
+    assert!(matches!(
+        it.next(),
+        Some(AttrRef::Aggregator(Aggregator { asn: 65001, address })) if *address == Ipv4Addr::new(10, 0, 0, 1)
+    ));
+    match it.next() {
+        Some(AttrRef::Communities(c)) => {
+            assert_eq!(c.len(), 2);
+            assert_eq!(
+                c.iter().collect::<Vec<_>>(),
+                [Community::NO_EXPORT, Community::LLGR_STALE]
+            );
+        }
+        other => panic!("COMMUNITIES: {other:?}"),
+    }
+    assert!(
+        matches!(it.next(), Some(AttrRef::OriginatorId(a)) if *a == Ipv4Addr::new(10, 0, 0, 2))
+    );
+    match it.next() {
+        Some(AttrRef::ClusterList(c)) => {
+            assert_eq!(c.iter().collect::<Vec<_>>(), [Ipv4Addr::new(10, 0, 0, 3)]);
+        }
+        other => panic!("CLUSTER_LIST: {other:?}"),
+    }
+    match it.next() {
+        Some(AttrRef::ExtendedCommunities(c)) => assert_eq!(
+            c.iter().collect::<Vec<_>>(),
+            [ExtendedCommunity([0, 2, 0xfd, 0xe9, 0, 0, 0, 100])]
+        ),
+        other => panic!("EXTENDED COMMUNITIES: {other:?}"),
+    }
+    match it.next() {
+        Some(AttrRef::LargeCommunities(c)) => assert_eq!(
+            c.iter().collect::<Vec<_>>(),
+            [LargeCommunity {
+                global: 65001,
+                local1: 1,
+                local2: 2
+            }]
+        ),
+        other => panic!("LARGE_COMMUNITY: {other:?}"),
+    }
+    assert!(matches!(it.next(), Some(AttrRef::Otc(65001))));
+    match it.next() {
+        Some(AttrRef::Raw(r)) => {
+            assert_eq!((r.type_code, r.value), (99, &[0xde, 0xad][..]));
+        }
+        other => panic!("unknown 99: {other:?}"),
+    }
+    // The owned attributes, as the owned decoder gives them.
+    let owned: Vec<Attribute> = attrs.iter().map(|a| a.to_attribute()).collect();
+    assert_eq!(owned, update_v4().attributes);
+
+    // RFC 4760 §3, §4 and RFC 2545 §3: UPDATE_V6's MP attributes.
+    let v = UpdateView::new_checked(&UPDATE_V6[..], &DecodeCtx::modern()).unwrap();
+    let mut n = 0;
+    for a in v.path_attributes() {
+        match a.value {
+            AttrRef::MpReachNlri(m) => {
+                n += 1;
+                assert_eq!(m.family, Family::IPV6_UNICAST);
+                assert_eq!(
+                    m.next_hop,
+                    NextHop::Ipv6 {
+                        global: "2001:db8::1".parse().unwrap(),
+                        link_local: Some("fe80::1".parse().unwrap()),
+                    }
+                );
+                assert_eq!(
+                    m.nlri.collect::<Vec<_>>(),
+                    [v6("2001:db8:0:1::/64"), v6("2001:db8:2::/48")]
+                );
+            }
+            AttrRef::MpUnreachNlri(f, w) => {
+                n += 1;
+                assert_eq!(f, Family::IPV6_UNICAST);
+                assert_eq!(w.collect::<Vec<_>>(), [v6("2001:db8:0:9::/64")]);
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(n, 2);
+
+    // RFC 6793 §3: on a 2-octet session AGGREGATOR has a 2-octet AS, AS4_PATH and
+    // AS4_AGGREGATOR 4-octet ones.
+    let v = UpdateView::new_checked(&UPDATE_AS4[..], &DecodeCtx::new()).unwrap();
+    let vals: Vec<_> = v.path_attributes().map(|a| a.value).collect();
+    assert!(matches!(
+        vals[3],
+        AttrRef::Aggregator(Aggregator { asn: 23456, .. })
+    ));
+    match &vals[4] {
+        AttrRef::As4Path(p) => assert_eq!(
+            p.asns().collect::<Vec<_>>(),
+            [4_200_000_000, 4_200_000_001, 65002]
+        ),
+        other => panic!("AS4_PATH: {other:?}"),
+    }
+    assert!(matches!(
+        vals[5],
+        AttrRef::As4Aggregator(Aggregator {
+            asn: 4_200_000_000,
+            ..
+        })
+    ));
+}
+
 /// IPv6 unicast via MP_REACH_NLRI with global + link-local next hop, and MP_UNREACH_NLRI.
 static UPDATE_V6: [u8; 108] = [
     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,

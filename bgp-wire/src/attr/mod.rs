@@ -16,6 +16,7 @@
 pub mod as_path;
 pub mod community;
 pub mod mp;
+pub mod view;
 
 use std::net::Ipv4Addr;
 
@@ -29,6 +30,7 @@ pub use community::{
     LargeCommunityList,
 };
 pub use mp::{MpReach, MpUnreach, NextHop};
+pub use view::{AttrRef, ListItem, ListIter, ListView, PathAttribute};
 
 use crate::ctx::{DecodeCtx, EncodeCtx, Family};
 use crate::error::{EncodeError, UpdateError};
