@@ -99,7 +99,9 @@
 //!
 //! Two layers per UPDATE (style rule 7): the owned [`Update`] from [`Message::decode`],
 //! and [`UpdateView`], a checked zero-copy view for hot paths that read each UPDATE once
-//! (a full-table load). Both run the same checks: attribute and NLRI decoding is split
+//! (a full-table load), read through accessors or in one typed pass
+//! ([`UpdateView::path_attributes`], yielding [`attr::AttrRef`]s). Both run the same
+//! checks: attribute and NLRI decoding is split
 //! into a check half, which allocates nothing, and a build half, so a clean UPDATE is
 //! viewed without any allocation and a faulty one falls back to the owned result with
 //! its [`Verdict`]. `benches/src/bin/bgp-decode-compare.rs` measures both against
