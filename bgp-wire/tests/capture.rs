@@ -1186,7 +1186,8 @@ fn passive_line(me: &FrrSide, peer: &FrrSide) -> String {
     }
 }
 
-/// FRR with RFC 9072 OPENs (`extended-optional-parameters`), graceful restart and LLGR.
+/// FRR with RFC 9072 OPENs (`extended-optional-parameters`), graceful restart and LLGR;
+/// its IPv4 routes go out with a community and the RFC 9494 LLGR_STALE and NO_LLGR.
 /// (`extended-optional-parameters` must be on both sides: FRR 8.4.4 with it configured
 /// reads the octet after a classic OPEN's Optional Parameters Length as a Non-Ext OP
 /// Type, and refuses the classic OPEN with OPEN Message Error/Unspecific.)
@@ -1198,9 +1199,11 @@ fn frr_rfc9072_conf(me: &FrrSide, peer: &FrrSide) -> String {
          bgp long-lived-graceful-restart stale-time {}\n\
          neighbor {p} remote-as {}\n neighbor {p} timers 3 9\n\
          neighbor {p} extended-optional-parameters\n{passive}\
-         address-family ipv4 unicast\n  network {}\n exit-address-family\n\
-         address-family ipv6 unicast\n  neighbor {p} activate\n  network {}\n exit-address-family\n!\n",
-        me.asn, me.addr, me.stale, peer.asn, me.v4_route, me.v6_route
+         address-family ipv4 unicast\n  network {}\n  neighbor {p} route-map EXPORT4 out\n\
+         exit-address-family\n\
+         address-family ipv6 unicast\n  neighbor {p} activate\n  network {}\n exit-address-family\n!\n\
+         route-map EXPORT4 permit 10\n set community {}:7 llgr-stale no-llgr\nexit\n!\n",
+        me.asn, me.addr, me.stale, peer.asn, me.v4_route, me.v6_route, me.asn
     )
 }
 
@@ -1400,6 +1403,28 @@ fn check_frr_side(
     .into_iter()
     .map(|(p, path, nh)| (p.to_string(), path, nh.clone()))
     .collect();
+    // RFC 1997 / RFC 9494 §4.3, §4.4: the export route-map's communities (FRR sorts
+    // them) on every IPv4 route, none on the IPv6 ones.
+    use bgp_wire::attr::Community;
+    let tagged = [
+        Community((me.asn << 16) | 7),
+        Community::LLGR_STALE,
+        Community::NO_LLGR,
+    ];
+    for m in &mine {
+        let Message::Update(u) = m else { continue };
+        if !u.nlri.is_empty() {
+            assert_eq!(
+                u.communities(),
+                tagged,
+                "{name}: communities from {}",
+                me.addr
+            );
+        }
+        if u.mp_reach().is_some() {
+            assert_eq!(u.communities(), [], "{name}: communities from {}", me.addr);
+        }
+    }
     let (routes, mut eor) = announced(&mine);
     assert_eq!(routes, want, "{name}: routes announced by {}", me.addr);
     eor.sort_by_key(|f| f.afi.0);
