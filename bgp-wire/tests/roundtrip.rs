@@ -106,6 +106,14 @@ fn view_agrees(b: &[u8], ctx: &DecodeCtx) -> Result<(), TestCaseError> {
             // The one-pass typed read gives the owned decoder's attributes, in order.
             let typed: Vec<_> = v.path_attributes().map(|a| a.to_attribute()).collect();
             prop_assert_eq!(&typed, &u.attributes);
+            let codes: Vec<u8> = v.path_attributes().map(|a| a.value.type_code()).collect();
+            prop_assert_eq!(
+                codes,
+                u.attributes
+                    .iter()
+                    .map(|a| a.type_code())
+                    .collect::<Vec<_>>()
+            );
             prop_assert_eq!(v.origin(), u.origin());
             prop_assert_eq!(v.as_path().map(|p| p.to_as_path()), u.as_path().cloned());
             prop_assert_eq!(v.next_hop(), u.next_hop());

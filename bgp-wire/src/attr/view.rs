@@ -257,6 +257,32 @@ impl<'a> AttrRef<'a> {
         }
     }
 
+    /// The type code.
+    pub fn type_code(&self) -> u8 {
+        use type_code::*;
+        match self {
+            AttrRef::Origin(_) => ORIGIN,
+            AttrRef::AsPath(_) => AS_PATH,
+            AttrRef::NextHop(_) => NEXT_HOP,
+            AttrRef::MultiExitDisc(_) => MULTI_EXIT_DISC,
+            AttrRef::LocalPref(_) => LOCAL_PREF,
+            AttrRef::AtomicAggregate => ATOMIC_AGGREGATE,
+            AttrRef::Aggregator(_) => AGGREGATOR,
+            AttrRef::Communities(_) => COMMUNITIES,
+            AttrRef::OriginatorId(_) => ORIGINATOR_ID,
+            AttrRef::ClusterList(_) => CLUSTER_LIST,
+            AttrRef::MpReachNlri(_) => MP_REACH_NLRI,
+            AttrRef::MpUnreachNlri(..) => MP_UNREACH_NLRI,
+            AttrRef::ExtendedCommunities(_) => EXTENDED_COMMUNITIES,
+            AttrRef::As4Path(_) => AS4_PATH,
+            AttrRef::As4Aggregator(_) => AS4_AGGREGATOR,
+            AttrRef::Ipv6ExtendedCommunities(_) => IPV6_EXTENDED_COMMUNITIES,
+            AttrRef::LargeCommunities(_) => LARGE_COMMUNITY,
+            AttrRef::Otc(_) => OTC,
+            AttrRef::Raw(r) => r.type_code,
+        }
+    }
+
     /// The owned value (allocates for lists and prefixes).
     pub fn to_value(&self) -> AttrValue {
         match self {
