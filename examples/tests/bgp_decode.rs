@@ -43,7 +43,8 @@ fn session_sample_every_message_ok() {
          enhanced-route-refresh,gr:120s:RN:1,as4:65001,add-path:1,llgr:1,fqdn:leaf.test,role:3,\
          extended-nexthop:1,extended-message,cap131",
         "ok OPEN as=4200000000 hold=180 id=192.0.2.2 caps=mp:ipv4-unicast,as4:4200000000,route-refresh",
-        "ok OPEN as=65001 hold=90 id=10.0.0.1 caps=mp:ipv4-unicast,as4:65001,llgr:0",
+        // RFC 9072 §2: the sample's extended optional parameters.
+        "ok OPEN as=65001 hold=90 id=10.0.0.1 ext-params caps=mp:ipv4-unicast,as4:65001,llgr:0",
         "ok KEEPALIVE",
         "ok UPDATE attrs=1,2,3,4,5,6,7,8,9,10,16,32,35,99 path=65001,65002,4200000000 nh=192.0.2.1 \
          announce=10.0.0.0/8,192.168.1.0/24,192.0.2.255/32 withdraw=198.51.100.0/24",

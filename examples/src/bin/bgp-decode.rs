@@ -179,10 +179,12 @@ fn summary(m: &Message) -> String {
     let name = m.msg_type().name().unwrap_or("?");
     let detail = match m {
         Message::Open(o) => format!(
-            "as={} hold={} id={} caps={}",
+            "as={} hold={} id={}{} caps={}",
             o.asn(),
             o.hold_time,
             o.bgp_identifier,
+            // RFC 9072: the optional parameters are in the extended format.
+            if o.extended_params { " ext-params" } else { "" },
             join(o.capabilities().map(capability_name))
         ),
         Message::Update(u) => update_summary(u),
