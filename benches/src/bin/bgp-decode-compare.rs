@@ -14,10 +14,10 @@
 //! bgp-wire has two rows: the owned `Update` from `Message::decode` (every value
 //! materialised into owned structs, like bgpkit-parser and zettabgp do), and
 //! `UpdateView` (the same checks, then one pass of `path_attributes` decoding every
-//! attribute in place, and every prefix, like routecore's lazy views). Both run every RFC 4271 §6.3 / RFC 7606
-//! check and give the same checksum. The last line, the issue's `decode ratio
-//! bgp-wire/fastest-peer`, is bgp-wire's faster complete decode (the view); the owned
-//! row's ratio and both memory ratios are printed above it.
+//! attribute in place, and every prefix, like routecore's lazy views). Both run every
+//! RFC 4271 §6.3 / RFC 7606 check and give the same checksum. The last line, the issue's
+//! `decode ratio bgp-wire/fastest-peer`, is bgp-wire's faster complete decode (the view);
+//! the owned row's ratio and both memory ratios are printed above it.
 //!
 //! Why the memory target (kept messages at most half the leanest peer's) can only be met
 //! by a view: the leanest peer, routecore, keeps lazy views (21.4 B/prefix), so the target
@@ -30,7 +30,8 @@
 //!
 //! Where the owned decode spends its time (callgrind on `--tiny`, instructions per UPDATE,
 //! decode + checksum + drop): 4,390 before the November 2026 rework (zettabgp 4,530, the
-//! view 2,260), 3,040 after (view 1,750). Before, a typical UPDATE cost 5.1 allocations
+//! view 2,260), 3,040 after (view 1,750; 1,672 reading the attributes in one pass with
+//! `path_attributes`, zettabgp 4,507). Before, a typical UPDATE cost 5.1 allocations
 //! (attribute list, prefix list, AS_PATH segment list and AS numbers, communities, large
 //! communities on a quarter), each attribute was decoded through the full RFC 7606 rule
 //! set with its error bookkeeping and copied several times on its way into the list, and
@@ -42,7 +43,7 @@
 //! its allocation), the attribute walk and RFC 7606 bookkeeping (~500) and dropping the
 //! decoded values.
 //!
-//! Times are on-CPU time of the benchmark thread (best of 3 passes), so other load on the
+//! Times are on-CPU time of the benchmark thread (best of 7 passes), so other load on the
 //! machine distorts them less. `--tiny` (CI) runs 1% of the table; `--only NAME` runs the
 //! decoders named NAME or NAME followed by a version or variant (for profiling).
 #![deny(unsafe_code)]
