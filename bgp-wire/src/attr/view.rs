@@ -37,7 +37,7 @@ pub trait ListItem: Sized + sealed::Sealed {
     /// Decodes one entry from exactly [`LEN`](Self::LEN) octets (zero-filled if shorter,
     /// which [`ListView`] never passes).
     #[doc(hidden)]
-    fn from_octets(b: &[u8]) -> Self;
+    fn read_octets(b: &[u8]) -> Self;
 }
 
 fn array<const N: usize>(b: &[u8]) -> [u8; N] {
@@ -50,7 +50,7 @@ macro_rules! list_item {
         impl ListItem for $t {
             const LEN: usize = $n;
             #[inline]
-            fn from_octets(b: &[u8]) -> Self {
+            fn read_octets(b: &[u8]) -> Self {
                 let $a = array::<$n>(b);
                 $e
             }
@@ -127,7 +127,7 @@ impl<T: ListItem> Iterator for ListIter<'_, T> {
 
     #[inline]
     fn next(&mut self) -> Option<T> {
-        self.c.next().map(T::from_octets)
+        self.c.next().map(T::read_octets)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
