@@ -67,7 +67,8 @@ const ALLOWLIST: &[Allowed] = &[
         when: extended_open,
         field: "*",
         reason: "RFC 9072 extended optional parameters: tshark 4.0 reads the 255 marker as a \
-                 length and reports the OPEN as malformed",
+                 length and reports the OPEN as malformed; checked instead against FRR's RFC 9072 \
+                 OPENs by capture_frr_frr",
     },
     Allowed {
         when: has_capability_131,
@@ -80,17 +81,20 @@ const ALLOWLIST: &[Allowed] = &[
         when: any,
         field: "bgp_bgp_cap_llgr",
         reason: "RFC 9494 long-lived graceful restart capability (71): tshark 4.0 shows its \
-                 AFI/SAFI/flags/stale-time tuples as unknown bytes",
+                 AFI/SAFI/flags/stale-time tuples as unknown bytes; checked instead against BIRD's \
+                 (capture_bird_frr) and FRR's (capture_frr_frr) configured stale times",
     },
     Allowed {
         when: any,
         field: "bgp_bgp_cap_role",
-        reason: "RFC 9234 BGP role capability (9): unknown to tshark 4.0",
+        reason: "RFC 9234 BGP role capability (9): unknown to tshark 4.0; checked instead \
+                 against BIRD's and FRR's configured roles by capture_bird_frr",
     },
     Allowed {
         when: any,
         field: "bgp_bgp_update_path_attribute_otc",
-        reason: "RFC 9234 Only to Customer attribute (35): tshark 4.0 shows only its type",
+        reason: "RFC 9234 Only to Customer attribute (35): tshark 4.0 shows only its type; \
+                 checked instead against BIRD's OTC by capture_bird_frr",
     },
 ];
 
