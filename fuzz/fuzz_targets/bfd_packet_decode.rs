@@ -25,7 +25,28 @@ fuzz_target!(|data: &[u8]| {
     let now = Instant::now();
     let mut e = Engine::new(1);
     let peer = IpAddr::from(Ipv4Addr::new(10, 0, 0, 2));
-    let cfg = Config { desired_min_tx: Duration::from_millis(50), ..Config::default() };
-    let _ = e.add_session(now, Request { path: Path { peer, local: None, ifindex: None }, config: cfg });
-    let _ = e.handle_packet(now, data, RxMeta { source: peer, ifindex: None, ttl: Some(255) });
+    let cfg = Config {
+        desired_min_tx: Duration::from_millis(50),
+        ..Config::default()
+    };
+    let _ = e.add_session(
+        now,
+        Request {
+            path: Path {
+                peer,
+                local: None,
+                ifindex: None,
+            },
+            config: cfg,
+        },
+    );
+    let _ = e.handle_packet(
+        now,
+        data,
+        RxMeta {
+            source: peer,
+            ifindex: None,
+            ttl: Some(255),
+        },
+    );
 });

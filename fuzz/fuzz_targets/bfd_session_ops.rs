@@ -13,13 +13,21 @@ use libfuzzer_sys::fuzz_target;
 
 #[derive(Debug, Arbitrary)]
 enum Op {
-    Rx { repr: Repr, ttl: u8, own_discr: bool },
+    Rx {
+        repr: Repr,
+        ttl: u8,
+        own_discr: bool,
+    },
     RxBytes(Vec<u8>),
     Advance(u16),
     AdminDown,
     AdminUp,
     PathDown,
-    SetTimers { tx_ms: u16, rx_ms: u16, mult: u8 },
+    SetTimers {
+        tx_ms: u16,
+        rx_ms: u16,
+        mult: u8,
+    },
     Transmit,
 }
 
@@ -36,7 +44,12 @@ fn allowed(from: State, to: State) -> bool {
     use State::*;
     matches!(
         (from, to),
-        (_, AdminDown) | (AdminDown, Down) | (Down, Init) | (Down, Up) | (Init, Up) | (Init | Up, Down)
+        (_, AdminDown)
+            | (AdminDown, Down)
+            | (Down, Init)
+            | (Down, Up)
+            | (Init, Up)
+            | (Init | Up, Down)
     ) && from != to
 }
 
@@ -55,7 +68,11 @@ fuzz_target!(|input: Input| {
     let mut buf = [0u8; 64];
     for op in input.ops.into_iter().take(500) {
         match op {
-            Op::Rx { mut repr, ttl, own_discr } => {
+            Op::Rx {
+                mut repr,
+                ttl,
+                own_discr,
+            } => {
                 if own_discr {
                     repr.your_discriminator = 0x1234;
                 }

@@ -5,8 +5,8 @@
 
 use fib::decode::{KernelMessage, decode_one, messages};
 use fib::message::nexthop::NexthopMessage;
-use libfuzzer_sys::fuzz_target;
 use fib::packet_core::Emitable;
+use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     // Whole datagram: framing plus every body decoder.
