@@ -927,15 +927,7 @@ fn check_bird_and_role(name: &str, msgs: &[(String, Message)], (a, b): (&str, &s
         let Some(Message::Open(o)) = from(daemon).find(|m| matches!(m, Message::Open(_))) else {
             panic!("{name}: no OPEN from {daemon}");
         };
-        let caps = o
-            .params
-            .iter()
-            .flat_map(|p| match p {
-                OptionalParameter::Capabilities(c) => c.clone(),
-                _ => Vec::new(),
-            })
-            .collect();
-        (o.extended_params, caps)
+        (o.extended_params, o.capabilities().cloned().collect())
     };
     // BIRD is AS 65001 in both sessions.
     let (bird_as, bird) = (65001, if a == "BIRD" { a } else { b });
@@ -1356,14 +1348,7 @@ fn check_frr_side(
             "{name}: {}'s OPEN",
             me.addr
         );
-        let caps: Vec<Capability> = o
-            .params
-            .iter()
-            .flat_map(|p| match p {
-                OptionalParameter::Capabilities(c) => c.clone(),
-                _ => Vec::new(),
-            })
-            .collect();
+        let caps: Vec<Capability> = o.capabilities().cloned().collect();
         assert_eq!(caps, want_caps, "{name}: {}'s capabilities", me.addr);
         // RFC 9072 §2 on the octets (bgp-wire re-emits them byte for byte, checked by
         // check_capture): Non-Ext OP Len 255, Non-Ext OP Type 255, a 2-octet Extended
