@@ -9,12 +9,11 @@
 //!
 //! Every test asserts on the nodes' kernel tables (prefixes, next hops,
 //! sources), with bounds of BFD detection time + 1 s. They skip without
-//! root or BIRD, except under `DUALTOR_REQUIRE_LAB=1`. The daemon binary is
-//! built on first use (`cargo build -p examples --bin dualtor-node`).
+//! root or BIRD, except under `DUALTOR_REQUIRE_LAB=1`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use test_support::routes::Path as Hop;
@@ -27,27 +26,9 @@ const DETECTION: Duration = Duration::from_millis(500);
 /// BFD detection + 1 s.
 const BOUND: Duration = Duration::from_millis(DETECTION.as_millis() as u64 + 1000);
 
-/// The workspace's target dir and the daemon built into it.
+/// The daemon, built by cargo with this test and the same features.
 fn daemon() -> PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().expect("test binary path");
-        // target/<profile>/deps/lab-<hash>
-        let profile_dir = exe.parent().and_then(Path::parent).expect("target dir");
-        let target = profile_dir.parent().expect("target root");
-        let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .expect("workspace");
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "-q", "-p", "examples", "--bin", "dualtor-node"])
-            .env("CARGO_TARGET_DIR", target)
-            .current_dir(workspace)
-            .status()
-            .expect("cargo build");
-        assert!(status.success(), "building dualtor-node failed");
-        profile_dir.join("dualtor-node")
-    })
-    .clone()
+    PathBuf::from(env!("CARGO_BIN_EXE_dualtor-node"))
 }
 
 struct Lab {
@@ -739,7 +720,8 @@ fn bad_configuration_exits_2_and_leaves_kernel_untouched() {
         )
     };
     let before = kernel();
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    // The facade's configuration fixtures (its own tests check the same files' errors).
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dualtor/tests/fixtures");
     // (file, node, what the message must name), written from the fixtures.
     let cases = [
         (
