@@ -17,8 +17,12 @@ const FAILOVER_BOUND_MS: f64 = 1500.0;
 
 fn run_demo(tor: &str) {
     let _serial = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    // The daemons cargo built with this test (the demo would otherwise
+    // rebuild them with a nested cargo, since `cargo test` sets CARGO).
     let child = Command::new(env!("CARGO_BIN_EXE_dualtor-demo"))
         .args(["--tor", tor, "--json"])
+        .args(["--node-bin", env!("CARGO_BIN_EXE_dualtor-node")])
+        .args(["--tor-bin", env!("CARGO_BIN_EXE_dualtor-tor")])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

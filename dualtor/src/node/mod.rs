@@ -106,6 +106,8 @@ impl fmt::Debug for Options {
             .field("bfd", &self.bfd)
             .field("restart_deferral", &self.restart_deferral)
             .field("connect_retry", &self.connect_retry)
+            .field("max_connect_retry", &self.max_connect_retry)
+            .field("event_capacity", &self.event_capacity)
             .finish_non_exhaustive()
     }
 }
