@@ -1247,6 +1247,22 @@ fn announced(msgs: &[&Message]) -> (std::collections::BTreeSet<Announced>, Vec<F
     (routes, eor)
 }
 
+/// The messages `addr` sent (the capture names each sender `addr:port`).
+fn sent_by(msgs: &[(String, Message)], addr: Ipv4Addr) -> Vec<&Message> {
+    let prefix = format!("{addr}:");
+    msgs.iter()
+        .filter(|(w, _)| w.starts_with(&prefix))
+        .map(|(_, m)| m)
+        .collect()
+}
+
+/// Whether each FRR's `show` lists the route the other originates.
+fn each_has_the_others_route(fa: &Frr, fb: &Frr, show: &str, routes: (&str, &str)) -> bool {
+    [(fa, routes.1), (fb, routes.0)]
+        .iter()
+        .all(|(f, r)| f.vtysh(show).is_ok_and(|s| s.contains(r)))
+}
+
 /// What FRR's configuration in [`capture_frr_frr`] implies, written by hand, checked
 /// against every message one speaker sent.
 fn check_frr_side(
@@ -1257,12 +1273,7 @@ fn check_frr_side(
     ll: std::net::Ipv6Addr,
 ) {
     use bgp_wire::capability::{AddPathFamily, AddPathMode, Fqdn, GrFamily, LlgrFamily};
-    let prefix = format!("{}:", me.addr);
-    let mine: Vec<&Message> = msgs
-        .iter()
-        .filter(|(w, _)| w.starts_with(&prefix))
-        .map(|(_, m)| m)
-        .collect();
+    let mine = sent_by(msgs, me.addr);
     let opens: Vec<&bgp_wire::open::Open> = mine
         .iter()
         .filter_map(|m| match m {
@@ -1436,12 +1447,8 @@ fn capture_frr_frr() {
             let fa = Frr::start_raw(a, &["bgpd"], &frr_rfc9072_conf(&FRR_A, &FRR_B)).unwrap();
             let fb = Frr::start_raw(b, &["bgpd"], &frr_rfc9072_conf(&FRR_B, &FRR_A)).unwrap();
             wait_for("each FRR's routes at the other", || {
-                [(&fa, FRR_B.v6_route), (&fb, FRR_A.v6_route)]
-                    .iter()
-                    .all(|(f, r)| {
-                        f.vtysh("show bgp ipv6 unicast")
-                            .is_ok_and(|s| s.contains(r))
-                    })
+                let routes = (FRR_A.v6_route, FRR_B.v6_route);
+                each_has_the_others_route(&fa, &fb, "show bgp ipv6 unicast", routes)
             });
             std::thread::sleep(Duration::from_secs(4)); // KEEPALIVEs (timers 3 9)
             let shutdown = format!("neighbor {A} shutdown message maintenance");
@@ -1455,10 +1462,10 @@ fn capture_frr_frr() {
             // RFC 8538 §3, §5: with the N bit negotiated, FRR (`bgp hard-administrative-
             // reset`, its default) sends the RFC 9003 Administrative Shutdown with its
             // message inside a Cease/Hard Reset: data = code 6, subcode 2, length, text.
-            let notes: Vec<&bgp_wire::Notification> = msgs
-                .iter()
-                .filter_map(|(w, m)| match m {
-                    Message::Notification(n) if w.starts_with(&format!("{B}:")) => Some(n),
+            let notes: Vec<&bgp_wire::Notification> = sent_by(msgs, B)
+                .into_iter()
+                .filter_map(|m| match m {
+                    Message::Notification(n) => Some(n),
                     _ => None,
                 })
                 .collect();
@@ -1506,12 +1513,8 @@ fn capture_frr_bfd_down() {
             let fa = Frr::start_raw(a, &["bgpd", "bfdd"], &frr_bfd_conf(&FRR_A, &FRR_B)).unwrap();
             let fb = Frr::start_raw(b, &["bgpd", "bfdd"], &frr_bfd_conf(&FRR_B, &FRR_A)).unwrap();
             wait_for("each FRR's route at the other, and BFD up", || {
-                [(&fa, FRR_B.v4_route), (&fb, FRR_A.v4_route)]
-                    .iter()
-                    .all(|(f, r)| {
-                        f.vtysh("show bgp ipv4 unicast")
-                            .is_ok_and(|s| s.contains(r))
-                    })
+                let routes = (FRR_A.v4_route, FRR_B.v4_route);
+                each_has_the_others_route(&fa, &fb, "show bgp ipv4 unicast", routes)
                     && fb
                         .vtysh("show bfd peers brief")
                         .is_ok_and(|s| s.contains(" up "))
@@ -1551,11 +1554,7 @@ fn capture_frr_bfd_down() {
             }
             // RFC 4271 §5.1.3: each side's route, next hop its own address.
             for (me, peer) in [(&FRR_A, &FRR_B), (&FRR_B, &FRR_A)] {
-                let mine: Vec<&Message> = msgs
-                    .iter()
-                    .filter(|(w, _)| w.starts_with(&format!("{}:", me.addr)))
-                    .map(|(_, m)| m)
-                    .collect();
+                let mine = sent_by(msgs, me.addr);
                 let nh = format!("{:?}", Some(me.addr));
                 let want: std::collections::BTreeSet<Announced> = [
                     (me.v4_route.to_string(), vec![me.asn], nh.clone()),
